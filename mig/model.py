@@ -1,0 +1,439 @@
+"""The schema model: what every front end produces and everything downstream reads.
+
+One frozen dataclass per SQLite concept. SQL fragments (defaults, CHECKs,
+index terms, view and trigger statements) are kept as written, so the new
+database reads like the schema its author wrote; ``Schema.canonical()`` puts
+them in the canonical text of ``mig.sqltext.canonical`` so that formatting
+and comments never change a comparison or the hash. Pure code: no I/O, no
+sqlite3.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Iterable, Union
+
+from mig.sqltext import canonical, tokenize, unquote_ident
+
+__all__ = [
+    "Value",
+    "Column",
+    "ForeignKey",
+    "Table",
+    "Index",
+    "View",
+    "Trigger",
+    "SeedRow",
+    "RenameTable",
+    "RenameColumn",
+    "DropTable",
+    "DropColumn",
+    "QueryAnnotation",
+    "Schema",
+    "canonical_default",
+    "canonical_type",
+    "encode_value",
+    "decode_value",
+    "schema_hash",
+    "canonical_json",
+    "view_order",
+    "snake",
+]
+
+Value = Union[None, int, float, str, bytes]
+
+FK_ACTIONS = ("NO ACTION", "RESTRICT", "SET NULL", "SET DEFAULT", "CASCADE")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str = ""  # declared type, canonical upper-case ("" when none)
+    notnull: bool = False
+    default: str | None = None  # SQL of the DEFAULT clause, without DEFAULT
+    collation: str | None = None
+    generated: str | None = None  # expression of a generated column
+    generated_stored: bool = False
+
+
+@dataclass(frozen=True, order=True)
+class ForeignKey:
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+    on_update: str = "NO ACTION"
+    on_delete: str = "NO ACTION"
+    deferred: bool = False  # DEFERRABLE INITIALLY DEFERRED
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    autoincrement: bool = False
+    without_rowid: bool = False
+    strict: bool = False
+    uniques: tuple[tuple[str, ...], ...] = ()
+    checks: tuple[str, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+
+    def column(self, name: str) -> Column | None:
+        low = name.lower()
+        return next((c for c in self.columns if c.name.lower() == low), None)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def stored_columns(self) -> tuple[Column, ...]:
+        """Columns that hold written data (generated ones are computed)."""
+        return tuple(c for c in self.columns if c.generated is None)
+
+    @property
+    def rowid_alias(self) -> str | None:
+        """The INTEGER PRIMARY KEY column that is the rowid, if any."""
+        if self.without_rowid or len(self.primary_key) != 1:
+            return None
+        col = self.column(self.primary_key[0])
+        return col.name if col is not None and col.type == "INTEGER" else None
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    table: str
+    columns: tuple[str, ...]  # SQL of each indexed term (a quoted name, or an expression)
+    unique: bool = False
+    where: str | None = None
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    sql: str  # the CREATE VIEW statement
+
+
+@dataclass(frozen=True)
+class Trigger:
+    name: str
+    table: str
+    sql: str  # the CREATE TRIGGER statement
+
+
+@dataclass(frozen=True)
+class SeedRow:
+    table: str
+    columns: tuple[str, ...]
+    values: tuple[Value, ...]
+
+    def as_dict(self) -> dict[str, Value]:
+        return dict(zip(self.columns, self.values))
+
+
+@dataclass(frozen=True, order=True)
+class RenameTable:
+    old: str
+    new: str
+
+
+@dataclass(frozen=True, order=True)
+class RenameColumn:
+    table: str  # the table's name in the new schema
+    old: str
+    new: str
+
+
+@dataclass(frozen=True, order=True)
+class DropTable:
+    name: str
+
+
+@dataclass(frozen=True, order=True)
+class DropColumn:
+    table: str  # the table's name in the new schema
+    column: str
+
+
+@dataclass(frozen=True)
+class QueryAnnotation:
+    """A query attribute recorded for code generation; never part of the schema."""
+
+    target: str
+    kind: str
+    columns: tuple[str, ...] = ()
+    order_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Schema:
+    tables: tuple[Table, ...] = ()
+    indexes: tuple[Index, ...] = ()
+    views: tuple[View, ...] = ()
+    triggers: tuple[Trigger, ...] = ()
+    seeds: tuple[SeedRow, ...] = ()
+    rename_tables: tuple[RenameTable, ...] = ()
+    rename_columns: tuple[RenameColumn, ...] = ()
+    drop_tables: tuple[DropTable, ...] = ()
+    drop_columns: tuple[DropColumn, ...] = ()
+    queries: tuple[QueryAnnotation, ...] = field(default=(), compare=False)
+
+    def table(self, name: str) -> Table | None:
+        low = name.lower()
+        return next((t for t in self.tables if t.name.lower() == low), None)
+
+    def indexes_of(self, table: str) -> tuple[Index, ...]:
+        low = table.lower()
+        return tuple(i for i in self.indexes if i.table.lower() == low)
+
+    def triggers_of(self, table: str) -> tuple[Trigger, ...]:
+        low = table.lower()
+        return tuple(t for t in self.triggers if t.table.lower() == low)
+
+    def seeds_of(self, table: str) -> tuple[SeedRow, ...]:
+        low = table.lower()
+        return tuple(s for s in self.seeds if s.table.lower() == low)
+
+    def without_intents(self) -> "Schema":
+        return replace(self, rename_tables=(), rename_columns=(), drop_tables=(),
+                       drop_columns=(), seeds=(), queries=())
+
+    def canonical(self) -> "Schema":
+        """Same meaning, one spelling: sorted sets, canonical SQL, ordered views."""
+        return Schema(
+            tables=tuple(sorted((_canonical_table(t) for t in self.tables), key=lambda t: t.name)),
+            indexes=tuple(sorted((_canonical_index(i) for i in self.indexes), key=lambda i: i.name)),
+            views=view_order(replace(v, sql=canonical(v.sql)) for v in self.views),
+            triggers=tuple(sorted((replace(t, sql=canonical(t.sql)) for t in self.triggers),
+                                  key=lambda t: t.name)),
+            seeds=tuple(sorted(self.seeds, key=_seed_key)),
+            rename_tables=tuple(sorted(set(self.rename_tables))),
+            rename_columns=tuple(sorted(set(self.rename_columns))),
+            drop_tables=tuple(sorted(set(self.drop_tables))),
+            drop_columns=tuple(sorted(set(self.drop_columns))),
+            queries=self.queries,
+        )
+
+
+def _canonical_table(t: Table) -> Table:
+    return replace(
+        t,
+        columns=tuple(_canonical_column(c) for c in t.columns),
+        uniques=tuple(sorted(set(t.uniques))),
+        checks=tuple(sorted({canonical(c) for c in t.checks})),
+        foreign_keys=tuple(sorted(set(t.foreign_keys))),
+    )
+
+
+def _canonical_column(c: Column) -> Column:
+    return replace(
+        c,
+        type=canonical_type(c.type),
+        default=canonical_default(c.default),
+        collation=c.collation.upper() if c.collation else None,
+        generated=canonical(c.generated) if c.generated is not None else None,
+    )
+
+
+def _canonical_index(i: Index) -> Index:
+    return replace(
+        i,
+        columns=tuple(canonical(c) for c in i.columns),
+        where=canonical(i.where) if i.where else None,
+    )
+
+
+def _seed_key(s: SeedRow) -> str:
+    return json.dumps([s.table, list(s.columns), [encode_value(v) for v in s.values]])
+
+
+# ---------------------------------------------------------------- values
+
+def encode_value(v: Value) -> Any:
+    """JSON-safe, lossless encoding of an SQLite value (REAL to the bit)."""
+    if v is None:
+        return None
+    if isinstance(v, bool):  # bool is an int subclass; SQLite stores 0/1
+        return {"i": int(v)}
+    if isinstance(v, int):
+        return {"i": str(v)}
+    if isinstance(v, float):
+        return {"r": v.hex()}
+    if isinstance(v, str):
+        return {"t": v}
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return {"b": bytes(v).hex()}
+    raise TypeError(f"not an SQLite value: {v!r}")
+
+
+def decode_value(e: Any) -> Value:
+    if e is None:
+        return None
+    (kind, payload), = e.items()
+    if kind == "i":
+        return int(payload)
+    if kind == "r":
+        return float.fromhex(payload)
+    if kind == "t":
+        return str(payload)
+    if kind == "b":
+        return bytes.fromhex(payload)
+    raise ValueError(f"bad encoded value {e!r}")
+
+
+# ---------------------------------------------------------------- SQL pieces
+
+_INT = re.compile(r"^[+-]?\d+$")
+_NUM = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_KEYWORD_DEFAULTS = {"NULL", "CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME"}
+
+
+def canonical_type(declared: str | None) -> str:
+    return " ".join((declared or "").upper().split())
+
+
+def _real_literal(x: float) -> str:
+    if math.isinf(x):
+        return "1e999" if x > 0 else "-1e999"
+    text = repr(x)
+    return text if any(ch in text for ch in ".en") else text + ".0"
+
+
+def canonical_default(sql: str | None) -> str | None:
+    """One spelling per default: `1e3` and `1000.0` agree, `'a'` stays a string."""
+    if sql is None:
+        return None
+    text = sql.strip()
+    # PRAGMA table_info drops the parentheses of DEFAULT (expr); accept either.
+    while text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+        text = text[1:-1].strip()
+    up = text.upper()
+    if up in _KEYWORD_DEFAULTS:
+        return up
+    if up in ("TRUE", "FALSE"):
+        return "1" if up == "TRUE" else "0"
+    if _INT.match(text):
+        value = int(text)
+        if -(2**63) <= value < 2**63:
+            return str(value)
+        return _real_literal(float(value))
+    if _NUM.match(text):
+        return _real_literal(float(text))
+    toks = tokenize(text)
+    if len(toks) == 1 and toks[0].kind == "string":
+        return toks[0].text
+    if len(toks) == 1 and toks[0].kind == "blob":
+        return "X'" + toks[0].text[2:-1].upper() + "'"
+    if len(toks) == 2 and toks[0].text == "-" and toks[1].kind == "number":
+        return canonical_default("-" + toks[1].text)
+    return canonical(text)
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for tok in tokenize(text):
+        if tok.text == "(":
+            depth += 1
+        elif tok.text == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+def default_is_literal(sql: str | None) -> bool:
+    """True for a constant default (number, string, blob, NULL)."""
+    if sql is None:
+        return False
+    toks = tokenize(sql)
+    if len(toks) == 2 and toks[0].text in "+-" and toks[1].kind == "number":
+        return True
+    return len(toks) == 1 and (toks[0].kind in ("number", "string", "blob") or toks[0].is_word("NULL"))
+
+
+# ---------------------------------------------------------------- views
+
+def view_reads(sql: str, name: str) -> bool:
+    """Does SQL mention `name` as an identifier (bare or quoted, any case)?"""
+    low = name.lower()
+    for tok in tokenize(sql):
+        if tok.kind in ("word", "ident") and unquote_ident(tok.text).lower() == low:
+            return True
+    return False
+
+
+def view_order(views: Iterable[View]) -> tuple[View, ...]:
+    """Dependency order: repeatedly the first view (by name) whose deps exist."""
+    pending = sorted(views, key=lambda v: v.name)
+    names = {v.name.lower() for v in pending}
+    deps = {
+        v.name: {w.name.lower() for w in pending if w is not v and view_reads(_view_body(v.sql), w.name)}
+        for v in pending
+    }
+    done: set[str] = set()
+    out: list[View] = []
+    while pending:
+        ready = next((v for v in pending if deps[v.name] <= done), None)
+        if ready is None:  # a cycle: keep the rest in name order, SQLite will say
+            out.extend(pending)
+            break
+        out.append(ready)
+        done.add(ready.name.lower())
+        pending.remove(ready)
+    assert names == {v.name.lower() for v in out}
+    return tuple(out)
+
+
+def _view_body(sql: str) -> str:
+    """The view's SQL after `AS`, so its own name does not count as a dependency."""
+    toks = tokenize(sql)
+    for i, tok in enumerate(toks):
+        if tok.is_word("AS"):
+            return sql[toks[i + 1].start:] if i + 1 < len(toks) else ""
+    return sql
+
+
+# ---------------------------------------------------------------- naming
+
+def snake(name: str) -> str:
+    """snake_case of fsx-dsl.md §5.1 (shared by the .fsx and .py front ends)."""
+    out: list[str] = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i > 0:
+            prev = name[i - 1]
+            nxt = name[i + 1] if i + 1 < len(name) else ""
+            if prev.islower() or (prev.isupper() and nxt.islower()):
+                out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+# ---------------------------------------------------------------- hash
+
+def _to_jsonable(obj: Any) -> Any:
+    if isinstance(obj, tuple):
+        return [_to_jsonable(x) for x in obj]
+    if hasattr(obj, "__dataclass_fields__"):
+        return {f.name: _to_jsonable(getattr(obj, f.name)) for f in fields(obj) if f.compare}
+    return obj
+
+
+def canonical_json(schema: Schema) -> str:
+    """Canonical serialization: stable across front ends and formatting."""
+    s = schema.canonical()
+    data = _to_jsonable(replace(s, seeds=()))
+    data["seeds"] = [
+        {"table": r.table, "columns": list(r.columns), "values": [encode_value(v) for v in r.values]}
+        for r in s.seeds
+    ]
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def schema_hash(schema: Schema) -> str:
+    """First 16 lower-case hex digits of SHA-256 over the canonical serialization."""
+    return hashlib.sha256(canonical_json(schema).encode("utf-8")).hexdigest()[:16]
