@@ -1,0 +1,175 @@
+"""The `mig` command line: parse, call one function, render text or JSON.
+
+This is the only place errors are caught: a MigError prints
+`<command> failed: <message>` on stderr and exits 1 (with `--json`, an
+error object on stdout too); anything else is a bug and shows its traceback
+only with MIG_DEBUG=1. Usage errors are click's: exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from mig import commands
+from mig.errors import MigError
+from mig.render_text import render_text
+
+__all__ = ["main"]
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+def _options(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The shared options: --dir, --json, and the path options a command takes."""
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for name in reversed(names):
+            fn = click.option(f"--{name}", "path_" + name, metavar="P",
+                              help=f"{name} path (inferred when omitted)")(fn)
+        fn = click.option("--json", "as_json", is_flag=True, help="print one JSON object")(fn)
+        fn = click.option("--dir", "directory", default=".", metavar="D", show_default=True,
+                          help="project directory")(fn)
+        return fn
+    return wrap
+
+
+def _inputs(directory: str, path_old: str | None = None, path_new: str | None = None,
+            path_schema: str | None = None) -> commands.Inputs:
+    return commands.Inputs(Path(directory), _path(path_old), _path(path_new), _path(path_schema))
+
+
+def _jsonable(obj: Any) -> Any:
+    if is_dataclass(obj) and not isinstance(obj, type):
+        data = asdict(obj)
+        if hasattr(obj, "plan"):
+            data["plan"] = json.loads(obj.plan.to_json())
+        return data
+    return obj
+
+
+def _warn(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+def _progress(as_json: bool) -> Callable[[str, int, int | None], None]:
+    from mig.progress import make_progress
+
+    return make_progress(quiet=False, stream=sys.stderr)
+
+
+def _run(command: str, as_json: bool, call: Callable[[], Any], exit_code: Callable[[Any], int] | None = None) -> None:
+    try:
+        report = call()
+    except MigError as exc:
+        if as_json:
+            click.echo(json.dumps({"ok": False, "command": command, "error": exc.to_json()}))
+        click.echo(f"{command} failed: {exc}", err=True)
+        if os.environ.get("MIG_DEBUG") == "1":
+            raise
+        sys.exit(1)
+    code = exit_code(report) if exit_code else 0
+    if as_json:
+        click.echo(json.dumps({"ok": code == 0, "command": command, **_jsonable(report)},
+                              sort_keys=True, default=str))
+    else:
+        click.echo(render_text(command, report))
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mig")
+def main() -> None:
+    """Hot schema migrations for live SQLite databases (see the runbook)."""
+
+
+@main.command()
+@_options("old", "schema", "new")
+def plan(directory: str, as_json: bool, path_old: str | None, path_schema: str | None,
+         path_new: str | None) -> None:
+    """Show what migrate would do; change nothing. Exit 1 if it would be refused."""
+    inputs = _inputs(directory, path_old, path_new, path_schema)
+    _run("plan", as_json, lambda: commands.plan_command(inputs, _warn),
+         lambda r: 1 if r.refused else 0)
+
+
+@main.command()
+@_options("old", "schema", "new")
+def migrate(directory: str, as_json: bool, path_old: str | None, path_schema: str | None,
+            path_new: str | None) -> None:
+    """Capture writes on the old database, build the new one and copy the data."""
+    inputs = _inputs(directory, path_old, path_new, path_schema)
+    _run("migrate", as_json, lambda: commands.migrate_command(inputs, _warn, _progress(as_json)))
+
+
+@main.command()
+@_options("old", "new")
+def status(directory: str, as_json: bool, path_old: str | None, path_new: str | None) -> None:
+    """Show where the migration stands (read-only)."""
+    inputs = _inputs(directory, path_old, path_new)
+    _run("status", as_json, lambda: commands.status_command(inputs, _warn))
+
+
+@main.command()
+@_options("old", "new")
+def drain(directory: str, as_json: bool, path_old: str | None, path_new: str | None) -> None:
+    """Block writes on the old database and replay the recorded writes."""
+    inputs = _inputs(directory, path_old, path_new)
+    _run("drain", as_json, lambda: commands.drain_command(inputs, _warn, _progress(as_json)))
+
+
+@main.command()
+@_options("new")
+def cutover(directory: str, as_json: bool, path_new: str | None) -> None:
+    """Check that drain is complete, then open the new database to its service."""
+    inputs = _inputs(directory, path_new=path_new)
+    _run("cutover", as_json, lambda: commands.cutover_command(inputs, _warn))
+
+
+@main.command("cleanup-old")
+@_options("old")
+def cleanup_old(directory: str, as_json: bool, path_old: str | None) -> None:
+    """Remove mig's tables and triggers from the old database after cutover."""
+    inputs = _inputs(directory, path_old)
+    _run("cleanup-old", as_json, lambda: commands.cleanup_old_command(inputs, _warn))
+
+
+@main.command()
+@_options("old", "new")
+def abort(directory: str, as_json: bool, path_old: str | None, path_new: str | None) -> None:
+    """Before cutover: restore the old database as it was and remove the new one."""
+    inputs = _inputs(directory, path_old, path_new)
+    _run("abort", as_json, lambda: commands.abort_command(inputs, _warn))
+
+
+@main.command()
+@_options("old", "new")
+def verify(directory: str, as_json: bool, path_old: str | None, path_new: str | None) -> None:
+    """Compare every table of the new database with the old one mapped through the plan."""
+    inputs = _inputs(directory, path_old, path_new)
+    _run("verify", as_json, lambda: commands.verify_command(inputs, _warn),
+         lambda r: 0 if r.ok else 1)
+
+
+@main.command()
+@click.option("--dir", "directory", default=None, metavar="D",
+              help="where to build the example (default: a temporary directory)")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+@click.option("--rows", default=20_000, show_default=True, help="rows in the example's main table")
+def demo(directory: str | None, as_json: bool, rows: int) -> None:
+    """Run the whole runbook on a built-in example with a live writer."""
+    from mig.demo import run_demo
+
+    _run("demo", as_json, lambda: run_demo(directory, rows, quiet=as_json))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

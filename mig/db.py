@@ -1,0 +1,97 @@
+"""The database boundary: how mig opens files and how sqlite3 errors become MigErrors.
+
+Opening says its intent. Read-only commands use a `mode=ro` URI, so a
+mistyped path is an error, never a new empty file; phases on existing files
+use `mode=rw`; only `migrate` creates the new database, with permissions no
+looser than the old one (invariant 11). Every connection has a busy timeout
+so that mig waits politely behind the old service's writes instead of
+failing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import stat
+import urllib.parse
+from pathlib import Path
+from typing import Iterator
+
+from mig.errors import DatabaseBusy, DatabaseError, NotFound
+
+__all__ = [
+    "open_ro",
+    "open_rw",
+    "create_db_file",
+    "translate_errors",
+    "BUSY_TIMEOUT_MS",
+    "MIG_CACHE_SIZE",
+    "mig_writer",
+]
+
+BUSY_TIMEOUT_MS = 10_000
+# mig's connections set this exact cache size; the new database's guard
+# triggers let a write through only from a connection that has it (invariant 7).
+MIG_CACHE_SIZE = -31337
+
+def _uri(path: Path, mode: str) -> str:
+    return "file:" + urllib.parse.quote(str(path.resolve())) + f"?mode={mode}"
+
+
+def _connect(path: Path, mode: str) -> sqlite3.Connection:
+    if mode != "rwc" and not path.exists():
+        raise NotFound(f"database {path} does not exist")
+    try:
+        conn = sqlite3.connect(_uri(path, mode), uri=True, isolation_level=None,
+                               timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # fail now if not a database
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(f"{path}: {exc}") from exc
+    return conn
+
+
+def open_ro(path: str | Path) -> sqlite3.Connection:
+    """Read-only; never creates a file."""
+    return _connect(Path(path), "ro")
+
+
+def open_rw(path: str | Path) -> sqlite3.Connection:
+    """Read-write on an existing file; never creates one."""
+    return _connect(Path(path), "rw")
+
+
+def mig_writer(conn: sqlite3.Connection) -> sqlite3.Connection:
+    """Mark a connection as mig's own, so the new database's guard lets it write."""
+    conn.execute(f"PRAGMA cache_size={MIG_CACHE_SIZE}")
+    conn.execute("PRAGMA foreign_keys=OFF")
+    return conn
+
+
+def create_db_file(path: Path, like: Path) -> sqlite3.Connection:
+    """Create `path` as an empty database, permissions no looser than `like`'s."""
+    mode = stat.S_IMODE(os.stat(like).st_mode) & 0o666
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode)
+    os.close(fd)
+    os.chmod(path, mode)  # the umask may only have tightened it; keep it exactly
+    with contextlib.suppress(OSError):
+        st = os.stat(like)
+        os.chown(path, st.st_uid, st.st_gid)
+    return _connect(path, "rw")
+
+
+@contextlib.contextmanager
+def translate_errors(what: str) -> Iterator[None]:
+    """Turn sqlite3 errors inside the block into MigErrors naming `what`."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            raise DatabaseBusy(f"{what}: the database stayed locked for "
+                               f"{BUSY_TIMEOUT_MS // 1000} s ({text}); retry when the "
+                               "long-running writer is done") from exc
+        raise DatabaseError(f"{what}: {text}") from exc
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"{what}: {exc}") from exc

@@ -1,0 +1,107 @@
+"""`mig cleanup-old` and `mig abort`: take mig's machinery out of the old database.
+
+Both remove the same things — capture triggers, `_migration_marker`,
+`_migration_log` — in one transaction. cleanup-old runs after cutover and
+refuses while the old database is still recording (runbook safety rule);
+abort runs before cutover, leaves the old database exactly as its service
+made it (invariant 10) and removes the new file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from mig.db import open_ro, open_rw, translate_errors
+from mig.phases.state import phase_lock, read_new, read_old, refuse, table_exists
+from mig.sqltext import quote_ident as q
+
+__all__ = ["CleanupReport", "AbortReport", "cleanup_old", "abort", "remove_capture"]
+
+
+@dataclass
+class CleanupReport:
+    old: str
+    previous_marker: str
+    dropped_marker: bool
+    dropped_log: bool
+
+
+@dataclass
+class AbortReport:
+    old: str | None
+    new: str | None
+    previous_marker: str
+    removed_capture: bool
+    removed_new: bool
+
+
+def remove_capture(conn: sqlite3.Connection) -> tuple[bool, bool]:
+    """Drop capture triggers, marker and log in one transaction; report what existed."""
+    triggers = [r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type='trigger' AND name LIKE '\\_mig\\_capture\\_%' ESCAPE '\\'")]
+    had_marker = table_exists(conn, "_migration_marker")
+    had_log = table_exists(conn, "_migration_log")
+    conn.execute("BEGIN IMMEDIATE")
+    for name in triggers:
+        conn.execute(f"DROP TRIGGER {q(name)}")
+    if had_marker:
+        conn.execute("DROP TABLE _migration_marker")
+    if had_log:
+        conn.execute("DROP TABLE _migration_log")
+    conn.execute("COMMIT")
+    return had_marker, had_log
+
+
+def cleanup_old(old_path: Path) -> CleanupReport:
+    with phase_lock(old_path):
+        with translate_errors(f"cleaning up {old_path}"):
+            conn = open_rw(old_path)
+            try:
+                previous = read_old(conn).marker or "no marker"
+                if previous == "recording":
+                    raise refuse("still_recording")
+                dropped = remove_capture(conn)
+            finally:
+                conn.close()
+    return CleanupReport(str(old_path), previous, *dropped)
+
+
+def abort(old_path: Path | None, new_path: Path | None) -> AbortReport:
+    anchor = new_path or old_path
+    assert anchor is not None
+    with phase_lock(anchor):
+        with translate_errors("aborting the migration"):
+            if new_path is not None and new_path.exists():
+                conn = open_ro(new_path)
+                try:
+                    state = read_new(conn)
+                finally:
+                    conn.close()
+                if state.status == "ready":
+                    raise refuse("already_ready", path=new_path, detail="abort is only possible "
+                                 "before cutover; route traffic back by hand if you must")
+                if old_path is None and state.old_path:
+                    old_path = Path(state.old_path)
+            previous, removed = "no marker", False
+            if old_path is not None and old_path.exists():
+                conn = open_rw(old_path)
+                try:
+                    previous = read_old(conn).marker or "no marker"
+                    removed = any(remove_capture(conn))
+                finally:
+                    conn.close()
+            removed_new = _remove_db(new_path) if new_path is not None else False
+    return AbortReport(str(old_path) if old_path else None, str(new_path) if new_path else None,
+                       previous, removed, removed_new)
+
+
+def _remove_db(path: Path) -> bool:
+    existed = path.exists()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(str(path) + suffix)
+    return existed

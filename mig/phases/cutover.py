@@ -1,0 +1,103 @@
+"""`mig cutover`: check the truth, then open the new database in one transaction.
+
+Truth, not a flag (invariant 8): the old log itself must be replayed to its
+last entry and the old marker must be `draining` (so no new entry can
+appear), the seed rows must be in place, and `PRAGMA foreign_key_check` must
+be clean. Then, atomically: the target's own triggers are created (so they
+fire only for writes from now on), the guard triggers and the replay-only
+tables are dropped, and the status becomes `ready`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from mig.db import mig_writer, open_ro, open_rw, translate_errors
+from mig.phases.drain import stored_seeds
+from mig.phases.state import checkpoint, now, phase_lock, read_new, read_old, refuse, table_exists
+from mig.sqltext import quote_ident as q
+
+__all__ = ["CutoverReport", "cutover"]
+
+
+@dataclass
+class CutoverReport:
+    new: str
+    previous_status: str
+    current_status: str
+    dropped_id_mapping: bool
+    dropped_migration_progress: bool
+
+
+def cutover(new_path: Path, old_path: Path | None = None) -> CutoverReport:
+    with phase_lock(new_path):
+        with translate_errors(f"cutting over {new_path}"):
+            conn = mig_writer(open_rw(new_path))
+            try:
+                state = read_new(conn)
+                if state.status is None:
+                    raise refuse("no_status", path=new_path)
+                if state.status == "ready":
+                    return CutoverReport(str(new_path), "ready", "ready", False, False)
+                _check_old_log(conn, Path(old_path or state.old_path or ""), new_path)
+                _check_seeds(conn)
+                _check_foreign_keys(conn)
+                dropped = _open_new(conn)
+            finally:
+                conn.close()
+    return CutoverReport(str(new_path), "migrating", "ready", *dropped)
+
+
+def _check_old_log(conn: sqlite3.Connection, old_path: Path, new_path: Path) -> None:
+    if not old_path.is_file():
+        raise refuse("old_missing", path=old_path)
+    old = open_ro(old_path)
+    try:
+        state = read_old(old)
+        if state.marker is None:
+            raise refuse("drain_incomplete", detail=f"the old database {old_path} has no migration marker")
+        if state.marker == "recording":
+            raise refuse("drain_incomplete", detail="the old database is still recording writes")
+        pending = old.execute("SELECT count(*) FROM _migration_log WHERE seq > ?",
+                              (checkpoint(conn),)).fetchone()[0]
+    finally:
+        old.close()
+    if pending:
+        raise refuse("drain_incomplete", detail=f"{pending} log entries are not replayed")
+
+
+def _check_seeds(conn: sqlite3.Connection) -> None:
+    for row in stored_seeds(conn):
+        cond = " AND ".join(f"{q(c)} IS ?" for c in row.columns)
+        if conn.execute(f"SELECT 1 FROM {q(row.table)} WHERE {cond}", row.values).fetchone() is None:
+            raise refuse("seeds_missing", detail=f"a seed row of {row.table} is missing or changed")
+
+
+def _check_foreign_keys(conn: sqlite3.Connection) -> None:
+    bad = conn.execute("PRAGMA foreign_key_check").fetchall()
+    if bad:
+        table, rowid, parent, _ = bad[0]
+        raise refuse("fk_violation", detail=f"{len(bad)} row(s); e.g. {table} rowid {rowid} "
+                                           f"references a missing {parent} row")
+
+
+def _open_new(conn: sqlite3.Connection) -> tuple[bool, bool]:
+    triggers = json.loads(conn.execute(
+        "SELECT value FROM _migration_progress WHERE key='target_triggers'").fetchone()[0])
+    guards = [r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type='trigger' AND name LIKE '\\_mig\\_guard\\_%' ESCAPE '\\'")]
+    had_map = table_exists(conn, "_id_mapping")
+    conn.execute("BEGIN IMMEDIATE")
+    for name in guards:
+        conn.execute(f"DROP TRIGGER {q(name)}")
+    for sql in triggers:
+        conn.execute(sql)
+    if had_map:
+        conn.execute("DROP TABLE _id_mapping")
+    conn.execute("DROP TABLE _migration_progress")
+    conn.execute("UPDATE _migration_status SET status = 'ready', updated_at = ?", (now(),))
+    conn.execute("COMMIT")
+    return had_map, True

@@ -1,0 +1,146 @@
+"""`mig drain`: close the old database to writes, then replay the log into the new one.
+
+The marker switches to `draining` only after every check passed; from that
+commit on, the capture triggers themselves reject writes from any client
+(invariant 6). Replay walks the log in batches; each batch and its
+checkpoint commit in one transaction on the new database, and replaying a
+batch twice gives the same rows, so a killed drain simply runs again
+(invariant 5). When nothing is pending, the seed rows and AUTOINCREMENT
+counters are applied.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from mig.db import mig_writer, open_rw, translate_errors
+from mig.introspect import introspect
+from mig.model import Schema, SeedRow, decode_value
+from mig.phases.migrate import Progress, attach_old, fingerprint
+from mig.phases.state import checkpoint, log_max, phase_lock, read_new, read_old, refuse
+from mig.plan.ops import Plan
+from mig.plan.statements import replay_sql
+from mig.render import seed_statements
+from mig.sqltext import quote_ident as q
+
+__all__ = ["DrainReport", "drain", "BATCH"]
+
+BATCH = 20_000
+
+
+@dataclass
+class DrainReport:
+    old: str
+    new: str
+    previous_marker: str
+    replayed: int
+    remaining: int
+    seeds_applied: int
+
+
+def drain(new_path: Path, old_path: Path | None = None, progress: Progress | None = None) -> DrainReport:
+    with phase_lock(new_path):
+        with translate_errors(f"draining into {new_path}"):
+            conn = mig_writer(open_rw(new_path))
+            try:
+                plan, old_path = _check_new(conn, new_path, old_path)
+                previous = _close_old(old_path, new_path)
+                attach_old(conn, old_path)
+                replayed = _replay(conn, plan, progress)
+                seeds = _finish(conn, plan)
+                remaining = log_max(conn, "old") - checkpoint(conn)
+            finally:
+                conn.close()
+    return DrainReport(str(old_path), str(new_path), previous, replayed, remaining, seeds)
+
+
+def _check_new(conn: sqlite3.Connection, new_path: Path, old_path: Path | None) -> tuple[Plan, Path]:
+    state = read_new(conn)
+    if state.status is None:
+        raise refuse("no_status", path=new_path)
+    if state.status == "ready":
+        raise refuse("already_ready", path=new_path, detail="drain is refused after cutover")
+    if not state.copy_done:
+        raise refuse("copy_incomplete")
+    assert state.plan is not None and state.old_path is not None
+    return state.plan, old_path or Path(state.old_path)
+
+
+def _close_old(old_path: Path, new_path: Path) -> str:
+    """Check the old side, then switch the marker to draining (once)."""
+    conn = open_rw(old_path)
+    try:
+        state = read_old(conn)
+        if state.marker is None:
+            raise refuse("no_marker", path=old_path)
+        if state.new_path != str(new_path.resolve()):
+            raise refuse("other_target", other=state.new_path, path=new_path)
+        now_print = fingerprint(introspect(conn))
+        if now_print != state.fingerprint:
+            raise refuse("old_changed", detail=f"fingerprint {state.fingerprint} -> {now_print}")
+        if state.marker == "recording":
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("UPDATE _migration_marker SET status = 'draining'")
+            conn.execute("COMMIT")
+        return state.marker
+    finally:
+        conn.close()
+
+
+def _replay(conn: sqlite3.Connection, plan: Plan, progress: Progress | None) -> int:
+    top = log_max(conn, "old")
+    start = done = checkpoint(conn)
+    while done < top:
+        hi = min(done + BATCH, top)
+        conn.execute("BEGIN")
+        tables = [r[0] for r in conn.execute(
+            "SELECT DISTINCT tbl FROM old._migration_log WHERE seq > ? AND seq <= ?", (done, hi))]
+        for name in tables:
+            tp = plan.by_source(name)
+            if tp is None:  # a table the new schema drops
+                continue
+            for sql in replay_sql(tp):
+                conn.execute(sql, (done, hi))
+        conn.execute("UPDATE _migration_progress SET value = ? WHERE key = 'replay_checkpoint'", (hi,))
+        conn.execute("COMMIT")
+        done = hi
+        if progress:
+            progress("replay", done - start, top - start)
+    return conn.execute("SELECT count(*) FROM old._migration_log WHERE seq > ?", (start,)).fetchone()[0]
+
+
+def stored_seeds(conn: sqlite3.Connection) -> list[SeedRow]:
+    row = conn.execute("SELECT seeds FROM _migration_status").fetchone()
+    return [SeedRow(t, tuple(c), tuple(decode_value(v) for v in vals))
+            for t, c, vals in json.loads(row[0] if row else "[]")]
+
+
+def _finish(conn: sqlite3.Connection, plan: Plan) -> int:
+    """Seeds (upsert by key) and AUTOINCREMENT counters, once the log is replayed."""
+    seeds = stored_seeds(conn)
+    tables = introspect(conn).tables
+    conn.execute("BEGIN")
+    conn.execute("PRAGMA defer_foreign_keys=ON")
+    for sql, params in seed_statements(Schema(tables=tables, seeds=tuple(seeds))):
+        conn.execute(sql, params)
+    for tp in plan.captured:
+        if tp.autoincrement:
+            _carry_counter(conn, tp.source or "", tp.target)
+    conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES ('seeds_applied', 1)")
+    conn.execute("COMMIT")
+    return len(seeds)
+
+
+def _carry_counter(conn: sqlite3.Connection, source: str, target: str) -> None:
+    """The new counter never goes below the old one (invariant 4)."""
+    old_seq = conn.execute("SELECT seq FROM old.sqlite_sequence WHERE name = ?", (source,)).fetchone()
+    new_seq = conn.execute("SELECT seq FROM main.sqlite_sequence WHERE name = ?", (target,)).fetchone()
+    top = conn.execute(f"SELECT coalesce(max(rowid), 0) FROM main.{q(target)}").fetchone()[0]
+    value = max(old_seq[0] if old_seq else 0, new_seq[0] if new_seq else 0, top)
+    if new_seq is None:
+        conn.execute("INSERT INTO main.sqlite_sequence (name, seq) VALUES (?, ?)", (target, value))
+    else:
+        conn.execute("UPDATE main.sqlite_sequence SET seq = ? WHERE name = ?", (value, target))

@@ -1,0 +1,287 @@
+"""`mig migrate`: refuse first, then capture, build, copy.
+
+Order of effect, each step committed before the next:
+1. plan and data checks, read-only (invariant 1: a refusal changes nothing);
+2. capture on the old database: marker, log and triggers in one transaction,
+   so every write committed from then on is logged (invariant 2);
+3. the new database: schema without indexes, bookkeeping, guard triggers,
+   the stored plan, all in its first transaction (invariant 7);
+4. the bulk copy in short chunks, each its own transaction, so the old
+   service's writers never wait long (invariant 9). Writes that race a chunk
+   are in the log and drain replays them; the copy and replay are both
+   "make the new row equal the old row now", so the interleaving cannot
+   lose or double a write;
+5. indexes, then `copy_done`.
+A killed migrate resumes from the last committed chunk when run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import subprocess
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+from mig.db import MIG_CACHE_SIZE, create_db_file, mig_writer, open_ro, open_rw, translate_errors
+from mig.errors import NotFound, PlanRefused
+from mig.introspect import introspect
+from mig.model import Schema, canonical_json, encode_value, schema_hash
+from mig.phases.state import (now, phase_lock, read_new, read_old, refuse, table_exists)
+from mig.plan.compare import compare
+from mig.plan.ops import Plan, Refusal, TablePlan
+from mig.plan.statements import (
+    capture_trigger_sql,
+    chunk_end_sql,
+    copy_chunk_sql,
+    guard_trigger_sql,
+    log_width,
+    new_bookkeeping_sql,
+    old_bookkeeping_sql,
+)
+from mig.render import index_statements, table_statements, trigger_statements, view_statements
+from mig.sqltext import quote_ident as q
+
+__all__ = ["MigrateReport", "make_plan", "migrate", "attach_old", "Progress"]
+
+Progress = Callable[[str, int, "int | None"], None]
+
+# A chunk aims at this many seconds of holding the old database's read lock.
+CHUNK_TARGET_S = 0.04
+
+
+@dataclass
+class MigrateReport:
+    old: str
+    new: str
+    schema_hash: str
+    action: str  # migrated | resumed | already-migrated | already-cut-over | nothing-to-do
+    copied_tables: int = 0
+    copied_rows: int = 0
+    copy_seconds: float = 0.0
+    tables: dict[str, int] = field(default_factory=dict)
+    message: str = ""
+
+
+def attach_old(conn: sqlite3.Connection, old_path: Path) -> None:
+    """Attach the old database read-only as `old` (never creates it)."""
+    if not old_path.exists():
+        raise NotFound(f"database {old_path} does not exist")
+    uri = "file:" + str(old_path.resolve()).replace("?", "%3f").replace("#", "%23") + "?mode=ro"
+    conn.execute("ATTACH DATABASE ? AS old", (uri,))
+
+
+def fingerprint(schema: Schema) -> str:
+    return hashlib.sha256(canonical_json(schema.without_intents()).encode()).hexdigest()[:16]
+
+
+def make_plan(old_path: Path, target: Schema) -> tuple[Schema, Plan]:
+    """Compare and run every data check, read-only. Refusals are in the plan."""
+    with translate_errors(f"reading {old_path}"):
+        conn = sqlite3.connect(":memory:", uri=True, isolation_level=None)
+        try:
+            attach_old(conn, old_path)
+            old_schema = introspect(conn, "old")
+            plan = compare(old_schema, target)
+            refusals = list(plan.refusals)
+            for check in plan.checks:
+                count = conn.execute(check.count_sql).fetchone()[0]
+                if count:
+                    cur = conn.execute(check.sample_sql)
+                    row = cur.fetchone()
+                    names = [d[0] for d in cur.description]
+                    sample = ", ".join(f"{n}={v!r}" for n, v in zip(names, row)) if row else None
+                    refusals.append(Refusal(check.table, check.column, check.reason, check.hint,
+                                            count, sample))
+        finally:
+            conn.close()
+    return old_schema, replace(plan, refusals=tuple(refusals))
+
+
+def schema_commit(schema_path: Path | None) -> str | None:
+    env = os.environ.get("MIG_SCHEMA_COMMIT")
+    if env:
+        return env
+    if schema_path is None:
+        return None
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=schema_path.resolve().parent,
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def migrate(old_path: Path, new_path: Path, target: Schema, schema_path: Path | None = None,
+            progress: Progress | None = None) -> MigrateReport:
+    shash = schema_hash(target)
+    report = MigrateReport(str(old_path), str(new_path), shash, "migrated")
+    if not old_path.exists():
+        if new_path.exists():
+            report.action = "nothing-to-do"
+            report.message = f"the target {new_path} exists and there is no source database; nothing to do"
+            return report
+        raise NotFound(f"database {old_path} does not exist")
+    with phase_lock(new_path, like=old_path):
+        if new_path.exists():
+            return _resume(old_path, new_path, report, progress)
+        old_schema, plan = make_plan(old_path, target)
+        if plan.refusals:
+            raise PlanRefused(plan.refusals)
+        _install_capture(old_path, new_path, old_schema, plan)
+        _build_new(old_path, new_path, target, plan, schema_commit(schema_path))
+        _copy_and_finish(old_path, new_path, plan, report, progress)
+    return report
+
+
+def _install_capture(old_path: Path, new_path: Path, old_schema: Schema, plan: Plan) -> None:
+    with translate_errors(f"installing capture on {old_path}"):
+        conn = open_rw(old_path)
+        try:
+            state = read_old(conn)
+            if state.marker is not None:
+                if state.new_path != str(new_path.resolve()):
+                    raise refuse("other_target", other=state.new_path, path=new_path)
+                return  # capture from an interrupted migrate: keep it, the log stays valid
+            width = log_width(old_schema)
+            conn.execute("BEGIN IMMEDIATE")
+            for sql in old_bookkeeping_sql(width):
+                conn.execute(sql)
+            for table in old_schema.tables:
+                for sql in capture_trigger_sql(table, old_schema, width):
+                    conn.execute(sql)
+            conn.execute("INSERT INTO _migration_marker VALUES (1, 'recording', ?, ?, ?, ?)",
+                         (str(new_path.resolve()), plan.schema_hash, now(), fingerprint(old_schema)))
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+
+def _build_new(old_path: Path, new_path: Path, target: Schema, plan: Plan, commit: str | None) -> None:
+    with translate_errors(f"creating {new_path}"):
+        conn = mig_writer(create_db_file(new_path, like=old_path))
+        try:
+            old_mode = open_ro(old_path)
+            journal = old_mode.execute("PRAGMA journal_mode").fetchone()[0]
+            old_mode.close()
+            if journal.lower() == "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("BEGIN IMMEDIATE")
+            for sql in new_bookkeeping_sql() + table_statements(target) + view_statements(target):
+                conn.execute(sql)
+            for name in ["_migration_status", "_migration_progress", "_id_mapping",
+                         "_schema_identity"] + [t.name for t in target.tables]:
+                for sql in guard_trigger_sql(name, MIG_CACHE_SIZE):
+                    conn.execute(sql)
+            conn.execute("INSERT INTO _migration_status VALUES (1, 'migrating', ?, ?, ?, ?)",
+                         (str(old_path.resolve()), plan.to_json(), _seeds_json(target), now()))
+            conn.execute("INSERT INTO _schema_identity VALUES (1, ?, ?, ?)",
+                         (plan.schema_hash, commit, now()))
+            for key, value in _target_parts(target).items():
+                conn.execute("INSERT INTO _migration_progress VALUES (?, ?)", (key, value))
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+
+def _target_parts(target: Schema) -> dict[str, object]:
+    """What later phases build from the target: stored so they never re-read the schema file."""
+    return {
+        "replay_checkpoint": 0,
+        "target_indexes": json.dumps(index_statements(target)),
+        "target_triggers": json.dumps(trigger_statements(target)),
+    }
+
+
+def _seeds_json(target: Schema) -> str:
+    return json.dumps([[r.table, list(r.columns), [encode_value(v) for v in r.values]]
+                       for r in target.seeds])
+
+
+def _resume(old_path: Path, new_path: Path, report: MigrateReport,
+            progress: Progress | None) -> MigrateReport:
+    with translate_errors(f"reading {new_path}"):
+        conn = open_ro(new_path)
+        try:
+            if not table_exists(conn, "_migration_status"):
+                raise refuse("no_status", path=new_path)
+            state = read_new(conn)
+        finally:
+            conn.close()
+    if state.status == "ready":
+        report.action = "already-cut-over"
+        report.message = f"{new_path} is already cut over; nothing to do"
+        return report
+    if state.copy_done:
+        report.action = "already-migrated"
+        report.message = f"{new_path} is already migrated; next: mig drain"
+        return report
+    assert state.plan is not None
+    report.action = "resumed"
+    _copy_and_finish(old_path, new_path, state.plan, report, progress)
+    return report
+
+
+def _copy_and_finish(old_path: Path, new_path: Path, plan: Plan, report: MigrateReport,
+                     progress: Progress | None) -> None:
+    with translate_errors(f"copying into {new_path}"):
+        conn = mig_writer(open_rw(new_path))
+        try:
+            conn.execute("PRAGMA synchronous=OFF")  # a killed copy resumes; see docs/design.md
+            attach_old(conn, old_path)
+            started = time.monotonic()
+            for tp in plan.captured:
+                rows = _copy_table(conn, tp, progress)
+                report.tables[tp.target] = rows
+                report.copied_rows += rows
+            report.copied_tables = len(plan.captured)
+            _build_indexes(conn)
+            report.copy_seconds = time.monotonic() - started
+        finally:
+            conn.close()
+
+
+def _build_indexes(conn: sqlite3.Connection) -> None:
+    """Indexes after the copy: one sort per index instead of a b-tree insert per row."""
+    conn.execute("BEGIN IMMEDIATE")
+    row = conn.execute("SELECT value FROM _migration_progress WHERE key='target_indexes'").fetchone()
+    for sql in json.loads(row[0]):
+        conn.execute(sql)
+    conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES ('copy_done', 1)")
+    conn.execute("COMMIT")
+
+
+def _copy_table(conn: sqlite3.Connection, tp: TablePlan, progress: Progress | None) -> int:
+    key = f"copy:{tp.target}"
+    row = conn.execute("SELECT value FROM _migration_progress WHERE key=?", (key,)).fetchone()
+    state = json.loads(row[0]) if row else {"last": None, "rows": 0, "done": False}
+    if state["done"]:
+        return int(state["rows"])
+    total = conn.execute(f"SELECT count(*) FROM old.{q(tp.source or '')}").fetchone()[0]
+    size = 1000
+    while True:
+        first = state["last"] is None
+        t0 = time.monotonic()
+        conn.execute("BEGIN")
+        end = conn.execute(chunk_end_sql(tp, first),
+                           ([] if first else state["last"]) + [size - 1]).fetchone()
+        last_chunk = end is None
+        params = ([] if first else state["last"]) + ([] if last_chunk else list(end))
+        cur = conn.execute(copy_chunk_sql(tp, first, last_chunk), params)
+        state["rows"] += max(cur.rowcount, 0)
+        if not last_chunk:
+            state["last"] = list(end)
+        state["done"] = last_chunk
+        conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES (?, ?)", (key, json.dumps(state)))
+        conn.execute("COMMIT")
+        if progress:
+            progress(f"copy {tp.target}", min(state["rows"], total), total)
+        if last_chunk:
+            return int(state["rows"])
+        elapsed = time.monotonic() - t0
+        size = max(100, min(200_000, int(size * (2 if elapsed < CHUNK_TARGET_S / 2 else
+                                                  0.5 if elapsed > CHUNK_TARGET_S * 2 else 1))))

@@ -1,0 +1,152 @@
+"""Where a migration stands, read from the databases themselves, and the one table of refusals.
+
+The state lives in the files, not in mig: the old database's
+`_migration_marker` and `_migration_log`, the new database's
+`_migration_status` and `_migration_progress`. Every phase reads it here and
+refuses with a text from ``REFUSALS`` when it cannot run; the runbook's two
+triage messages are among them, word for word.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import sqlite3
+import stat
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from mig.errors import DatabaseBusy, WrongState
+from mig.plan.ops import Plan
+
+__all__ = ["OldState", "NewState", "read_old", "read_new", "refuse", "phase_lock", "now",
+           "table_exists", "checkpoint", "log_max", "REFUSALS"]
+
+REFUSALS = {
+    "drain_incomplete": "Drain is not complete: {detail}; run `mig drain`, then check `mig status`",
+    "still_recording": "Old database is still in recording mode; finish `mig drain` and "
+                       "`mig cutover` first",
+    "no_marker": "the old database {path} has no migration marker; run `mig migrate` first",
+    "no_status": "the new database {path} is not a mig target (no _migration_status); "
+                 "run `mig migrate` first",
+    "already_ready": "the new database {path} is already cut over (status ready); {detail}",
+    "other_target": "the old database is being migrated to {other}, not {path}; finish or "
+                    "`mig abort` that migration first",
+    "old_changed": "the old database's schema changed since `mig migrate` ({detail}); "
+                   "run `mig abort` and migrate again",
+    "copy_incomplete": "the bulk copy has not finished; run `mig migrate` again to resume it",
+    "fk_violation": "foreign key check failed in the new database: {detail}; fix the rows in "
+                    "the old database (abort first) or the schema, then migrate again",
+    "seeds_missing": "seed rows are not applied: {detail}; run `mig drain` again",
+    "old_missing": "the old database {path} recorded at migrate time does not exist; cutover "
+                   "must check its log",
+}
+
+
+def refuse(key: str, **fields: object) -> WrongState:
+    return WrongState(REFUSALS[key].format(**fields))
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def table_exists(conn: sqlite3.Connection, name: str, schema: str = "main") -> bool:
+    row = conn.execute(f"SELECT 1 FROM {schema}.sqlite_master WHERE type='table' AND name=?",
+                       (name,)).fetchone()
+    return row is not None
+
+
+@dataclass(frozen=True)
+class OldState:
+    marker: str | None  # recording | draining | None
+    new_path: str | None
+    schema_hash: str | None
+    fingerprint: str | None
+    log_entries: int | None  # None when there is no log table
+    log_max: int
+
+
+@dataclass(frozen=True)
+class NewState:
+    status: str | None  # migrating | ready | None
+    old_path: str | None
+    plan: Plan | None
+    schema_hash: str | None
+    checkpoint: int | None  # None once _migration_progress is dropped
+    copy_done: bool
+    seeds_applied: bool
+    has_id_mapping: bool
+    id_mapping_entries: int | None
+
+
+def log_max(conn: sqlite3.Connection, schema: str = "main") -> int:
+    return conn.execute(f"SELECT coalesce(max(seq), 0) FROM {schema}._migration_log").fetchone()[0]
+
+
+def read_old(conn: sqlite3.Connection, schema: str = "main") -> OldState:
+    marker = new_path = shash = fingerprint = None
+    if table_exists(conn, "_migration_marker", schema):
+        row = conn.execute(f"SELECT status, new_path, schema_hash, old_fingerprint "
+                           f"FROM {schema}._migration_marker").fetchone()
+        if row:
+            marker, new_path, shash, fingerprint = row
+    entries, top = None, 0
+    if table_exists(conn, "_migration_log", schema):
+        entries = conn.execute(f"SELECT count(*) FROM {schema}._migration_log").fetchone()[0]
+        top = log_max(conn, schema)
+    return OldState(marker, new_path, shash, fingerprint, entries, top)
+
+
+def _progress(conn: sqlite3.Connection, key: str) -> object:
+    row = conn.execute("SELECT value FROM _migration_progress WHERE key=?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def checkpoint(conn: sqlite3.Connection) -> int:
+    return int(_progress(conn, "replay_checkpoint") or 0)
+
+
+def read_new(conn: sqlite3.Connection) -> NewState:
+    status = old_path = plan_json = shash = None
+    if table_exists(conn, "_migration_status"):
+        row = conn.execute("SELECT status, old_path, plan FROM _migration_status").fetchone()
+        if row:
+            status, old_path, plan_json = row
+    if table_exists(conn, "_schema_identity"):
+        row = conn.execute("SELECT schema_hash FROM _schema_identity").fetchone()
+        shash = row[0] if row else None
+    has_progress = table_exists(conn, "_migration_progress")
+    has_map = table_exists(conn, "_id_mapping")
+    return NewState(
+        status=status, old_path=old_path,
+        plan=Plan.from_json(plan_json) if plan_json else None, schema_hash=shash,
+        checkpoint=checkpoint(conn) if has_progress else None,
+        copy_done=bool(has_progress and _progress(conn, "copy_done")),
+        seeds_applied=bool(has_progress and _progress(conn, "seeds_applied")),
+        has_id_mapping=has_map,
+        id_mapping_entries=conn.execute("SELECT count(*) FROM _id_mapping").fetchone()[0]
+        if has_map else None,
+    )
+
+
+@contextlib.contextmanager
+def phase_lock(anchor: Path, like: Path | None = None) -> Iterator[None]:
+    """One mig phase at a time per migration: an flock on `<anchor>.mig-lock`."""
+    lock_path = anchor.with_name(anchor.name + ".mig-lock")
+    mode = stat.S_IMODE(os.stat(like).st_mode) & 0o666 if like and like.exists() else 0o600
+    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, mode)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise DatabaseBusy(f"another mig command is running on {anchor.name} "
+                               f"(lock {lock_path.name}); wait for it to finish") from exc
+        yield
+        with contextlib.suppress(OSError):
+            os.unlink(lock_path)
+    finally:
+        os.close(fd)

@@ -1,0 +1,230 @@
+"""The SQL the phases execute, produced from the plan; `mig plan` shows the same text.
+
+Capture is key-based: a trigger on every old table records *which* row
+changed (its primary key, or rowid for a keyless table), never the values.
+Replay then copies the row's current state from the old database — or
+deletes it from the new one when it is gone. That makes replay idempotent
+and order-insensitive, lets the copy run in short chunks without a long
+snapshot, and keeps values lossless because they travel SQLite to SQLite
+and never through JSON or Python (invariants 2, 3, 5, 9).
+
+An `INSERT OR REPLACE` that deletes a row conflicting on a UNIQUE column
+fires no DELETE trigger, so a BEFORE trigger logs the keys of rows that
+such a write could displace; logging a row that did not change is harmless.
+"""
+
+from __future__ import annotations
+
+from mig.model import Schema, Table
+from mig.plan.ops import Plan, TablePlan
+from mig.sqltext import quote_ident as q
+from mig.sqltext import quote_str
+
+__all__ = [
+    "DRAINING_MESSAGE",
+    "MIGRATING_MESSAGE",
+    "log_key",
+    "log_width",
+    "old_bookkeeping_sql",
+    "capture_trigger_sql",
+    "capture_trigger_names",
+    "guard_trigger_sql",
+    "guard_trigger_names",
+    "new_bookkeeping_sql",
+    "copy_chunk_sql",
+    "chunk_end_sql",
+    "replay_sql",
+    "insert_mapped_sql",
+]
+
+DRAINING_MESSAGE = ("mig: writes are blocked: this database is draining for a schema migration; "
+                    "send writes to the new service after cutover")
+MIGRATING_MESSAGE = ("mig: this database is being built by a migration and accepts no writes "
+                     "until `mig cutover`")
+CAPTURE_PREFIX = "_mig_capture_"
+GUARD_PREFIX = "_mig_guard_"
+
+
+def log_key(table: Table) -> tuple[str, ...]:
+    """How the capture log names a row of `table`."""
+    return table.primary_key or ("rowid",)
+
+
+def log_width(old: Schema) -> int:
+    return max((len(log_key(t)) for t in old.tables), default=1)
+
+
+def old_bookkeeping_sql(width: int) -> list[str]:
+    keys = ", ".join(f"k{i + 1}" for i in range(width))
+    return [
+        "CREATE TABLE _migration_marker (id INTEGER PRIMARY KEY CHECK (id = 1), "
+        "status TEXT NOT NULL CHECK (status IN ('recording', 'draining')), "
+        "new_path TEXT NOT NULL, schema_hash TEXT NOT NULL, started_at TEXT NOT NULL, "
+        "old_fingerprint TEXT NOT NULL)",
+        # No AUTOINCREMENT: entries are never deleted before cleanup, so rowids
+        # only grow, and the capture trigger stays one b-tree insert.
+        f"CREATE TABLE _migration_log (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, "
+        f"op TEXT NOT NULL, {keys})",
+    ]
+
+
+def _key_values(prefix: str, key: tuple[str, ...]) -> str:
+    return ", ".join(f"{prefix}.{'rowid' if k == 'rowid' else q(k)}" for k in key)
+
+
+def _log_insert(table: Table, op: str, prefix: str, width: int) -> str:
+    key = log_key(table)
+    cols = ", ".join(f"k{i + 1}" for i in range(len(key)))
+    return (f"INSERT INTO _migration_log (tbl, op, {cols}) VALUES "
+            f"({quote_str(table.name)}, '{op}', {_key_values(prefix, key)})")
+
+
+def _unique_sets(table: Table, old: Schema) -> list[tuple[str, ...]]:
+    sets = [u for u in table.uniques if u != table.primary_key]
+    sets += [tuple(i.columns) for i in old.indexes_of(table.name) if i.unique]
+    return sets
+
+
+def _displaced_rows(table: Table, old: Schema, width: int, op: str) -> str | None:
+    """Log the rows a REPLACE on a UNIQUE constraint could silently delete."""
+    from mig.sqltext import unquote_ident
+
+    conds = []
+    for cols in _unique_sets(table, old):
+        names = [unquote_ident(c.strip()) for c in cols]
+        if not all(table.column(n) for n in names):
+            continue  # an expression index: not tracked (see docs/design.md)
+        conds.append("(" + " AND ".join(f"{q(n)} = NEW.{q(n)}" for n in names) + ")")
+    if not conds:
+        return None
+    key = log_key(table)
+    cols = ", ".join(f"k{i + 1}" for i in range(len(key)))
+    sel = ", ".join("rowid" if k == "rowid" else q(k) for k in key)
+    return (f"INSERT INTO _migration_log (tbl, op, {cols}) SELECT {quote_str(table.name)}, '{op}', "
+            f"{sel} FROM {q(table.name)} WHERE {' OR '.join(conds)}")
+
+
+def capture_trigger_names(table: Table) -> list[str]:
+    base = CAPTURE_PREFIX + table.name
+    return [base + s for s in ("_ins", "_upd", "_del", "_bins", "_bupd")]
+
+
+def capture_trigger_sql(table: Table, old: Schema, width: int) -> list[str]:
+    """Triggers on one old table: block writes while draining, log every change."""
+    ins, upd, dele, bins, bupd = (q(n) for n in capture_trigger_names(table))
+    t = q(table.name)
+    block = (f"SELECT RAISE(ABORT, {quote_str(DRAINING_MESSAGE)}) FROM _migration_marker "
+             "WHERE status = 'draining'")
+    key = log_key(table)
+    changed = " OR ".join(f"OLD.{'rowid' if k == 'rowid' else q(k)} IS NOT "
+                          f"NEW.{'rowid' if k == 'rowid' else q(k)}" for k in key)
+    new_key_row = _log_insert(table, "U", "NEW", width)
+    old_key_row = (_log_insert(table, "U", "OLD", width).replace(" VALUES (", " SELECT ", 1)[:-1]
+                   + f" WHERE {changed}")
+    out = [
+        f"CREATE TRIGGER {ins} AFTER INSERT ON {t} BEGIN {block}; "
+        f"{_log_insert(table, 'I', 'NEW', width)}; END",
+        f"CREATE TRIGGER {upd} AFTER UPDATE ON {t} BEGIN {block}; {new_key_row}; {old_key_row}; END",
+        f"CREATE TRIGGER {dele} AFTER DELETE ON {t} BEGIN {block}; "
+        f"{_log_insert(table, 'D', 'OLD', width)}; END",
+    ]
+    for name, op in ((bins, "INSERT"), (bupd, "UPDATE")):
+        displaced = _displaced_rows(table, old, width, "R")
+        if displaced:
+            out.append(f"CREATE TRIGGER {name} BEFORE {op} ON {t} BEGIN {displaced}; END")
+    return out
+
+
+def guard_trigger_names(table: str) -> list[str]:
+    return [GUARD_PREFIX + table + s for s in ("_ins", "_upd", "_del")]
+
+
+def guard_trigger_sql(table: str, cache_size: int) -> list[str]:
+    """Triggers that refuse writes from any connection but mig's (invariant 7)."""
+    cond = f"(SELECT cache_size FROM pragma_cache_size) <> {cache_size}"
+    raise_ = f"SELECT RAISE(ABORT, {quote_str(MIGRATING_MESSAGE)}) WHERE {cond};"
+    return [f"CREATE TRIGGER {q(n)} BEFORE {op} ON {q(table)} BEGIN {raise_} END"
+            for n, op in zip(guard_trigger_names(table), ("INSERT", "UPDATE", "DELETE"))]
+
+
+def new_bookkeeping_sql() -> list[str]:
+    return [
+        "CREATE TABLE _migration_status (id INTEGER PRIMARY KEY CHECK (id = 1), "
+        "status TEXT NOT NULL CHECK (status IN ('migrating', 'ready')), old_path TEXT NOT NULL, "
+        "plan TEXT NOT NULL, seeds TEXT NOT NULL, updated_at TEXT NOT NULL)",
+        "CREATE TABLE _migration_progress (key TEXT PRIMARY KEY, value) WITHOUT ROWID",
+        "CREATE TABLE _id_mapping (tbl TEXT NOT NULL, old_key, new_key, PRIMARY KEY (tbl, old_key))",
+        "CREATE TABLE _schema_identity (id INTEGER PRIMARY KEY CHECK (id = 1), "
+        "schema_hash TEXT NOT NULL, schema_commit TEXT, created_at TEXT NOT NULL)",
+    ]
+
+
+# ---------------------------------------------------------------- copy and replay
+
+def _select_list(tp: TablePlan) -> tuple[str, str]:
+    """(target column list, old select list) for the copied columns."""
+    cols = list(tp.copied_columns)
+    targets = [q(c.target) for c in cols]
+    sources = ["rowid" if c.source == "rowid" else q(c.source or "") for c in cols]
+    if tp.copy_rowid:
+        targets.insert(0, "rowid")
+        sources.insert(0, "rowid")
+    return ", ".join(targets), ", ".join(sources)
+
+
+def insert_mapped_sql(tp: TablePlan, where: str) -> str:
+    """Write old rows matching `where` into the new table, replacing what is there."""
+    targets, sources = _select_list(tp)
+    return (f"INSERT OR REPLACE INTO main.{q(tp.target)} ({targets}) "
+            f"SELECT {sources} FROM old.{q(tp.source or '')} WHERE {where}")
+
+
+def _key_expr(cols: tuple[str, ...]) -> str:
+    names = ["rowid" if c == "rowid" else q(c) for c in cols]
+    return names[0] if len(names) == 1 else "(" + ", ".join(names) + ")"
+
+
+def _params(n: int) -> str:
+    return "?" if n == 1 else "(" + ", ".join("?" for _ in range(n)) + ")"
+
+
+def chunk_end_sql(tp: TablePlan, first: bool) -> str:
+    """The chunk key `size` rows on from the last copied key (params: [last...], size-1)."""
+    key = _key_expr(tp.chunk_key)
+    cols = ", ".join("rowid" if c == "rowid" else q(c) for c in tp.chunk_key)
+    where = "" if first else f"WHERE {key} > {_params(len(tp.chunk_key))} "
+    return f"SELECT {cols} FROM old.{q(tp.source or '')} {where}ORDER BY {cols} LIMIT 1 OFFSET ?"
+
+
+def copy_chunk_sql(tp: TablePlan, first: bool, last: bool) -> str:
+    """Copy the rows after the previous chunk up to and including the chunk end."""
+    key = _key_expr(tp.chunk_key)
+    n = len(tp.chunk_key)
+    conds = []
+    if not first:
+        conds.append(f"{key} > {_params(n)}")
+    if not last:
+        conds.append(f"{key} <= {_params(n)}")
+    return insert_mapped_sql(tp, " AND ".join(conds) or "1")
+
+
+def replay_sql(tp: TablePlan) -> list[str]:
+    """Bring the rows logged in (seq_from, seq_to] to the old database's state.
+
+    Params for each statement: (seq_from, seq_to). Delete then re-insert: a
+    row gone from the old database stays deleted, any other gets its current
+    values. Running it twice gives the same result (invariant 5).
+    """
+    n = len(tp.old_key)
+    logged = (f"SELECT {', '.join(f'k{i + 1}' for i in range(n))} FROM old._migration_log "
+              f"WHERE seq > ? AND seq <= ? AND tbl = {quote_str(tp.source or '')}")
+    return [
+        f"DELETE FROM main.{q(tp.target)} WHERE {_key_expr(tp.new_key)} IN ({logged})",
+        insert_mapped_sql(tp, f"{_key_expr(tp.old_key)} IN ({logged})"),
+    ]
+
+
+def plan_statements(plan: Plan) -> dict[str, list[str]]:
+    """Per target table, the copy and replay SQL (what `mig plan --json` shows)."""
+    return {tp.target: [copy_chunk_sql(tp, True, True)] + replay_sql(tp)
+            for tp in plan.captured}

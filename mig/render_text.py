@@ -1,0 +1,117 @@
+"""Reports as the runbook's human lines: one fact per line, `Label: value`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["render_text"]
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def render_text(command: str, report: Any) -> str:
+    return "\n".join(_RENDERERS[command](report))
+
+
+def _plan(r: Any) -> list[str]:
+    p = r.plan
+    lines = [f"Old database: {r.old}", f"New database: {r.new}", f"Schema: {r.schema}",
+             f"Schema hash: {r.schema_hash}",
+             f"Copy order: {', '.join(t.target for t in p.tables) or '(no tables)'}"]
+    for t in p.tables:
+        head = {"copy": f"copy from {t.source}", "renamed": f"renamed from {t.source}",
+                "create": "create (new, empty)"}[t.how]
+        lines.append(f"Table {t.target}: {head}")
+        for c in t.columns:
+            src = {"same": c.source, "renamed": f"{c.source} (renamed)", "rowid": "rowid",
+                   "default": "default"}[c.how]
+            lines.append(f"  {c.target} <- {src}")
+        for d in t.dropped_columns:
+            lines.append(f"  dropped column: {d}")
+    for d in p.dropped_tables:
+        lines.append(f"Dropped table: {d}{' (declared)' if d in p.declared_drops else ''}")
+    for n in p.notes:
+        lines.append(f"Note: {n}")
+    lines.append(f"Refusals: {len(p.refusals)}")
+    lines += [f"Refused: {x.message}" for x in p.refusals]
+    lines.append("Result: migrate would be refused" if p.refusals else "Result: migrate can run")
+    return lines
+
+
+def _migrate(r: Any) -> list[str]:
+    lines = [f"Old database: {r.old}", f"New database: {r.new}", f"Schema hash: {r.schema_hash}"]
+    if r.message:
+        return lines + [r.message]
+    lines += [f"Copied table {name}: {rows} rows" for name, rows in r.tables.items()]
+    lines += [f"Copied tables: {r.copied_tables}", f"Copied rows: {r.copied_rows}",
+              f"Copy time: {r.copy_seconds:.3f} s", "Marker status: recording",
+              "Migration status: migrating", "Next: deploy the new service (it stays blocked), "
+              "then run mig drain"]
+    return lines
+
+
+def _status(r: Any) -> list[str]:
+    lines = []
+    if r.marker_status is not None:
+        lines += [f"Old database: {r.old}", f"Marker status: {r.marker_status}",
+                  f"Migration log entries: {r.log_entries}"]
+    if r.migration_status is not None:
+        lines += [f"New database: {r.new}", f"Migration status: {r.migration_status}",
+                  f"Schema hash: {r.schema_hash or 'unknown'}"]
+        if r.cutover_complete:
+            lines.append("Pending replay entries: 0 (cutover complete)")
+        elif r.pending is not None:
+            lines.append(f"Pending replay entries: {r.pending}")
+        lines.append("_id_mapping: removed" if r.id_mapping_entries is None
+                     else f"_id_mapping entries: {r.id_mapping_entries}")
+        lines.append(f"_migration_progress: {r.migration_progress}")
+    return lines
+
+
+def _drain(r: Any) -> list[str]:
+    return [f"Old database: {r.old}", f"New database: {r.new}",
+            f"Previous marker status: {r.previous_marker}", "Marker status: draining",
+            f"Replayed entries: {r.replayed}", f"Remaining log entries: {r.remaining}",
+            f"Seed rows applied: {r.seeds_applied}"]
+
+
+def _cutover(r: Any) -> list[str]:
+    return [f"New database: {r.new}", f"Previous status: {r.previous_status}",
+            f"Current status: {r.current_status}",
+            f"Dropped _id_mapping: {_yes(r.dropped_id_mapping)}",
+            f"Dropped _migration_progress: {_yes(r.dropped_migration_progress)}"]
+
+
+def _cleanup(r: Any) -> list[str]:
+    return [f"Old database: {r.old}", f"Previous marker status: {r.previous_marker}",
+            f"Dropped _migration_marker: {_yes(r.dropped_marker)}",
+            f"Dropped _migration_log: {_yes(r.dropped_log)}"]
+
+
+def _abort(r: Any) -> list[str]:
+    return [f"Old database: {r.old or '(none)'}", f"New database: {r.new or '(none)'}",
+            f"Previous marker status: {r.previous_marker}",
+            f"Removed capture from old database: {_yes(r.removed_capture)}",
+            f"Removed new database: {_yes(r.removed_new)}"]
+
+
+def _verify(r: Any) -> list[str]:
+    lines = [f"Old database: {r.old}", f"New database: {r.new}"]
+    for t in r.tables:
+        state = "ok" if t.ok else "DIFFERS"
+        lines.append(f"Table {t.table}: {state} (old {t.old_rows} rows, new {t.new_rows} rows)")
+        lines += [f"  differing key: {k}" for k in t.differing_keys]
+    lines += [f"Checked rows: {r.rows}", f"Verify time: {r.seconds:.3f} s",
+              f"Verify rate: {r.rate:.0f} rows/s", f"Result: {'ok' if r.ok else 'tables differ'}"]
+    return lines
+
+
+def _demo(r: Any) -> list[str]:
+    return r.lines()
+
+
+_RENDERERS = {"plan": _plan, "migrate": _migrate, "status": _status, "drain": _drain,
+              "cutover": _cutover, "cleanup-old": _cleanup, "abort": _abort, "verify": _verify,
+              "demo": _demo}
