@@ -76,7 +76,7 @@ class _Parsed:
     collations: dict[str, str] = field(default_factory=dict)
     generated: dict[str, tuple[str, bool]] = field(default_factory=dict)
     checks: list[str] = field(default_factory=list)
-    deferred_fks: set[tuple[str, ...]] = field(default_factory=set)
+    deferred_fks: set[tuple[tuple[str, ...], str]] = field(default_factory=set)  # (columns, parent)
     autoincrement: bool = False
     without_rowid: bool = False
     strict: bool = False
@@ -116,7 +116,7 @@ def _uniques(conn: sqlite3.Connection, schema: str, q: str) -> tuple[tuple[str, 
 
 
 def _foreign_keys(conn: sqlite3.Connection, schema: str, q: str,
-                  deferred: set[tuple[str, ...]]) -> tuple[ForeignKey, ...]:
+                  deferred: set[tuple[tuple[str, ...], str]]) -> tuple[ForeignKey, ...]:
     groups: dict[int, list[tuple]] = {}
     for row in conn.execute(f"PRAGMA {schema}.foreign_key_list({q})"):
         groups.setdefault(row[0], []).append(row)
@@ -129,7 +129,7 @@ def _foreign_keys(conn: sqlite3.Connection, schema: str, q: str,
         if any(c is None for c in ref_cols):  # REFERENCES parent: the parent's key
             ref_cols = _primary_key_of(conn, schema, ref_table) or ()
         out.append(ForeignKey(cols, ref_table, tuple(ref_cols), rows[0][5], rows[0][6],
-                              tuple(c.lower() for c in cols) in deferred))
+                              (tuple(c.lower() for c in cols), ref_table.lower()) in deferred))
     return tuple(sorted(out))
 
 
@@ -189,8 +189,9 @@ def _parse_table_constraint(sql: str, item: list[Token], out: _Parsed) -> None:
         close_at = _matching(item, open_at)
         cols = tuple(unquote_ident(t.text).lower() for t in item[open_at + 1:close_at]
                      if t.text != ",")
-        if _is_deferred(item[close_at:]):
-            out.deferred_fks.add(cols)
+        rest = item[close_at + 1:]
+        if len(rest) > 1 and _is_deferred(rest):
+            out.deferred_fks.add((cols, unquote_ident(rest[1].text).lower()))
     if head == "PRIMARY" and any(t.is_word("AUTOINCREMENT") for t in item):
         out.autoincrement = True
 
@@ -210,8 +211,8 @@ def _parse_column(sql: str, item: list[Token], out: _Parsed) -> None:
             rest = item[_matching(item, i + 1) + 1:]
             stored = bool(rest) and rest[0].is_word("STORED")
             out.generated[name] = (_paren_text(sql, item, i + 1), stored)
-        elif tok.is_word("REFERENCES") and _is_deferred(item[i:]):
-            out.deferred_fks.add((name,))
+        elif tok.is_word("REFERENCES") and i + 1 < len(item) and _is_deferred(item[i:]):
+            out.deferred_fks.add(((name,), unquote_ident(item[i + 1].text).lower()))
         if tok.text == "(":
             i = _matching(item, i)
         i += 1
@@ -223,7 +224,10 @@ def _paren_text(sql: str, item: list[Token], open_at: int) -> str:
 
 
 def _is_deferred(toks: list[Token]) -> bool:
+    """Is the first foreign key clause in `toks` DEFERRABLE INITIALLY DEFERRED?"""
     words = [t.upper for t in toks if t.kind == "word"]
+    if "REFERENCES" in words[1:]:
+        words = words[:words.index("REFERENCES", 1)]
     for i, w in enumerate(words):
         if w == "DEFERRABLE" and (i == 0 or words[i - 1] != "NOT"):
             return words[i + 1:i + 3] == ["INITIALLY", "DEFERRED"]

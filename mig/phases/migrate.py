@@ -126,12 +126,13 @@ def migrate(old_path: Path, new_path: Path, target: Schema, schema_path: Path | 
             report.message = f"the target {new_path} exists and there is no source database; nothing to do"
             return report
         raise NotFound(f"database {old_path} does not exist")
-    with phase_lock(new_path, like=old_path):
-        if new_path.exists():
-            return _resume(old_path, new_path, report, progress)
+    if not new_path.exists():  # refuse before any side effect, the lock file included
         old_schema, plan = make_plan(old_path, target)
         if plan.refusals:
             raise PlanRefused(plan.refusals)
+    with phase_lock(new_path, like=old_path):
+        if new_path.exists():
+            return _resume(old_path, new_path, report, progress)
         _install_capture(old_path, new_path, old_schema, plan)
         _build_new(old_path, new_path, target, plan, schema_commit(schema_path))
         _copy_and_finish(old_path, new_path, plan, report, progress)

@@ -145,8 +145,10 @@ def phase_lock(anchor: Path, like: Path | None = None) -> Iterator[None]:
         except BlockingIOError as exc:
             raise DatabaseBusy(f"another mig command is running on {anchor.name} "
                                f"(lock {lock_path.name}); wait for it to finish") from exc
-        yield
-        with contextlib.suppress(OSError):
-            os.unlink(lock_path)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(lock_path)
     finally:
         os.close(fd)

@@ -1,0 +1,138 @@
+"""The real `mig` command: exit codes, one-line errors, path inference, nothing created by reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from clihelp import make_db, project, run_mig, snapshot
+
+OLD = "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO item VALUES (1, 'a');"
+NEW = "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT, qty INTEGER DEFAULT 0);"
+COMMANDS = ["plan", "migrate", "status", "drain", "cutover", "cleanup-old", "abort", "verify", "demo"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str) -> None:
+    out = run_mig(command, "--help")
+    assert out.returncode == 0 and "--json" in out.stdout and "--dir" in out.stdout
+
+
+def test_usage_errors_exit_2() -> None:
+    assert run_mig("no-such-command").returncode == 2
+    assert run_mig("status", "--no-such-option").returncode == 2
+
+
+@pytest.mark.parametrize("command", ["status", "drain", "cutover", "cleanup-old", "verify"])
+def test_a_missing_database_is_an_error_and_is_never_created(tmp_path: Path, command: str) -> None:
+    missing = tmp_path / "nope.sqlite"
+    flag = "--old" if command == "cleanup-old" else "--new"
+    out = run_mig(command, flag, str(missing), "--dir", str(tmp_path))
+    assert out.returncode == 1
+    assert out.stderr.startswith(f"{command} failed: ") and "does not exist" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_no_old_database_candidate(tmp_path: Path) -> None:
+    d = tmp_path / "proj"
+    d.mkdir()
+    (d / "schema.sql").write_text(NEW)
+    out = run_mig("plan", "--dir", str(d))
+    assert out.returncode == 1
+    assert "no old database found" in out.stderr and "pass --old" in out.stderr
+    assert "proj-<16 hex>.sqlite" in out.stderr
+
+
+def test_several_old_database_candidates_are_listed(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW)
+    make_db(d / "proj-00000000000000ff.sqlite", OLD)
+    before = snapshot(d)
+    out = run_mig("migrate", "--dir", str(d))
+    assert out.returncode == 1
+    assert "proj-0000000000000001.sqlite" in out.stderr and "proj-00000000000000ff.sqlite" in out.stderr
+    assert "--old" in out.stderr
+    assert snapshot(d) == before
+
+
+def test_schema_file_inference_errors(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW)
+    (d / "schema.py").write_text("")
+    out = run_mig("plan", "--dir", str(d))
+    assert out.returncode == 1 and "schema.py" in out.stderr and "schema.sql" in out.stderr
+    (d / "schema.py").unlink()
+    (d / "schema.sql").unlink()
+    out = run_mig("plan", "--dir", str(d))
+    assert out.returncode == 1 and "no schema file" in out.stderr
+
+
+def test_schema_error_names_file_and_line(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, "CREATE TABLE ok (id INTEGER);\n\nCREATE TABLE bad (id INTEGER,);\n")
+    out = run_mig("plan", "--dir", str(d))
+    assert out.returncode == 1
+    assert out.stderr.startswith("plan failed: ") and "schema.sql:3:1: " in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_paths_are_inferred_and_the_target_is_named_by_hash(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW)
+    out = run_mig("plan", "--json", "--dir", str(d))
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert Path(data["new"]).name == f"proj-{data['schema_hash']}.sqlite"
+    assert Path(data["old"]).name == "proj-0000000000000001.sqlite"
+    assert len(data["schema_hash"]) == 16
+
+
+def test_runbook_lines_in_no_flag_mode(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW)
+    migrate = run_mig("migrate", cwd=d)
+    assert migrate.returncode == 0, migrate.stderr
+    for line in ("Copied tables: 1", "Copied rows: 1", "Copy time: "):
+        assert line in migrate.stdout
+    status = run_mig("status", cwd=d).stdout
+    for line in ("Marker status: recording", "Migration log entries: 0", "Migration status: migrating",
+                 "Schema hash: ", "Pending replay entries: 0", "_id_mapping entries: 0",
+                 "_migration_progress: present"):
+        assert line in status
+    refused = run_mig("cleanup-old", cwd=d)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("cleanup-old failed: Old database is still in recording mode")
+    early = run_mig("cutover", cwd=d)
+    assert early.returncode == 1 and early.stderr.startswith("cutover failed: Drain is not complete")
+    drain = run_mig("drain", cwd=d)
+    assert "Replayed entries: 0" in drain.stdout and "Remaining log entries: 0" in drain.stdout
+    cut = run_mig("cutover", cwd=d).stdout
+    for line in ("Previous status: migrating", "Current status: ready", "Dropped _id_mapping: yes",
+                 "Dropped _migration_progress: yes"):
+        assert line in cut
+    status = run_mig("status", cwd=d).stdout
+    for line in ("Migration status: ready", "Pending replay entries: 0 (cutover complete)",
+                 "_id_mapping: removed", "_migration_progress: removed"):
+        assert line in status
+    clean = run_mig("cleanup-old", cwd=d).stdout
+    for line in ("Previous marker status: draining", "Dropped _migration_marker: yes",
+                 "Dropped _migration_log: yes"):
+        assert line in clean
+    again = run_mig("migrate", cwd=d)
+    assert again.returncode == 0
+
+
+def test_json_errors_are_one_object_on_stdout(tmp_path: Path) -> None:
+    out = run_mig("status", "--json", "--new", str(tmp_path / "x.sqlite"))
+    assert out.returncode == 1
+    data = json.loads(out.stdout)
+    assert data["ok"] is False and data["error"]["kind"] == "not_found"
+
+
+def test_status_variants_old_only_and_new_only(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW)
+    assert run_mig("migrate", cwd=d).returncode == 0
+    old = d / "proj-0000000000000001.sqlite"
+    new = next(p for p in d.glob("proj-*.sqlite") if p != old)
+    only_old = run_mig("status", "--old", str(old)).stdout
+    assert "Marker status: recording" in only_old and "Migration status" not in only_old
+    only_new = run_mig("status", "--new", str(new)).stdout
+    assert "Migration status: migrating" in only_new and "Marker status" not in only_new

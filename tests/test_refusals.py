@@ -1,0 +1,77 @@
+"""Every refusal class of DESIGN.md §4: `mig plan` exits 1 and names it; `mig migrate` changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from clihelp import project, run_mig, snapshot
+
+OLD = """
+CREATE TABLE author (id INTEGER PRIMARY KEY, name TEXT, email TEXT, age TEXT);
+INSERT INTO author VALUES (1, 'Ann', 'a@x', '41'), (2, 'Bob', 'a@x', NULL), (3, 'Cy', NULL, 'old');
+CREATE TABLE note (id INTEGER PRIMARY KEY, author_id INTEGER, body TEXT);
+INSERT INTO note VALUES (1, 1, 'hi'), (2, 9, 'orphan');
+"""
+AUTHOR = "CREATE TABLE author (id INTEGER PRIMARY KEY, name TEXT, email TEXT, age TEXT);\n"
+NOTE = "CREATE TABLE note (id INTEGER PRIMARY KEY, author_id INTEGER, body TEXT);\n"
+
+REFUSALS = [
+    pytest.param(AUTHOR, "note", "drops this non-empty table", "mig:drop-table note",
+                 id="undeclared drop of a non-empty table"),
+    pytest.param(AUTHOR.replace(", age TEXT", "") + NOTE, "author.age", "holds non-NULL values",
+                 "mig:drop-column author age", id="undeclared drop of a non-NULL column"),
+    pytest.param(AUTHOR.replace("age TEXT", "age TEXT, score INTEGER NOT NULL") + NOTE,
+                 "author.score", "NOT NULL column has no default", "DEFAULT",
+                 id="NOT NULL without default on a non-empty table"),
+    pytest.param(AUTHOR.replace("name TEXT", "name TEXT NOT NULL").replace("email TEXT", "email TEXT NOT NULL") + NOTE,
+                 "author.email", "makes this column NOT NULL", "NULL", id="NOT NULL on a column holding NULL"),
+    pytest.param(AUTHOR.replace("age TEXT", "age INTEGER") + NOTE, "author.age",
+                 "type change TEXT -> INTEGER", "convert", id="lossy type change"),
+    pytest.param(AUTHOR.replace("email TEXT", "email TEXT UNIQUE") + NOTE, "author.email",
+                 "UNIQUE (email)", "duplicates", id="new UNIQUE violated"),
+    pytest.param(AUTHOR.replace("age TEXT", "age TEXT CHECK (length(age) = 2)") + NOTE, "author",
+                 "CHECK", "relax", id="new CHECK violated"),
+    pytest.param(AUTHOR + NOTE.replace("author_id INTEGER", "author_id INTEGER REFERENCES author(id)"),
+                 "note.author_id", "missing author rows", "seed rows", id="new FOREIGN KEY violated"),
+]
+
+
+@pytest.mark.parametrize("new_sql,where,reason,hint", REFUSALS)
+def test_plan_names_the_refusal_and_migrate_changes_nothing(
+        tmp_path: Path, new_sql: str, where: str, reason: str, hint: str) -> None:
+    d = project(tmp_path, OLD, new_sql)
+    before = snapshot(d)
+    plan = run_mig("plan", "--dir", str(d))
+    assert plan.returncode == 1, plan.stdout + plan.stderr
+    refused = [ln for ln in plan.stdout.splitlines() if ln.startswith("Refused: ")]
+    assert len(refused) == 1, plan.stdout
+    assert where in refused[0] and reason in refused[0] and hint in refused[0]
+    assert "affected" in refused[0] and "e.g." in refused[0]  # count and sample row
+    migrate = run_mig("migrate", "--dir", str(d))
+    assert migrate.returncode == 1
+    assert migrate.stderr.startswith("migrate failed: plan refused: ")
+    assert len(migrate.stderr.strip().splitlines()) == 1 and "Traceback" not in migrate.stderr
+    assert snapshot(d) == before  # invariant 1: byte for byte, no new file
+
+
+def test_declared_intent_lets_the_same_change_run(tmp_path: Path) -> None:
+    new_sql = AUTHOR.replace(", age TEXT", "") + "-- mig:drop-column author age\n-- mig:drop-table note\n"
+    d = project(tmp_path, OLD, new_sql)
+    plan = run_mig("plan", "--dir", str(d))
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert "Refusals: 0" in plan.stdout and "Dropped table: note (declared)" in plan.stdout
+
+
+def test_plan_json_lists_every_refusal(tmp_path: Path) -> None:
+    import json
+
+    new_sql = AUTHOR.replace("email TEXT", "email TEXT UNIQUE").replace("age TEXT", "age INTEGER")
+    d = project(tmp_path, OLD, new_sql)
+    out = run_mig("plan", "--json", "--dir", str(d))
+    assert out.returncode == 1
+    data = json.loads(out.stdout)
+    reasons = sorted(r["table"] + "." + str(r["column"]) for r in data["plan"]["refusals"])
+    assert reasons == ["author.age", "author.email", "note.None"]
+    assert all(r["rows"] > 0 and r["sample"] for r in data["plan"]["refusals"])
