@@ -15,6 +15,7 @@ from mig.model import Schema, schema_hash
 from mig.paths import find_schema, infer_old, target_path
 from mig.phases import cleanup, cutover, drain, migrate, status
 from mig.plan.ops import Plan
+from mig.plan.statements import plan_statements
 
 __all__ = [
     "Inputs",
@@ -68,6 +69,7 @@ class PlanReport:
     schema: str
     schema_hash: str
     plan: Plan
+    statements: dict[str, list[str]]  # per table, the copy and replay SQL migrate and drain run
 
     @property
     def refused(self) -> bool:
@@ -79,7 +81,8 @@ def plan_command(inputs: Inputs, warn: Warn | None = None) -> PlanReport:
     new = inputs.new or target_path(inputs.dir, schema_hash(schema))
     old = _existing(inputs.old, "database") or infer_old(inputs.dir, new)
     _, plan = migrate.make_plan(old, schema)
-    return PlanReport(str(old), str(new), str(schema_path), plan.schema_hash, plan)
+    return PlanReport(str(old), str(new), str(schema_path), plan.schema_hash, plan,
+                      plan_statements(plan))
 
 
 def migrate_command(inputs: Inputs, warn: Warn | None = None,

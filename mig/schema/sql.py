@@ -48,21 +48,21 @@ def loads(text: str, file: str = "schema.sql") -> Schema:
 
 
 def _execute_script(conn: sqlite3.Connection, text: str, file: str) -> None:
-    pending: list[str] = []
-    start_line = 1
-    for lineno, line in enumerate(text.splitlines(keepends=True), start=1):
-        if not pending:
-            if not line.strip():
-                continue
-            start_line = lineno
-        pending.append(line)
-        stmt = "".join(pending)
-        if sqlite3.complete_statement(stmt):
-            _run(conn, stmt, file, start_line)
-            pending = []
-    rest = "".join(pending)
-    if rest.strip() and any(t.kind not in ("space", "comment") for t in tokenize(rest, keep_space=True)):
-        raise SchemaInputError(file, start_line, 1, "incomplete SQL statement at end of file (missing `;`?)")
+    """Run each statement alone, so an error names the line its statement starts on."""
+    start: int | None = None
+    for tok in tokenize(text):
+        if start is None:
+            start = tok.start
+        if tok.text == ";" and sqlite3.complete_statement(text[start:tok.start + 1]):
+            _run(conn, text[start:tok.start + 1], file, _line(text, start))
+            start = None
+    if start is not None:
+        raise SchemaInputError(file, _line(text, start), 1,
+                               "incomplete SQL statement at end of file (missing `;`?)")
+
+
+def _line(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
 
 
 def _run(conn: sqlite3.Connection, stmt: str, file: str, line: int) -> None:
