@@ -153,7 +153,7 @@ def _install_capture(old_path: Path, new_path: Path, old_schema: Schema, plan: P
             for sql in old_bookkeeping_sql(width):
                 conn.execute(sql)
             for table in old_schema.tables:
-                for sql in capture_trigger_sql(table, old_schema, width):
+                for sql in capture_trigger_sql(table, old_schema):
                     conn.execute(sql)
             conn.execute("INSERT INTO _migration_marker VALUES (1, 'recording', ?, ?, ?, ?)",
                          (str(new_path.resolve()), plan.schema_hash, now(), fingerprint(old_schema)))

@@ -18,7 +18,7 @@ from __future__ import annotations
 from mig.model import Schema, Table
 from mig.plan.ops import Plan, TablePlan
 from mig.sqltext import quote_ident as q
-from mig.sqltext import quote_str
+from mig.sqltext import quote_str, unquote_ident
 
 __all__ = [
     "DRAINING_MESSAGE",
@@ -72,11 +72,13 @@ def _key_values(prefix: str, key: tuple[str, ...]) -> str:
     return ", ".join(f"{prefix}.{'rowid' if k == 'rowid' else q(k)}" for k in key)
 
 
-def _log_insert(table: Table, op: str, prefix: str, width: int) -> str:
+def _log_insert(table: Table, op: str, prefix: str, when: str | None = None) -> str:
+    """Log the key of row `prefix` (NEW or OLD), optionally only `when` it holds."""
     key = log_key(table)
     cols = ", ".join(f"k{i + 1}" for i in range(len(key)))
-    return (f"INSERT INTO _migration_log (tbl, op, {cols}) VALUES "
-            f"({quote_str(table.name)}, '{op}', {_key_values(prefix, key)})")
+    where = f" WHERE {when}" if when else ""
+    return (f"INSERT INTO _migration_log (tbl, op, {cols}) SELECT "
+            f"{quote_str(table.name)}, '{op}', {_key_values(prefix, key)}{where}")
 
 
 def _unique_sets(table: Table, old: Schema) -> list[tuple[str, ...]]:
@@ -85,10 +87,8 @@ def _unique_sets(table: Table, old: Schema) -> list[tuple[str, ...]]:
     return sets
 
 
-def _displaced_rows(table: Table, old: Schema, width: int, op: str) -> str | None:
+def _displaced_rows(table: Table, old: Schema, op: str) -> str | None:
     """Log the rows a REPLACE on a UNIQUE constraint could silently delete."""
-    from mig.sqltext import unquote_ident
-
     conds = []
     for cols in _unique_sets(table, old):
         names = [unquote_ident(c.strip()) for c in cols]
@@ -109,27 +109,25 @@ def capture_trigger_names(table: Table) -> list[str]:
     return [base + s for s in ("_ins", "_upd", "_del", "_bins", "_bupd")]
 
 
-def capture_trigger_sql(table: Table, old: Schema, width: int) -> list[str]:
+def capture_trigger_sql(table: Table, old: Schema) -> list[str]:
     """Triggers on one old table: block writes while draining, log every change."""
     ins, upd, dele, bins, bupd = (q(n) for n in capture_trigger_names(table))
     t = q(table.name)
     block = (f"SELECT RAISE(ABORT, {quote_str(DRAINING_MESSAGE)}) FROM _migration_marker "
              "WHERE status = 'draining'")
-    key = log_key(table)
-    changed = " OR ".join(f"OLD.{'rowid' if k == 'rowid' else q(k)} IS NOT "
-                          f"NEW.{'rowid' if k == 'rowid' else q(k)}" for k in key)
-    new_key_row = _log_insert(table, "U", "NEW", width)
-    old_key_row = (_log_insert(table, "U", "OLD", width).replace(" VALUES (", " SELECT ", 1)[:-1]
-                   + f" WHERE {changed}")
+    key = [f"{'rowid' if k == 'rowid' else q(k)}" for k in log_key(table)]
+    key_changed = " OR ".join(f"OLD.{k} IS NOT NEW.{k}" for k in key)
     out = [
         f"CREATE TRIGGER {ins} AFTER INSERT ON {t} BEGIN {block}; "
-        f"{_log_insert(table, 'I', 'NEW', width)}; END",
-        f"CREATE TRIGGER {upd} AFTER UPDATE ON {t} BEGIN {block}; {new_key_row}; {old_key_row}; END",
+        f"{_log_insert(table, 'I', 'NEW')}; END",
+        # An update that moves the key logs the old key too, so replay deletes it.
+        f"CREATE TRIGGER {upd} AFTER UPDATE ON {t} BEGIN {block}; "
+        f"{_log_insert(table, 'U', 'NEW')}; {_log_insert(table, 'U', 'OLD', key_changed)}; END",
         f"CREATE TRIGGER {dele} AFTER DELETE ON {t} BEGIN {block}; "
-        f"{_log_insert(table, 'D', 'OLD', width)}; END",
+        f"{_log_insert(table, 'D', 'OLD')}; END",
     ]
     for name, op in ((bins, "INSERT"), (bupd, "UPDATE")):
-        displaced = _displaced_rows(table, old, width, "R")
+        displaced = _displaced_rows(table, old, "R")
         if displaced:
             out.append(f"CREATE TRIGGER {name} BEFORE {op} ON {t} BEGIN {displaced}; END")
     return out
