@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
+from typing import Any
 
 from mig.model import Column, ForeignKey, Index, Schema, SeedRow, Table, Trigger, View
 from mig.sqltext import Token, quote_ident, split_top_level, tokenize, unquote_ident
@@ -117,7 +118,7 @@ def _uniques(conn: sqlite3.Connection, schema: str, q: str) -> tuple[tuple[str, 
 
 def _foreign_keys(conn: sqlite3.Connection, schema: str, q: str,
                   deferred: set[tuple[tuple[str, ...], str]]) -> tuple[ForeignKey, ...]:
-    groups: dict[int, list[tuple]] = {}
+    groups: dict[int, list[tuple[Any, ...]]] = {}  # PRAGMA rows
     for row in conn.execute(f"PRAGMA {schema}.foreign_key_list({q})"):
         groups.setdefault(row[0], []).append(row)
     out = []

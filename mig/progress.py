@@ -50,7 +50,7 @@ def _rich_progress(stream: TextIO) -> Callback:
 
     from rich.console import Console
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task,
-                               TextColumn, TimeRemainingColumn)
+                               TaskID, TextColumn, TimeRemainingColumn)
     from rich.text import Text
 
     class RateColumn(ProgressColumn):
@@ -60,7 +60,7 @@ def _rich_progress(stream: TextIO) -> Callback:
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    RateColumn(), TextColumn("ETA"), TimeRemainingColumn(),
                    console=Console(file=stream))
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     atexit.register(bar.stop)
 
     def report(label: str, done: int, total: int | None) -> None:

@@ -109,7 +109,7 @@ def _verify(r: Any) -> list[str]:
 
 
 def _demo(r: Any) -> list[str]:
-    return r.lines()
+    return list(r.lines())
 
 
 _RENDERERS = {"plan": _plan, "migrate": _migrate, "status": _status, "drain": _drain,

@@ -109,7 +109,7 @@ def _replay(conn: sqlite3.Connection, plan: Plan, progress: Progress | None) -> 
         done = hi
         if progress:
             progress("replay", done - start, top - start)
-    return conn.execute("SELECT count(*) FROM old._migration_log WHERE seq > ?", (start,)).fetchone()[0]
+    return int(conn.execute("SELECT count(*) FROM old._migration_log WHERE seq > ?", (start,)).fetchone()[0])
 
 
 def stored_seeds(conn: sqlite3.Connection) -> list[SeedRow]:

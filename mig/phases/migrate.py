@@ -256,33 +256,52 @@ def _build_indexes(conn: sqlite3.Connection) -> None:
     conn.execute("COMMIT")
 
 
+@dataclass
+class _CopyState:
+    """Where a table's copy stands; stored as JSON in `_migration_progress`."""
+
+    last: list[object] | None = None  # chunk key of the last copied row
+    rows: int = 0
+    done: bool = False
+
+
 def _copy_table(conn: sqlite3.Connection, tp: TablePlan, progress: Progress | None) -> int:
     key = f"copy:{tp.target}"
     row = conn.execute("SELECT value FROM _migration_progress WHERE key=?", (key,)).fetchone()
-    state = json.loads(row[0]) if row else {"last": None, "rows": 0, "done": False}
-    if state["done"]:
-        return int(state["rows"])
+    state = _CopyState(**json.loads(row[0])) if row else _CopyState()
+    if state.done:
+        return state.rows
     total = conn.execute(f"SELECT count(*) FROM old.{q(tp.source or '')}").fetchone()[0]
     size = 1000
-    while True:
-        first = state["last"] is None
-        t0 = time.monotonic()
-        conn.execute("BEGIN")
-        end = conn.execute(chunk_end_sql(tp, first),
-                           ([] if first else state["last"]) + [size - 1]).fetchone()
-        last_chunk = end is None
-        params = ([] if first else state["last"]) + ([] if last_chunk else list(end))
-        cur = conn.execute(copy_chunk_sql(tp, first, last_chunk), params)
-        state["rows"] += max(cur.rowcount, 0)
-        if not last_chunk:
-            state["last"] = list(end)
-        state["done"] = last_chunk
-        conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES (?, ?)", (key, json.dumps(state)))
+    while not state.done:
+        started = time.monotonic()
+        _copy_chunk(conn, tp, state, size)
+        conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES (?, ?)",
+                     (key, json.dumps(state.__dict__)))
         conn.execute("COMMIT")
         if progress:
-            progress(f"copy {tp.target}", min(state["rows"], total), total)
-        if last_chunk:
-            return int(state["rows"])
-        elapsed = time.monotonic() - t0
-        size = max(100, min(200_000, int(size * (2 if elapsed < CHUNK_TARGET_S / 2 else
-                                                  0.5 if elapsed > CHUNK_TARGET_S * 2 else 1))))
+            progress(f"copy {tp.target}", min(state.rows, total), total)
+        size = _next_chunk_size(size, time.monotonic() - started)
+    return state.rows
+
+
+def _copy_chunk(conn: sqlite3.Connection, tp: TablePlan, state: _CopyState, size: int) -> None:
+    """Copy up to `size` rows after `state.last`; leaves the transaction open."""
+    first = state.last is None
+    after = [] if state.last is None else list(state.last)
+    conn.execute("BEGIN")
+    end = conn.execute(chunk_end_sql(tp, first), after + [size - 1]).fetchone()
+    cur = conn.execute(copy_chunk_sql(tp, first, end is None), after + list(end or ()))
+    state.rows += max(cur.rowcount, 0)
+    state.done = end is None
+    if end is not None:
+        state.last = list(end)
+
+
+def _next_chunk_size(size: int, elapsed: float) -> int:
+    """Aim each chunk at CHUNK_TARGET_S of holding the old database's read lock."""
+    if elapsed < CHUNK_TARGET_S / 2:
+        size *= 2
+    elif elapsed > CHUNK_TARGET_S * 2:
+        size //= 2
+    return max(100, min(200_000, size))

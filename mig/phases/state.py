@@ -84,7 +84,7 @@ class NewState:
 
 
 def log_max(conn: sqlite3.Connection, schema: str = "main") -> int:
-    return conn.execute(f"SELECT coalesce(max(seq), 0) FROM {schema}._migration_log").fetchone()[0]
+    return int(conn.execute(f"SELECT coalesce(max(seq), 0) FROM {schema}._migration_log").fetchone()[0])
 
 
 def read_old(conn: sqlite3.Connection, schema: str = "main") -> OldState:
@@ -107,7 +107,8 @@ def _progress(conn: sqlite3.Connection, key: str) -> object:
 
 
 def checkpoint(conn: sqlite3.Connection) -> int:
-    return int(_progress(conn, "replay_checkpoint") or 0)
+    value = _progress(conn, "replay_checkpoint")
+    return int(value) if isinstance(value, (int, str)) else 0
 
 
 def read_new(conn: sqlite3.Connection) -> NewState:

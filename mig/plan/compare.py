@@ -25,7 +25,8 @@ def compare(old: Schema, target: Schema) -> Plan:
     for name in copy_order(target):
         tt = target.table(name)
         assert tt is not None
-        src = old.table(sources[name]) if sources.get(name) else None
+        source = sources.get(name)
+        src = old.table(source) if source else None
         tp, table_refusals = _table_plan(tt, src, target)
         tables.append(tp)
         refusals += table_refusals

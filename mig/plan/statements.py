@@ -83,8 +83,7 @@ def _log_insert(table: Table, op: str, prefix: str, when: str | None = None) -> 
 
 def _unique_sets(table: Table, old: Schema) -> list[tuple[str, ...]]:
     sets = [u for u in table.uniques if u != table.primary_key]
-    sets += [tuple(i.columns) for i in old.indexes_of(table.name) if i.unique]
-    return sets
+    return sets + [tuple(i.columns) for i in old.indexes_of(table.name) if i.unique]
 
 
 def _displaced_rows(table: Table, old: Schema, op: str) -> str | None:

@@ -124,6 +124,11 @@ def _with_intents(schema: Schema, directives: list[tuple[int, int, object]], fil
         problem = _intent_problem(schema, intent)
         if problem:
             raise SchemaInputError(file, line, col, f"directive does not fit the schema: {problem}")
-    pick = lambda cls: tuple(i for _, _, i in directives if isinstance(i, cls))  # noqa: E731
-    return replace(schema, rename_tables=pick(RenameTable), rename_columns=pick(RenameColumn),
-                   drop_tables=pick(DropTable), drop_columns=pick(DropColumn))
+    intents = [i for _, _, i in directives]
+    return replace(
+        schema,
+        rename_tables=tuple(i for i in intents if isinstance(i, RenameTable)),
+        rename_columns=tuple(i for i in intents if isinstance(i, RenameColumn)),
+        drop_tables=tuple(i for i in intents if isinstance(i, DropTable)),
+        drop_columns=tuple(i for i in intents if isinstance(i, DropColumn)),
+    )
