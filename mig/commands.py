@@ -12,7 +12,7 @@ from typing import Callable
 
 from mig.errors import NotFound
 from mig.model import Schema, schema_hash
-from mig.paths import find_schema, infer_old, target_path
+from mig.paths import find_schema, infer_old, old_candidates, target_path
 from mig.phases import cleanup, cutover, drain, migrate, status
 from mig.plan.ops import Plan
 from mig.plan.statements import plan_statements
@@ -91,18 +91,11 @@ def migrate_command(inputs: Inputs, warn: Warn | None = None,
     new = inputs.new or target_path(inputs.dir, schema_hash(schema))
     if inputs.old is not None:
         old = _existing(inputs.old, "database")
-    elif new.exists() and not _old_candidates_exist(inputs.dir, new):
-        old = Path(inputs.dir / "<no source>")  # migrate reports that there is nothing to do
+    elif new.exists() and not old_candidates(inputs.dir, new):
+        old = None  # migrate says there is nothing to do
     else:
         old = infer_old(inputs.dir, new)
-    assert old is not None
     return migrate.migrate(old, new, schema, schema_path, progress)
-
-
-def _old_candidates_exist(directory: Path, target: Path) -> bool:
-    from mig.paths import old_candidates
-
-    return bool(old_candidates(directory, target))
 
 
 def status_command(inputs: Inputs, warn: Warn | None = None) -> status.StatusReport:

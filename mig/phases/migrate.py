@@ -116,16 +116,17 @@ def schema_commit(schema_path: Path | None) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def migrate(old_path: Path, new_path: Path, target: Schema, schema_path: Path | None = None,
+def migrate(old_path: Path | None, new_path: Path, target: Schema, schema_path: Path | None = None,
             progress: Progress | None = None) -> MigrateReport:
     shash = schema_hash(target)
     report = MigrateReport(str(old_path), str(new_path), shash, "migrated")
-    if not old_path.exists():
+    if old_path is None or not old_path.exists():
         if new_path.exists():
             report.action = "nothing-to-do"
             report.message = f"the target {new_path} exists and there is no source database; nothing to do"
             return report
         raise NotFound(f"database {old_path} does not exist")
+    _remove_if_empty(new_path)
     if not new_path.exists():  # refuse before any side effect, the lock file included
         old_schema, plan = make_plan(old_path, target)
         if plan.refusals:
@@ -137,6 +138,21 @@ def migrate(old_path: Path, new_path: Path, target: Schema, schema_path: Path | 
         _build_new(old_path, new_path, target, plan, schema_commit(schema_path))
         _copy_and_finish(old_path, new_path, plan, report, progress)
     return report
+
+
+def _remove_if_empty(path: Path) -> None:
+    """A migrate killed before the new database's first commit leaves an empty file: start over."""
+    if not path.is_file():
+        return
+    with translate_errors(f"reading {path}"):
+        conn = open_ro(path)
+        try:
+            empty = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+        finally:
+            conn.close()
+    if empty:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
 
 
 def _install_capture(old_path: Path, new_path: Path, old_schema: Schema, plan: Plan) -> None:

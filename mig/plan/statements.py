@@ -97,9 +97,9 @@ def _displaced_rows(table: Table, old: Schema, op: str) -> str | None:
     if not conds:
         return None
     key = log_key(table)
-    cols = ", ".join(f"k{i + 1}" for i in range(len(key)))
+    slots = ", ".join(f"k{i + 1}" for i in range(len(key)))
     sel = ", ".join("rowid" if k == "rowid" else q(k) for k in key)
-    return (f"INSERT INTO _migration_log (tbl, op, {cols}) SELECT {quote_str(table.name)}, '{op}', "
+    return (f"INSERT INTO _migration_log (tbl, op, {slots}) SELECT {quote_str(table.name)}, '{op}', "
             f"{sel} FROM {q(table.name)} WHERE {' OR '.join(conds)}")
 
 
