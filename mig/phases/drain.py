@@ -28,7 +28,10 @@ from mig.sqltext import quote_ident as q
 
 __all__ = ["DrainReport", "drain", "BATCH"]
 
-BATCH = 20_000
+# Large batches let replay walk each table in key order, nearly sequentially
+# (measured: 35k entries/s at 20k per batch, 139k/s at 250k). A killed drain
+# redoes at most one batch.
+BATCH = 250_000
 
 
 @dataclass

@@ -119,15 +119,22 @@ def _table_plan(tt: Table, src: Table | None, target: Schema) -> tuple[TablePlan
                                     "over, so changed rows could not be matched during replay",
                                     "keep the key column (rename it if needed) in the new schema"))
     rowid_to_rowid = not src.without_rowid and not tt.without_rowid
+    copy_rowid = rowid_to_rowid and tt.rowid_alias is None
     how = "copy" if src.name == tt.name else "renamed"
     tp = TablePlan(
         target=tt.name, source=src.name, how=how, columns=tuple(cols), dropped_columns=dropped,
         old_key=tuple(old_key), new_key=new_key,
         chunk_key=("rowid",) if not src.without_rowid else tuple(src.primary_key),
-        copy_rowid=rowid_to_rowid and tt.rowid_alias is None,
+        copy_rowid=copy_rowid,
         autoincrement=tt.autoincrement and src.autoincrement,
+        replace_by_key=_lower(new_key) == _lower(tt.primary_key or ("rowid",))
+        or (new_key == ("rowid",) and copy_rowid),
     )
     return tp, refusals
+
+
+def _lower(names: tuple[str, ...]) -> set[str]:
+    return {n.lower() for n in names}
 
 
 def _drop_table_check(name: str) -> DataCheck:

@@ -44,6 +44,9 @@ class TablePlan:
     chunk_key: tuple[str, ...] = ()  # old columns the bulk copy walks in order
     copy_rowid: bool = False  # carry the old rowid into the new one explicitly
     autoincrement: bool = False  # carry the AUTOINCREMENT counter
+    # new_key is the target's own key, so INSERT OR REPLACE overwrites the row
+    # in place and replay only has to delete rows gone from the old database.
+    replace_by_key: bool = False
 
     @property
     def copied_columns(self) -> tuple[ColumnSource, ...]:

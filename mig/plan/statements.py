@@ -208,15 +208,26 @@ def copy_chunk_sql(tp: TablePlan, first: bool, last: bool) -> str:
 def replay_sql(tp: TablePlan) -> list[str]:
     """Bring the rows logged in (seq_from, seq_to] to the old database's state.
 
-    Params for each statement: (seq_from, seq_to). Delete then re-insert: a
-    row gone from the old database stays deleted, any other gets its current
-    values. Running it twice gives the same result (invariant 5).
+    Params for each statement: (seq_from, seq_to). Rows gone from the old
+    database are deleted; every other logged row is written with its current
+    values by INSERT OR REPLACE, which overwrites the row with the same key
+    and any stale row holding one of its UNIQUE values. When the target's key
+    is not the key the log records, every logged row is deleted first so a
+    row whose target key moved leaves no stale copy. Running it twice gives
+    the same result (invariant 5).
     """
-    n = len(tp.old_key)
-    logged = (f"SELECT {', '.join(f'k{i + 1}' for i in range(n))} FROM old._migration_log "
-              f"WHERE seq > ? AND seq <= ? AND tbl = {quote_str(tp.source or '')}")
+    slots = ", ".join(f"k{i + 1}" for i in range(len(tp.old_key)))
+    in_batch = f"seq > ? AND seq <= ? AND tbl = {quote_str(tp.source or '')}"
+    logged = f"SELECT {slots} FROM old._migration_log WHERE {in_batch}"
+    if tp.replace_by_key:
+        match = " AND ".join(f"o.{'rowid' if k == 'rowid' else q(k)} = l.k{i + 1}"
+                             for i, k in enumerate(tp.old_key))
+        doomed = (f"SELECT {slots} FROM old._migration_log AS l WHERE {in_batch} AND NOT EXISTS "
+                  f"(SELECT 1 FROM old.{q(tp.source or '')} AS o WHERE {match})")
+    else:
+        doomed = logged
     return [
-        f"DELETE FROM main.{q(tp.target)} WHERE {_key_expr(tp.new_key)} IN ({logged})",
+        f"DELETE FROM main.{q(tp.target)} WHERE {_key_expr(tp.new_key)} IN ({doomed})",
         insert_mapped_sql(tp, f"{_key_expr(tp.old_key)} IN ({logged})"),
     ]
 
