@@ -25,7 +25,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from mig.db import MIG_CACHE_SIZE, create_db_file, mig_writer, open_ro, open_rw, translate_errors
 from mig.errors import NotFound, PlanRefused
@@ -33,7 +33,7 @@ from mig.introspect import introspect
 from mig.model import Schema, canonical_json, encode_value, schema_hash
 from mig.phases.state import (now, phase_lock, read_new, read_old, refuse, table_exists)
 from mig.plan.compare import compare
-from mig.plan.ops import Plan, Refusal, TablePlan
+from mig.plan.ops import RANGE, DataCheck, Plan, Refusal, TablePlan
 from mig.plan.statements import (
     capture_trigger_sql,
     chunk_end_sql,
@@ -89,17 +89,51 @@ def make_plan(old_path: Path, target: Schema) -> tuple[Schema, Plan]:
             plan = compare(old_schema, target)
             refusals = list(plan.refusals)
             for check in plan.checks:
-                count = conn.execute(check.count_sql).fetchone()[0]
-                if count:
-                    cur = conn.execute(check.sample_sql)
-                    row = cur.fetchone()
-                    names = [d[0] for d in cur.description]
-                    sample = ", ".join(f"{n}={v!r}" for n, v in zip(names, row)) if row else None
-                    refusals.append(Refusal(check.table, check.column, check.reason, check.hint,
-                                            count, sample))
+                refusal = _run_check(conn, check)
+                if refusal is not None:
+                    refusals.append(refusal)
         finally:
             conn.close()
     return old_schema, replace(plan, refusals=tuple(refusals))
+
+
+CHECK_CHUNK_ROWS = 20_000
+
+
+def _ranges(conn: sqlite3.Connection, table: str | None) -> Iterator[tuple[str, tuple[object, ...]]]:
+    """RANGE replacements that cover `table` in short reads (one, whole, if None)."""
+    if table is None:
+        yield "1", ()
+        return
+    last = None
+    while True:
+        after = "" if last is None else "WHERE rowid > ? "
+        params: tuple[object, ...] = () if last is None else (last,)
+        end = conn.execute(f"SELECT rowid FROM old.{q(table)} {after}ORDER BY rowid LIMIT 1 OFFSET ?",
+                           params + (CHECK_CHUNK_ROWS - 1,)).fetchone()
+        lower = "" if last is None else "rowid > ? AND "
+        if end is None:
+            yield (lower + "1"), params
+            return
+        yield (lower + "rowid <= ?"), params + (end[0],)
+        last = end[0]
+
+
+def _run_check(conn: sqlite3.Connection, check: DataCheck) -> Refusal | None:
+    """Count the offending rows range by range; keep the first sample found."""
+    count, sample = 0, None
+    for cond, params in _ranges(conn, check.chunk_table):
+        n_marks = check.count_sql.count(RANGE)
+        found = conn.execute(check.count_sql.replace(RANGE, cond), params * n_marks).fetchone()[0]
+        if found and sample is None:
+            cur = conn.execute(check.sample_sql.replace(RANGE, cond), params * n_marks)
+            row = cur.fetchone()
+            names = [d[0] for d in cur.description]
+            sample = ", ".join(f"{n}={v!r}" for n, v in zip(names, row)) if row else None
+        count += found
+    if not count:
+        return None
+    return Refusal(check.table, check.column, check.reason, check.hint, count, sample)
 
 
 def schema_commit(schema_path: Path | None) -> str | None:
@@ -256,6 +290,9 @@ def _copy_and_finish(old_path: Path, new_path: Path, plan: Plan, report: Migrate
                 report.tables[tp.target] = rows
                 report.copied_rows += rows
             report.copied_tables = len(plan.captured)
+            # BEGIN IMMEDIATE locks every attached database: detach the old one
+            # first, or its writers would wait for the whole index build.
+            conn.execute("DETACH DATABASE old")
             _build_indexes(conn)
             report.copy_seconds = time.monotonic() - started
         finally:

@@ -10,7 +10,7 @@ strings out; the migrate phase runs them before anything is written
 from __future__ import annotations
 
 from mig.model import Column, ForeignKey, Schema, Table
-from mig.plan.ops import DataCheck, TablePlan
+from mig.plan.ops import RANGE, DataCheck, TablePlan
 from mig.render import _default_sql  # one spelling of a DEFAULT expression
 from mig.sqltext import canonical, unquote_ident
 from mig.sqltext import quote_ident as q
@@ -43,7 +43,7 @@ def mapped_select(tp: TablePlan, tt: Table) -> str:
         else:
             expr = "rowid" if cs.source == "rowid" else q(cs.source)
         cols.append(f"{expr} AS {q(cs.target)}")
-    return f"SELECT {', '.join(cols)} FROM old.{q(tp.source or '')}"
+    return f"SELECT {', '.join(cols)} FROM old.{q(tp.source or '')} WHERE {RANGE}"
 
 
 def value_changes_sql(expr: str, new: Column, strict: bool) -> str | None:
@@ -79,17 +79,22 @@ def plan_checks(plans: list[TablePlan], old: Schema, target: Schema) -> list[Dat
         checks += _dropped_column_checks(tp, src, target)
         checks += _column_checks(tp, src, tt)
         checks += _constraint_checks(tp, src, tt, target)
-        checks += [_fk_check(tp, tt, fk, target, by_target) for fk in tt.foreign_keys
+        checks += [_fk_check(tp, src, tt, fk, target, by_target) for fk in tt.foreign_keys
                    if target.table(fk.ref_table) is not None]
     return checks
 
 
-def _check(tp: TablePlan, column: str | None, reason: str, hint: str, where: str,
+def _check(tp: TablePlan, src: Table, column: str | None, reason: str, hint: str, where: str,
            frm: str) -> DataCheck:
-    """Rows of `frm` satisfying `where` (non-zero count: refused)."""
+    """Rows of `frm` satisfying `where` (non-zero count: refused), read in ranges of `src`."""
     return DataCheck(tp.target, column, reason, hint,
                      count_sql=f"SELECT count(*) FROM {frm} WHERE {where}",
-                     sample_sql=f"SELECT * FROM {frm} WHERE {where} LIMIT 1")
+                     sample_sql=f"SELECT * FROM {frm} WHERE {where} LIMIT 1",
+                     chunk_table=_chunkable(src))
+
+
+def _chunkable(src: Table) -> str | None:
+    return None if src.without_rowid else src.name
 
 
 def _dropped_column_checks(tp: TablePlan, src: Table, target: Schema) -> list[DataCheck]:
@@ -102,8 +107,9 @@ def _dropped_column_checks(tp: TablePlan, src: Table, target: Schema) -> list[Da
             tp.target, name, "the new schema drops this column, which holds non-NULL values",
             f"declare it with `-- mig:drop-column {tp.target} {name}` (or DropColumn \"{name}\"), "
             f"or declare a rename with `-- mig:rename-column {tp.target} {name} NEW`",
-            count_sql=f"SELECT count(*) FROM old.{q(src.name)} WHERE {q(name)} IS NOT NULL",
-            sample_sql=f"SELECT * FROM old.{q(src.name)} WHERE {q(name)} IS NOT NULL LIMIT 1",
+            count_sql=f"SELECT count(*) FROM old.{q(src.name)} WHERE {RANGE} AND {q(name)} IS NOT NULL",
+            sample_sql=f"SELECT * FROM old.{q(src.name)} WHERE {RANGE} AND {q(name)} IS NOT NULL LIMIT 1",
+            chunk_table=_chunkable(src),
         ))
     return out
 
@@ -116,21 +122,21 @@ def _column_checks(tp: TablePlan, src: Table, tt: Table) -> list[DataCheck]:
         assert new is not None
         old = src.column(cs.source) if cs.source and cs.source != "rowid" else None
         if new.notnull and cs.source is None and new.default is None:
-            out.append(_check(tp, cs.target, "the new NOT NULL column has no default and the table "
-                              "is not empty", "give the column a DEFAULT, make it nullable, or "
-                              "declare a rename from an existing column", "1", f"old.{q(src.name)}"))
+            out.append(_check(tp, src, cs.target, "the new NOT NULL column has no default and the "
+                              "table is not empty", "give the column a DEFAULT, make it nullable, or "
+                              "declare a rename from an existing column", RANGE, f"old.{q(src.name)}"))
         elif new.notnull and old is not None and not old.notnull:
-            out.append(_check(tp, cs.target, "the new schema makes this column NOT NULL and rows "
+            out.append(_check(tp, src, cs.target, "the new schema makes this column NOT NULL and rows "
                               "hold NULL", "fill the NULLs in the old database first, or keep the "
                               "column nullable", f"{q(cs.target)} IS NULL", mapped))
         if old is not None and _type_changes(old, src.strict, new, tt.strict):
             pred = value_changes_sql(q(cs.target), new, tt.strict)
             if pred:
-                out.append(_check(tp, cs.target, f"the type change {old.type or 'untyped'} -> "
+                out.append(_check(tp, src, cs.target, f"the type change {old.type or 'untyped'} -> "
                                   f"{new.type or 'untyped'} would change stored values",
                                   "keep the old type, or convert the values in the old database first",
                                   pred, f"(SELECT {q(old.name)} AS {q(cs.target)} "
-                                        f"FROM old.{q(src.name)})"))
+                                        f"FROM old.{q(src.name)} WHERE {RANGE})"))
     return out
 
 
@@ -147,7 +153,7 @@ def _constraint_checks(tp: TablePlan, src: Table, tt: Table, target: Schema) -> 
     for chk in tt.checks:
         if canonical(chk) in old_checks:
             continue
-        out.append(_check(tp, None, f"rows violate the new CHECK ({chk})",
+        out.append(_check(tp, src, None, f"rows violate the new CHECK ({chk})",
                           "fix those rows in the old database first, or relax the CHECK",
                           f"NOT coalesce(({chk}), 1)", mapped))
     for cols in _new_unique_sets(tp, src, tt, target):
@@ -186,7 +192,7 @@ def _bare(term: str) -> str:
     return unquote_ident(term.strip())
 
 
-def _fk_check(tp: TablePlan, tt: Table, fk: ForeignKey, target: Schema,
+def _fk_check(tp: TablePlan, src: Table, tt: Table, fk: ForeignKey, target: Schema,
               plans: dict[str, TablePlan]) -> DataCheck:
     """Child rows whose reference finds neither a copied parent row nor a seeded one."""
     parent = target.table(fk.ref_table)
@@ -204,7 +210,8 @@ def _fk_check(tp: TablePlan, tt: Table, fk: ForeignKey, target: Schema,
                      f"rows reference missing {fk.ref_table} rows (FOREIGN KEY)",
                      "fix or delete those rows in the old database first, or add the parent rows "
                      "as seed rows", count_sql=f"SELECT count(*) FROM {frm} WHERE {where}",
-                     sample_sql=f"SELECT c.* FROM {frm} WHERE {where} LIMIT 1")
+                     sample_sql=f"SELECT c.* FROM {frm} WHERE {where} LIMIT 1",
+                     chunk_table=_chunkable(src))
 
 
 def _parent_probe(child_cols: tuple[str, ...], ref_cols: tuple[str, ...],

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from mig.model import Schema, Table, schema_hash
 from mig.plan.checks import plan_checks
-from mig.plan.ops import ColumnSource, DataCheck, Plan, Refusal, TablePlan
+from mig.plan.ops import RANGE, ColumnSource, DataCheck, Plan, Refusal, TablePlan
 from mig.sqltext import quote_ident as q
 
 __all__ = ["compare", "copy_order"]
@@ -36,7 +36,7 @@ def compare(old: Schema, target: Schema) -> Plan:
     dropped = sorted(t.name for t in old.tables if t.name.lower() not in carried)
     for name in dropped:
         if name.lower() not in declared:
-            checks.append(_drop_table_check(name))
+            checks.append(_drop_table_check(old.table(name)))  # type: ignore[arg-type]
     for d in target.drop_tables:
         if old.table(d.name) is None:
             notes.append(f"declared drop of table {d.name}: no such table in the old database")
@@ -137,12 +137,14 @@ def _lower(names: tuple[str, ...]) -> set[str]:
     return {n.lower() for n in names}
 
 
-def _drop_table_check(name: str) -> DataCheck:
+def _drop_table_check(table: Table) -> DataCheck:
+    name = table.name
     return DataCheck(
         table=name, column=None,
         reason="the new schema drops this non-empty table",
         hint=f"declare it with `-- mig:drop-table {name}` (or DropTable \"{name}\"), "
              "or rename it with `-- mig:rename-table`",
-        count_sql=f"SELECT count(*) FROM old.{q(name)}",
-        sample_sql=f"SELECT * FROM old.{q(name)} LIMIT 1",
+        count_sql=f"SELECT count(*) FROM old.{q(name)} WHERE {RANGE}",
+        sample_sql=f"SELECT * FROM old.{q(name)} WHERE {RANGE} LIMIT 1",
+        chunk_table=None if table.without_rowid else name,
     )

@@ -14,7 +14,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["ColumnSource", "TablePlan", "DataCheck", "Refusal", "Plan"]
+__all__ = ["ColumnSource", "TablePlan", "DataCheck", "Refusal", "Plan", "RANGE"]
+
+# Stands in a check's SQL where the runner puts a rowid range of `chunk_table`,
+# so a check over a big table is many short reads, not one long one: in
+# rollback-journal mode a long read would stall the old service's writers.
+RANGE = "/*mig:range*/1"
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,9 @@ class DataCheck:
     """A question about the old data whose non-zero answer is a refusal.
 
     `count_sql` returns one integer; `sample_sql` returns one row to show.
-    Both read the old database attached as `old`.
+    Both read the old database attached as `old`, and both contain RANGE:
+    the runner sums `count_sql` over rowid ranges of `chunk_table`, or runs
+    it once with RANGE true when `chunk_table` is None.
     """
 
     table: str
@@ -67,6 +74,7 @@ class DataCheck:
     hint: str
     count_sql: str
     sample_sql: str
+    chunk_table: str | None = None
 
 
 @dataclass(frozen=True)
