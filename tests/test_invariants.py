@@ -1,0 +1,254 @@
+"""DESIGN.md §5 with real files, a real writer process and real `mig` subprocesses.
+
+Each test names the invariant it would catch breaking.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import random
+import signal
+import sqlite3
+import stat
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from clihelp import MIG, run_mig
+from invariant_writer import SCHEMA, awkward_value
+
+WRITER = Path(__file__).with_name("invariant_writer.py")
+NEW_SCHEMA = SCHEMA.replace(
+    "note TEXT);", "comment TEXT, status TEXT NOT NULL DEFAULT 'new');\n"
+    "CREATE INDEX ix_order_group ON \"order\"(group_id);\n"
+    "-- mig:rename-column order note comment\n")
+
+
+def typed(v: object) -> tuple[str, object]:
+    """A value with its type; REAL by its bits, so 0.1+0.2 never passes for 0.3."""
+    if isinstance(v, float):
+        return ("real", struct.pack("<d", v))
+    return (type(v).__name__, v)
+
+
+def rows(conn: sqlite3.Connection, sql: str) -> list[tuple[tuple[str, object], ...]]:
+    return sorted(tuple(typed(v) for v in r) for r in conn.execute(sql))
+
+
+def seed_old(path: Path, journal: str, n: int = 300) -> None:
+    rng = random.Random(3)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(f"PRAGMA journal_mode={journal}")
+    conn.executescript(SCHEMA)
+    conn.execute("BEGIN")
+    for i in range(1, 61):
+        conn.execute('INSERT INTO "group" ("na me", weight) VALUES (?, ?)', (f"g{i}", awkward_value(rng)))
+    for i in range(1, n + 1):
+        conn.execute('INSERT INTO "order" VALUES (?, ?, ?, ?, ?, ?)',
+                     (i, rng.randint(1, 60), awkward_value(rng), awkward_value(rng),
+                      rng.choice([2**63 - 1, -(2**63), i]), awkward_value(rng)))
+        conn.execute("INSERT INTO loose VALUES (?, ?)", (awkward_value(rng), awkward_value(rng)))
+    conn.execute("INSERT INTO tag VALUES ('c1', 'en', 'one'), ('c1', 'pt', 'um')")
+    conn.execute("COMMIT")
+    conn.close()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    d = tmp_path / "shop"
+    d.mkdir()
+    (d / "schema.sql").write_text(NEW_SCHEMA)
+    return d
+
+
+def old_path(d: Path) -> Path:
+    return d / "shop-0000000000000001.sqlite"
+
+
+def new_path(d: Path) -> Path:
+    return next(p for p in d.glob("shop-*.sqlite") if p != old_path(d))
+
+
+def mig(d: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    out = run_mig(*args, "--dir", str(d))
+    assert out.returncode == 0, out.stderr
+    return out
+
+
+def start_writer(db: Path, seed: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, str(WRITER), str(db), str(seed)])
+
+
+def stop_writer(db: Path, proc: subprocess.Popen[bytes]) -> tuple[int, int]:
+    Path(str(db) + ".stop").touch()
+    assert proc.wait(timeout=30) == 0
+    done, blocked = Path(str(db) + ".done").read_text().split()
+    return int(done), int(blocked)
+
+
+def assert_new_equals_old(d: Path) -> None:
+    """Invariants 2, 3, 4: every row, value for value and type for type, ids kept."""
+    old = sqlite3.connect(f"file:{old_path(d)}?mode=ro", uri=True)
+    new = sqlite3.connect(f"file:{new_path(d)}?mode=ro", uri=True)
+    pairs = [
+        ('SELECT id, "na me", weight FROM "group"', 'SELECT id, "na me", weight FROM "group"'),
+        ('SELECT id, group_id, amount, payload, big, note FROM "order"',
+         'SELECT id, group_id, amount, payload, big, comment FROM "order"'),
+        ("SELECT code, lang, label FROM tag", "SELECT code, lang, label FROM tag"),
+        ("SELECT rowid, a, b FROM loose", "SELECT rowid, a, b FROM loose"),
+    ]
+    for old_sql, new_sql in pairs:
+        assert rows(old, old_sql) == rows(new, new_sql), old_sql
+    assert new.execute('SELECT count(*) FROM "order" WHERE status IS NOT \'new\'').fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("journal", ["wal", "delete"])
+def test_runbook_under_a_live_writer_loses_and_changes_nothing(project: Path, journal: str) -> None:
+    seed_old(old_path(project), journal)
+    writer = start_writer(old_path(project), seed=11)
+    time.sleep(0.4)
+    mig(project, "migrate")
+    time.sleep(0.4)
+    status = mig(project, "status").stdout
+    assert "Marker status: recording" in status and "Migration status: migrating" in status
+    mig(project, "drain")
+    time.sleep(0.2)
+    done, blocked = stop_writer(old_path(project), writer)
+    assert done > 50 and blocked > 0  # it wrote during migrate, then was blocked (invariant 6)
+    mig(project, "drain")  # re-runnable: nothing more to replay
+    assert_new_equals_old(project)
+    assert mig(project, "verify").returncode == 0
+    old = sqlite3.connect(old_path(project))
+    assert old.execute("PRAGMA journal_mode").fetchone()[0] == journal  # invariant 9
+    audit_before = old.execute("SELECT count(*) FROM audit").fetchone()[0]
+    mig(project, "cutover")
+    new = sqlite3.connect(new_path(project), isolation_level=None)
+    # Invariant 8: the schema's trigger exists now, fired for no copied or replayed row...
+    assert new.execute("SELECT count(*) FROM audit").fetchone()[0] == audit_before
+    new.execute('INSERT INTO "order" (id, group_id, amount) VALUES (99999999, NULL, 1.0)')
+    # ...and fires for new writes.
+    assert new.execute("SELECT count(*) FROM audit").fetchone()[0] == audit_before + 1
+
+
+def test_killed_drain_rerun_gives_the_same_state(project: Path) -> None:
+    """Invariant 5: SIGKILL at random instants, then run again."""
+    seed_old(old_path(project), "wal", n=2000)
+    mig(project, "migrate")
+    rng = random.Random(5)
+    conn = sqlite3.connect(old_path(project), isolation_level=None)
+    conn.execute("BEGIN")
+    for _ in range(60_000):
+        conn.execute('UPDATE "order" SET amount = ?, note = ? WHERE id = ?',
+                     (awkward_value(rng), awkward_value(rng), rng.randint(1, 2000)))
+    conn.execute('DELETE FROM "order" WHERE id % 7 = 0')
+    conn.execute("COMMIT")
+    for delay in (0.05, 0.2, 0.35, 0.6):
+        proc = subprocess.Popen([*MIG, "drain", "--dir", str(project)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    out = mig(project, "drain").stdout
+    assert "Remaining log entries: 0" in out
+    assert_new_equals_old(project)
+    assert run_mig("cutover", "--dir", str(project)).returncode == 0
+
+
+def test_draining_blocks_every_client_and_reads_go_on(project: Path) -> None:
+    """Invariant 6, with a plain sqlite3 connection that knows nothing of mig."""
+    seed_old(old_path(project), "delete")
+    mig(project, "migrate")
+    mig(project, "drain")
+    raw = sqlite3.connect(old_path(project), isolation_level=None)
+    for sql in ('INSERT INTO tag VALUES (\'x\', \'y\', NULL)', 'UPDATE "order" SET big = 1',
+                'DELETE FROM loose'):
+        with pytest.raises(sqlite3.IntegrityError, match="writes are blocked"):
+            raw.execute(sql)
+    assert raw.execute('SELECT count(*) FROM "order"').fetchone()[0] == 300
+
+
+def test_new_database_is_closed_until_cutover(project: Path) -> None:
+    """Invariant 7: a plain connection cannot write while migrating; it can after cutover."""
+    seed_old(old_path(project), "wal")
+    mig(project, "migrate")
+    raw = sqlite3.connect(new_path(project), isolation_level=None)
+    for sql in ("INSERT INTO tag VALUES ('x', 'y', NULL)", "DELETE FROM loose",
+                "UPDATE _migration_status SET status = 'ready'"):
+        with pytest.raises(sqlite3.IntegrityError, match="accepts no writes"):
+            raw.execute(sql)
+    mig(project, "drain")
+    mig(project, "cutover")
+    raw.execute("INSERT INTO tag VALUES ('x', 'y', NULL)")
+
+
+def test_cutover_checks_the_old_log_not_a_flag(project: Path) -> None:
+    """Invariant 8: entries written after drain (by a connection bypassing the block) stop cutover."""
+    seed_old(old_path(project), "wal")
+    mig(project, "migrate")
+    early = run_mig("cutover", "--dir", str(project))
+    assert early.returncode == 1 and early.stderr.startswith("cutover failed: Drain is not complete")
+    mig(project, "drain")
+    conn = sqlite3.connect(old_path(project), isolation_level=None)
+    conn.execute("INSERT INTO _migration_log (tbl, op, k1) VALUES ('loose', 'I', 1)")
+    late = run_mig("cutover", "--dir", str(project))
+    assert late.returncode == 1 and late.stderr.startswith("cutover failed: Drain is not complete")
+    assert "1 log entries are not replayed" in late.stderr
+    mig(project, "drain")
+    mig(project, "cutover")
+
+
+def test_abort_leaves_the_old_database_as_its_service_made_it(project: Path) -> None:
+    """Invariant 10: data plus writes made since, nothing of ours, new file gone."""
+    seed_old(old_path(project), "wal")
+    conn = sqlite3.connect(old_path(project), isolation_level=None)
+    schema_before = conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+    mig(project, "migrate")
+    conn.execute("INSERT INTO tag VALUES ('after', 'en', 'migrate')")
+    new = new_path(project)
+    mig(project, "drain")
+    mig(project, "abort")
+    assert not new.exists()
+    assert conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall() == schema_before
+    conn.execute("INSERT INTO tag VALUES ('writes', 'en', 'work again')")
+    assert conn.execute("SELECT count(*) FROM tag").fetchone()[0] == 4
+    assert list(project.glob("*.mig-lock")) == []
+
+
+def test_ids_and_autoincrement_counters_are_preserved(project: Path) -> None:
+    """Invariant 4: keys kept, _id_mapping empty, counters never go backwards."""
+    seed_old(old_path(project), "wal")
+    conn = sqlite3.connect(old_path(project), isolation_level=None)
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute('DELETE FROM "group" WHERE id = 60')  # the counter stays at 60
+    mig(project, "migrate")
+    assert "_id_mapping entries: 0" in mig(project, "status").stdout
+    mig(project, "drain")
+    mig(project, "cutover")
+    new = sqlite3.connect(new_path(project), isolation_level=None)
+    assert new.execute("SELECT seq FROM sqlite_sequence WHERE name = 'group'").fetchone()[0] == 60
+    new.execute('INSERT INTO "group" ("na me") VALUES (\'next\')')
+    assert new.execute('SELECT max(id) FROM "group"').fetchone()[0] == 61
+
+
+def test_new_files_are_no_looser_than_the_old_one(project: Path) -> None:
+    """Invariant 11."""
+    seed_old(old_path(project), "wal")
+    os.chmod(old_path(project), 0o640)
+    mig(project, "migrate")
+    for p in project.glob(new_path(project).name + "*"):
+        assert stat.S_IMODE(p.stat().st_mode) & ~0o640 == 0, p
+
+
+def test_two_phases_at_once_are_refused(project: Path) -> None:
+    seed_old(old_path(project), "wal")
+    mig(project, "migrate")
+    lock = Path(str(new_path(project)) + ".mig-lock")
+    with open(lock, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        out = run_mig("drain", "--dir", str(project))
+    assert out.returncode == 1 and "another mig command is running" in out.stderr
