@@ -1,0 +1,451 @@
+"""mig benchmark: DESIGN.md §7 targets, measured side by side in one run.
+
+    .venv/bin/python bench/run.py --rows 1000000 [--save]
+    .venv/bin/python bench/run.py --quick            # 20k-row smoke run, ~10 s
+
+See bench/README.md for what each figure measures. Standard library only;
+mig always runs as a real subprocess (`<venv>/bin/mig`), so its memory and
+start-up are what an operator gets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import array
+import datetime
+import os
+import platform
+import random
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+
+from mig.render import index_statements, table_statements, trigger_statements, view_statements  # noqa: E402
+from mig.schema import load_schema  # noqa: E402
+
+OLD_SQL = """
+CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL UNIQUE,
+  score REAL, avatar BLOB, created INTEGER NOT NULL);
+CREATE TABLE posts (id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  title TEXT NOT NULL, body TEXT, rating REAL, attachment BLOB, created INTEGER NOT NULL);
+CREATE INDEX posts_user ON posts(user_id);
+CREATE TABLE comments (id INTEGER PRIMARY KEY,
+  post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+  user_id INTEGER REFERENCES users(id), body TEXT NOT NULL, votes INTEGER NOT NULL DEFAULT 0,
+  created INTEGER NOT NULL);
+CREATE INDEX comments_post ON comments(post_id);
+CREATE INDEX comments_user ON comments(user_id);
+CREATE TABLE post_tags (post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+  tag TEXT NOT NULL, weight REAL, PRIMARY KEY (post_id, tag)) WITHOUT ROWID;
+CREATE INDEX post_tags_tag ON post_tags(tag);
+"""
+
+# The target: one new nullable column and one new index, everything else kept.
+TARGET_SQL = OLD_SQL.replace("created INTEGER NOT NULL);\nCREATE TABLE posts",
+                             "created INTEGER NOT NULL, bio TEXT);\nCREATE TABLE posts") + \
+    "CREATE INDEX comments_created ON comments(created);\n"
+
+SHARES = {"users": 0.10, "posts": 0.30, "comments": 0.50, "post_tags": 0.10}
+LOREM = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
+         "incididunt ut labore et dolore magna aliqua ut enim ad minim veniam quis nostrud "
+         "exercitation ullamco laboris nisi ut aliquip ex ea commodo consequat duis aute irure ")
+
+# (label, target text, check) -- the smoke test looks for every label.
+ROWS = [
+    ("copy time / raw INSERT...SELECT", "<= 1.25"),
+    ("migrate wall time / raw INSERT...SELECT", "<= 1.25"),
+    ("write throughput, recording / not", ">= 0.60"),
+    ("drain replay rate / raw copy rate", ">= 0.50"),
+    ("peak RSS, mig migrate", "<= 150 MB"),
+    ("peak RSS, mig drain", "<= 150 MB"),
+    ("peak RSS growth, migrate rows/10 -> rows", "<= 1.25x"),
+    ("write latency during migrate, WAL, worst", "<= 200 ms"),
+    ("write latency during migrate, WAL, p99", "<= 200 ms"),
+    ("write latency during migrate, rollback, worst", "<= 200 ms"),
+    ("write latency during migrate, rollback, p99", "<= 200 ms"),
+]
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- machine
+
+def machine() -> list[str]:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = "?"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return [
+        f"Machine: {cpu}, {os.cpu_count()} cores, {ram} RAM, {platform.system()} {platform.release()}",
+        f"Python {platform.python_version()} ({sys.executable}), SQLite {sqlite3.sqlite_version}",
+    ]
+
+
+# ---------------------------------------------------------------- data
+
+def counts(rows: int) -> dict[str, int]:
+    return {t: max(10, int(rows * share)) for t, share in SHARES.items()}
+
+
+def build_db(path: Path, rows: int) -> dict[str, int]:
+    """The old database in rollback-journal mode (scenarios switch to WAL on their copy)."""
+    n = counts(rows)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.executescript(OLD_SQL)
+    seq = "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ?) "
+    lorem = LOREM * 3
+    conn.execute("BEGIN")
+    conn.execute(seq + """INSERT INTO users SELECT i, 'user ' || i, 'user' || i || '@example.com',
+        CASE WHEN i % 7 = 0 THEN NULL ELSE (i % 1000) * 1.37 END,
+        CASE WHEN i % 3 = 0 THEN NULL ELSE randomblob(16 + i % 48) END,
+        1600000000 + i * 13 FROM c""", (n["users"],))
+    conn.execute(seq + """INSERT INTO posts SELECT i, 1 + (i * 7) % ?, 'post ' || i || ' ' ||
+        substr(?, 1 + i % 97, 20 + i % 30),
+        CASE WHEN i % 11 = 0 THEN NULL ELSE substr(?, 1 + i % 89, 60 + i % 140) END,
+        CASE WHEN i % 5 = 0 THEN NULL ELSE (abs(random()) % 50000) / 1e4 END,
+        CASE WHEN i % 10 = 0 THEN randomblob(100 + i % 200) END,
+        1600000000 + i * 7 FROM c""", (n["posts"], n["users"], lorem, lorem))
+    conn.execute(seq + """INSERT INTO comments SELECT i, 1 + abs(random()) % ?,
+        CASE WHEN i % 13 = 0 THEN NULL ELSE 1 + abs(random()) % ? END,
+        substr(?, 1 + i % 83, 10 + i % 90), i % 50 - 5, 1600000000 + i * 3 FROM c""",
+                 (n["comments"], n["posts"], n["users"], lorem))
+    conn.execute(seq + """INSERT INTO post_tags SELECT 1 + (i - 1) % ?, 'tag' || ((i - 1) / ?) ||
+        '-' || (i % 17), CASE WHEN i % 4 = 0 THEN NULL ELSE (i % 100) / 100.0 END FROM c""",
+                 (n["post_tags"], n["posts"], n["posts"]))
+    conn.execute("COMMIT")
+    conn.close()
+    return n
+
+
+def make_project(root: Path, name: str, base: Path, journal: str) -> Path:
+    """`<root>/<name>/` with schema.sql and `<name>-0000000000000001.sqlite` (a copy of base)."""
+    d = root / name
+    d.mkdir()
+    (d / "schema.sql").write_text(TARGET_SQL)
+    db = d / f"{name}-0000000000000001.sqlite"
+    shutil.copyfile(base, db)
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute(f"PRAGMA journal_mode={journal}")
+    conn.close()
+    return db
+
+
+# ---------------------------------------------------------------- running mig
+
+@dataclass
+class Run:
+    stdout: str
+    stderr: str
+    seconds: float
+    maxrss_mb: float
+
+
+def mig_cmd() -> list[str]:
+    script = Path(sys.executable).parent / "mig"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "mig.cli"]
+
+
+def run_mig(*args: str) -> Run:
+    """Run mig as a child; wall time and that child's own peak RSS (wait4)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.monotonic()
+        proc = subprocess.Popen(mig_cmd() + list(args), stdout=out, stderr=err, cwd=REPO)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.monotonic() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        run = Run(out.read(), err.read(), seconds, usage.ru_maxrss / 1024)
+    if proc.returncode != 0:
+        raise SystemExit(f"mig {' '.join(args)} failed ({proc.returncode}):\n{run.stdout}\n{run.stderr}")
+    return run
+
+
+def field(text: str, label: str) -> str:
+    m = re.search(rf"^{re.escape(label)}: (.*)$", text, re.M)
+    if not m:
+        raise SystemExit(f"no '{label}:' in mig output:\n{text}")
+    return m.group(1).strip()
+
+
+# ---------------------------------------------------------------- raw baseline
+
+def raw_copy(old: Path, new: Path, target_sql: Path) -> float:
+    """Same target DDL as mig renders; INSERT INTO ... SELECT per table across ATTACH, one transaction.
+
+    Configured like mig's copy (same journal mode as the old database,
+    synchronous=OFF), tables first and indexes after the data, which is the
+    fastest order; the clock runs from BEGIN to the end of COMMIT.
+    """
+    schema = load_schema(target_sql)
+    src = sqlite3.connect(old)
+    journal = src.execute("PRAGMA journal_mode").fetchone()[0]
+    old_cols = {t: [r[1] for r in src.execute(f'PRAGMA table_info("{t}")')]
+                for t in SHARES}
+    src.close()
+    conn = sqlite3.connect(new, isolation_level=None)
+    conn.execute(f"PRAGMA journal_mode={journal}")
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("ATTACH DATABASE ? AS old", (f"file:{old}?mode=ro",))
+    started = time.monotonic()
+    conn.execute("BEGIN")
+    for sql in table_statements(schema):
+        conn.execute(sql)
+    for table in schema.tables:
+        cols = ", ".join(f'"{c.name}"' for c in table.columns if c.name in old_cols[table.name])
+        conn.execute(f'INSERT INTO main."{table.name}" ({cols}) SELECT {cols} FROM old."{table.name}"')
+    for sql in index_statements(schema) + view_statements(schema) + trigger_statements(schema):
+        conn.execute(sql)
+    conn.execute("COMMIT")
+    seconds = time.monotonic() - started
+    conn.close()
+    return seconds
+
+
+# ---------------------------------------------------------------- the old service
+
+def writer_cmd(db: Path, *extra: str) -> list[str]:
+    return [sys.executable, str(HERE / "writer.py"), str(db), *extra]
+
+
+def throughput(db: Path, seconds: float) -> float:
+    out = subprocess.run(writer_cmd(db, "--seconds", str(seconds)), capture_output=True,
+                         text=True, check=True).stdout
+    import json
+    res = json.loads(out)
+    return res["commits"] / res["seconds"]
+
+
+def make_log(db: Path, entries: int, seed: int = 7) -> None:
+    """`entries` single-row updates at random keys of users, posts and comments (logged by capture)."""
+    conn = sqlite3.connect(db, isolation_level=None, timeout=60)
+    conn.execute("PRAGMA synchronous=NORMAL")
+    tops = {t: conn.execute(f"SELECT max(id) FROM {t}").fetchone()[0]
+            for t in ("users", "posts", "comments")}
+    total = sum(tops.values())
+    rng = random.Random(seed)
+    sql = {"users": "UPDATE users SET score = coalesce(score, 0) + 1 WHERE id = ?",
+           "posts": "UPDATE posts SET rating = coalesce(rating, 0) + 1 WHERE id = ?",
+           "comments": "UPDATE comments SET votes = votes + 1 WHERE id = ?"}
+    done = 0
+    while done < entries:
+        n = min(20_000, entries - done)
+        batch: dict[str, list[tuple[int]]] = {t: [] for t in tops}
+        for _ in range(n):
+            k = rng.randrange(total)
+            for t, top in tops.items():
+                if k < top:
+                    batch[t].append((k + 1,))
+                    break
+                k -= top
+        conn.execute("BEGIN")
+        for t, keys in batch.items():
+            conn.executemany(sql[t], keys)
+        conn.execute("COMMIT")
+        done += n
+    conn.close()
+
+
+def log_entries(db: Path) -> int:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    n = conn.execute("SELECT count(*) FROM _migration_log").fetchone()[0]
+    conn.close()
+    return int(n)
+
+
+@dataclass
+class Latency:
+    worst_ms: float
+    p99_ms: float
+    commits: int
+    before_p99_ms: float
+    migrate_s: float
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def latency_during_migrate(root: Path, base: Path, journal: str, pause_ms: float) -> Latency:
+    name = "lat" + journal.lower()
+    db = make_project(root, name, base, journal)
+    lat_file, stop, ready = root / f"{name}.lat", root / f"{name}.stop", root / f"{name}.ready"
+    w = subprocess.Popen(writer_cmd(db, "--until", str(stop), "--ready", str(ready),
+                                    "--pause-ms", str(pause_ms), "--latencies", str(lat_file)),
+                         stdout=subprocess.PIPE, text=True)
+    while not ready.exists():
+        if w.poll() is not None:
+            raise SystemExit("writer died before its first commit")
+        time.sleep(0.01)
+    time.sleep(1.0)  # latencies before migrate, for reference
+    t0 = time.monotonic()
+    run = run_mig("migrate", "--dir", str(db.parent))
+    t1 = time.monotonic()
+    time.sleep(0.3)
+    stop.touch()
+    w.communicate(timeout=120)
+    raw = array.array("d")
+    with open(lat_file, "rb") as fh:
+        raw.frombytes(fh.read())
+    pairs = list(zip(raw[0::2], raw[1::2]))
+    during = [lat for start, lat in pairs if start + lat >= t0 and start <= t1]
+    before = [lat for start, lat in pairs if start + lat < t0]
+    return Latency(max(during, default=float("nan")) * 1000, percentile(during, 99) * 1000,
+                   len(during), percentile(before, 99) * 1000, run.seconds)
+
+
+# ---------------------------------------------------------------- report
+
+def verdict(value: float, target: str) -> str:
+    op, num = target.split()[0], float(target.split()[1].rstrip("x"))
+    ok = value <= num if op == "<=" else value >= num
+    return "PASS" if ok else "MISS"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=1_000_000, help="rows over all tables (100k to 10M)")
+    ap.add_argument("--quick", action="store_true", help="20k-row smoke run with 1 s write phases")
+    ap.add_argument("--seconds", type=float, default=None, help="each throughput phase (default 5, quick 1)")
+    ap.add_argument("--pause-ms", type=float, default=1.5, help="writer pause in the latency runs")
+    ap.add_argument("--workdir", default=None, help="where the databases go (default: a temp dir)")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--save", action="store_true", help="also write bench/results/<date>-<rows>.txt")
+    ap.add_argument("--no-verify", action="store_true", help="skip `mig verify` after drain")
+    args = ap.parse_args()
+    rows = 20_000 if args.quick else args.rows
+    seconds = args.seconds if args.seconds is not None else (1.0 if args.quick else 5.0)
+    root = Path(args.workdir or tempfile.mkdtemp(prefix="mig-bench-"))
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        report = bench(root, rows, seconds, args.pause_ms, not args.no_verify, args)
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    print(report)
+    if args.save:
+        out = HERE / "results" / f"{datetime.date.today().isoformat()}-{rows}.txt"
+        out.parent.mkdir(exist_ok=True)
+        out.write_text(report + "\n")
+        log(f"saved {out}")
+
+
+def bench(root: Path, rows: int, seconds: float, pause_ms: float, verify: bool,
+          args: argparse.Namespace) -> str:
+    wall0 = time.monotonic()
+    log(f"building {rows:,} rows in {root}")
+    base = root / "base.sqlite"
+    n = build_db(base, rows)
+    small_base = root / "small.sqlite"
+    build_db(small_base, max(2_000, rows // 10))
+    size_mb = base.stat().st_size / 1e6
+
+    # 1. raw baseline, then mig migrate on an identical copy (WAL, no writer)
+    db = make_project(root, "copy", base, "WAL")
+    schema_sql = db.parent / "schema.sql"
+    log("raw INSERT ... SELECT baseline")
+    raw_s = raw_copy(db, root / "raw-target.sqlite", schema_sql)
+    log("throughput without recording")
+    tp_off = throughput(db, seconds)
+    log("mig migrate")
+    mig = run_mig("migrate", "--dir", str(db.parent))
+    copy_s = float(field(mig.stdout, "Copy time").split()[0])
+    copied = int(field(mig.stdout, "Copied rows"))
+    log("throughput while recording")
+    tp_on = throughput(db, seconds)
+
+    # 2. drain a log of rows/2 entries
+    log(f"logging {rows // 2:,} updates")
+    make_log(db, rows // 2)
+    entries = log_entries(db)
+    log(f"mig drain ({entries:,} entries)")
+    drain = run_mig("drain", "--dir", str(db.parent))
+    replayed = int(field(drain.stdout, "Replayed entries"))
+    verified = "skipped"
+    if verify:
+        log("mig verify")
+        v = run_mig("verify", "--dir", str(db.parent))
+        verified = f"ok ({v.seconds:.1f} s)"
+    raw_rate = copied / raw_s
+    replay_rate = replayed / drain.seconds
+
+    # 3. memory at rows/10
+    small = make_project(root, "small", small_base, "WAL")
+    log("mig migrate at rows/10")
+    small_mig = run_mig("migrate", "--dir", str(small.parent))
+
+    # 4. write latency during migrate, WAL and rollback journal
+    log("write latency during migrate, WAL")
+    lat_wal = latency_during_migrate(root, base, "WAL", pause_ms)
+    log("write latency during migrate, rollback journal")
+    lat_del = latency_during_migrate(root, base, "DELETE", pause_ms)
+
+    figures = [
+        (copy_s / raw_s, f"{copy_s / raw_s:.2f}", f"mig Copy time {copy_s:.2f} s vs raw {raw_s:.2f} s"),
+        (mig.seconds / raw_s, f"{mig.seconds / raw_s:.2f}",
+         f"mig migrate wall {mig.seconds:.2f} s vs raw {raw_s:.2f} s"),
+        (tp_on / tp_off, f"{tp_on / tp_off:.2f}", f"{tp_on:,.0f} vs {tp_off:,.0f} commits/s, {seconds:g} s each"),
+        (replay_rate / raw_rate, f"{replay_rate / raw_rate:.2f}",
+         f"{replayed:,} entries in {drain.seconds:.2f} s = {replay_rate:,.0f}/s vs raw {raw_rate:,.0f} rows/s"),
+        (mig.maxrss_mb, f"{mig.maxrss_mb:.0f} MB", f"max RSS of the `mig migrate` process, {rows:,} rows"),
+        (drain.maxrss_mb, f"{drain.maxrss_mb:.0f} MB", f"max RSS of the `mig drain` process, {entries:,} entries"),
+        (mig.maxrss_mb / small_mig.maxrss_mb, f"{mig.maxrss_mb / small_mig.maxrss_mb:.2f}x",
+         f"{small_mig.maxrss_mb:.0f} MB at {max(2_000, rows // 10):,} rows -> {mig.maxrss_mb:.0f} MB"),
+    ]
+    for lat, mode in ((lat_wal, "WAL"), (lat_del, "rollback")):
+        ctx = (f"{lat.commits:,} commits during a {lat.migrate_s:.1f} s migrate; "
+               f"p99 before migrate {lat.before_p99_ms:.1f} ms")
+        figures.append((lat.worst_ms, f"{lat.worst_ms:.1f} ms", ctx))
+        figures.append((lat.p99_ms, f"{lat.p99_ms:.1f} ms", f"{mode} journal, writer pause {pause_ms:g} ms"))
+
+    lines = [f"mig bench: {rows:,} rows (" + ", ".join(f"{t} {c:,}" for t, c in n.items())
+             + f"), old database {size_mb:,.0f} MB, {datetime.datetime.now():%Y-%m-%d %H:%M}"]
+    lines += machine()
+    cmd = " ".join(["bench/run.py"] + sys.argv[1:])
+    lines.append(f"Command: .venv/bin/python {cmd}")
+    lines.append("")
+    w1 = max(len(r[0]) for r in ROWS)
+    lines.append(f"{'figure':<{w1}}  {'measured':>9}  {'target':>9}  result  detail")
+    lines.append("-" * (w1 + 36 + 40))
+    misses = 0
+    for (label, target), (value, shown, detail) in zip(ROWS, figures):
+        v = verdict(value, target)
+        misses += v == "MISS"
+        lines.append(f"{label:<{w1}}  {shown:>9}  {target:>9}  {v:<6}  {detail}")
+    lines.append("")
+    lines.append(f"mig verify after drain: {verified}; {misses} MISS of {len(ROWS)}; "
+                 f"bench wall time {time.monotonic() - wall0:.0f} s")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

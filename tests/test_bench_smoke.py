@@ -1,0 +1,38 @@
+"""bench/run.py --quick runs end to end and prints every row of its table (not whether targets are met)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+LABELS = [
+    "copy time / raw INSERT...SELECT",
+    "migrate wall time / raw INSERT...SELECT",
+    "write throughput, recording / not",
+    "drain replay rate / raw copy rate",
+    "peak RSS, mig migrate",
+    "peak RSS, mig drain",
+    "peak RSS growth, migrate rows/10 -> rows",
+    "write latency during migrate, WAL, worst",
+    "write latency during migrate, WAL, p99",
+    "write latency during migrate, rollback, worst",
+    "write latency during migrate, rollback, p99",
+]
+
+
+def test_quick_bench_prints_the_whole_table(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--quick",
+                          "--workdir", str(tmp_path / "work")],
+                         capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert any(line.startswith("Machine: ") for line in lines)
+    assert any("SQLite " in line and "Python " in line for line in lines)
+    for label in LABELS:
+        row = [line for line in lines if line.startswith(label + " ")]
+        assert len(row) == 1, f"missing row {label!r} in:\n{out.stdout}"
+        assert ("PASS" in row[0]) != ("MISS" in row[0])
+    assert "mig verify after drain: ok" in out.stdout
