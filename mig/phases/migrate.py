@@ -23,6 +23,7 @@ import os
 import sqlite3
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
@@ -38,6 +39,7 @@ from mig.plan.statements import (
     capture_trigger_sql,
     chunk_end_sql,
     copy_chunk_sql,
+    guard_trigger_names,
     guard_trigger_sql,
     log_width,
     new_bookkeeping_sql,
@@ -46,7 +48,7 @@ from mig.plan.statements import (
 from mig.render import index_statements, table_statements, trigger_statements, view_statements
 from mig.sqltext import quote_ident as q
 
-__all__ = ["MigrateReport", "make_plan", "migrate", "attach_old", "Progress"]
+__all__ = ["MigrateReport", "make_plan", "migrate", "attach_old", "guards_lifted", "Progress"]
 
 Progress = Callable[[str, int, "int | None"], None]
 
@@ -73,6 +75,28 @@ def attach_old(conn: sqlite3.Connection, old_path: Path) -> None:
         raise NotFound(f"database {old_path} does not exist")
     uri = "file:" + str(old_path.resolve()).replace("?", "%3f").replace("#", "%23") + "?mode=ro"
     conn.execute("ATTACH DATABASE ? AS old", (uri,))
+
+
+@contextmanager
+def guards_lifted(conn: sqlite3.Connection, table: str) -> Iterator[None]:
+    """Inside mig's open write transaction, drop `table`'s guard triggers and put them back.
+
+    A guard checks `pragma_cache_size` for every row written, which costs
+    more than the copy itself. Dropped and recreated (from their stored
+    text) in the same transaction, the guards are in place in every
+    committed state, so no other connection ever sees the table unguarded
+    (invariant 7); if the block raises, the caller's rollback undoes the drop.
+    """
+    assert conn.in_transaction, "guards may only be lifted inside a transaction"
+    names = guard_trigger_names(table)
+    marks = ", ".join("?" for _ in names)
+    stored = conn.execute(f"SELECT name, sql FROM main.sqlite_master WHERE type = 'trigger' "
+                          f"AND name IN ({marks})", names).fetchall()
+    for name, _ in stored:
+        conn.execute(f"DROP TRIGGER main.{q(name)}")
+    yield
+    for _, sql in stored:
+        conn.execute(sql)
 
 
 def fingerprint(schema: Schema) -> str:
@@ -344,7 +368,8 @@ def _copy_chunk(conn: sqlite3.Connection, tp: TablePlan, state: _CopyState, size
     after = [] if state.last is None else list(state.last)
     conn.execute("BEGIN")
     end = conn.execute(chunk_end_sql(tp, first), after + [size - 1]).fetchone()
-    cur = conn.execute(copy_chunk_sql(tp, first, end is None), after + list(end or ()))
+    with guards_lifted(conn, tp.target):
+        cur = conn.execute(copy_chunk_sql(tp, first, end is None), after + list(end or ()))
     state.rows += max(cur.rowcount, 0)
     state.done = end is None
     if end is not None:
