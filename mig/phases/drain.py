@@ -19,7 +19,7 @@ from pathlib import Path
 from mig.db import mig_writer, open_rw, translate_errors
 from mig.introspect import introspect
 from mig.model import Schema, SeedRow, decode_value
-from mig.phases.migrate import Progress, attach_old, fingerprint
+from mig.phases.migrate import Progress, attach_old, fingerprint, guards_lifted
 from mig.phases.state import checkpoint, log_max, phase_lock, read_new, read_old, refuse
 from mig.plan.ops import Plan
 from mig.plan.statements import replay_sql
@@ -105,8 +105,9 @@ def _replay(conn: sqlite3.Connection, plan: Plan, progress: Progress | None) -> 
             tp = plan.by_source(name)
             if tp is None:  # a table the new schema drops
                 continue
-            for sql in replay_sql(tp):
-                conn.execute(sql, (done, hi))
+            with guards_lifted(conn, tp.target):  # restored before this batch commits
+                for sql in replay_sql(tp):
+                    conn.execute(sql, (done, hi))
         conn.execute("UPDATE _migration_progress SET value = ? WHERE key = 'replay_checkpoint'", (hi,))
         conn.execute("COMMIT")
         done = hi
