@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from mig import commands
+from mig.errors import WrongState
 from mig.model import schema_hash
 from mig.progress import make_progress
 from mig.render_text import render_text
@@ -55,6 +56,8 @@ CREATE VIEW customer_totals AS
 
 @dataclass
 class DemoReport:
+    """The figures the demo proves; `lines()` is what `mig demo` prints last."""
+
     directory: str
     rows_copied: int
     writes_acknowledged: int
@@ -114,10 +117,33 @@ def _lost(new_db: Path, acks: list[dict[str, Any]]) -> int:
     return lost
 
 
-def run_demo(directory: str | None, rows: int = 20_000, quiet: bool = False) -> DemoReport:
+def _project_dir(directory: str | None, rows: int) -> Path:
+    """A fresh `shop/` project; an operator mistake here is a one-line error, not a traceback."""
+    if rows < 0:
+        raise WrongState(f"--rows must be 0 or more, not {rows}")
     base = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="mig-demo-"))
     project = base / "shop"
-    project.mkdir(parents=True, exist_ok=False)
+    if project.exists():
+        raise WrongState(f"{project} already exists; pass another --dir, or none for a "
+                         "temporary directory")
+    try:
+        project.mkdir(parents=True)
+    except OSError as exc:
+        raise WrongState(f"cannot create {project}: {exc.strerror}") from exc
+    return project
+
+
+def _stop(writer: subprocess.Popen[bytes], ack_file: Path) -> None:
+    Path(str(ack_file) + ".stop").touch()
+    try:
+        writer.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        writer.kill()
+        writer.wait(timeout=10)
+
+
+def run_demo(directory: str | None, rows: int = 20_000, quiet: bool = False) -> DemoReport:
+    project = _project_dir(directory, rows)
     say: Callable[[str], None] = (lambda s: None) if quiet else (lambda s: print(s, flush=True))
     progress = make_progress(quiet=quiet)
     old_db = project / f"shop-{schema_hash(loads(OLD_SCHEMA))}.sqlite"
@@ -142,7 +168,7 @@ def run_demo(directory: str | None, rows: int = 20_000, quiet: bool = False) -> 
         step("status", lambda: commands.status_command(inputs))
         drained = step("drain", lambda: commands.drain_command(inputs, progress=progress))
         step("cutover", lambda: commands.cutover_command(inputs))
-        step("status", lambda: commands.status_command(inputs))
+        recorded = step("status", lambda: commands.status_command(inputs)).log_entries or 0
         step("verify", lambda: commands.verify_command(inputs))
         say("\n# traffic switch: the writer moves to the new database")
         Path(str(ack_file) + ".switch").write_text(json.dumps({"db": migrated.new,
@@ -150,11 +176,11 @@ def run_demo(directory: str | None, rows: int = 20_000, quiet: bool = False) -> 
         _wait_for(lambda: any(a.get("db") == migrated.new and "acked" in a for a in _acks(ack_file)), 10)
         step("cleanup-old", lambda: commands.cleanup_old_command(commands.Inputs(project, old=old_db)))
     finally:
-        Path(str(ack_file) + ".stop").touch()
-        writer.wait(timeout=10)
+        _stop(writer, ack_file)
     acks = [a for a in _acks(ack_file) if "acked" in a]
-    rejected = [a["rejected"] for a in _acks(ack_file) if "rejected" in a]
+    rejected = [a["rejected"] for a in _acks(ack_file)
+                if "rejected" in a and "writes are blocked" in a["error"]]
     first_new = [a["acked"] for a in acks if a["db"] == migrated.new]
     window = (min(first_new) - min(rejected)) * 1000 if rejected and first_new else None
-    return DemoReport(str(project), migrated.copied_rows, len(acks),
-                      drained.replayed, drained.replayed, window, _lost(Path(migrated.new), acks))
+    return DemoReport(str(project), migrated.copied_rows, len(acks), recorded,
+                      drained.replayed, window, _lost(Path(migrated.new), acks))
