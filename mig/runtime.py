@@ -26,14 +26,13 @@ new database pays nothing. docs/runtime.md has the measured overhead.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import sqlite3
 import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mig.plan.statements import DRAINING_MESSAGE, MIGRATING_MESSAGE
 
@@ -225,6 +224,44 @@ def _wait(conn: sqlite3.Connection, watch: _Watch, timeout: float, poll: float) 
         time.sleep(min(poll, left))
 
 
+class _Transaction:
+    """`with db.transaction() as conn:` -- a class, not a generator: it is on every request."""
+
+    __slots__ = ("_db", "_write")
+
+    def __init__(self, db: Database, write: bool) -> None:
+        self._db, self._write = db, write
+
+    def __enter__(self) -> sqlite3.Connection:
+        conn = self._db.connection
+        if conn.in_transaction:
+            raise MigRuntimeError(self._db.path, "a transaction is already open on this connection")
+        conn.execute("BEGIN IMMEDIATE" if self._write else "BEGIN")
+        try:
+            self._db._watch.check(conn, self._write)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return conn
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:
+        conn = self._db.connection
+        if exc is None:
+            try:
+                conn.execute("COMMIT")
+                return
+            except BaseException as commit_error:
+                exc = commit_error
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        mapped = _translate(exc, str(self._db.path))
+        if mapped is not None:
+            raise mapped from exc
+        if kind is None:
+            raise exc  # the COMMIT failed
+
+
 class Database:
     """A sqlite3 connection with the migration checks; one per thread, like sqlite3's own."""
 
@@ -234,35 +271,13 @@ class Database:
         self.role = role
         self._watch = _Watch(str(path), role)
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> _Transaction:
         """A write transaction: BEGIN IMMEDIATE, then the checks, under the write lock."""
-        with self._transaction(write=True) as conn:
-            yield conn
+        return _Transaction(self, write=True)
 
-    @contextlib.contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
+    def read(self) -> _Transaction:
         """A read transaction: goes on while the old database drains."""
-        with self._transaction(write=False) as conn:
-            yield conn
-
-    @contextlib.contextmanager
-    def _transaction(self, write: bool) -> Iterator[sqlite3.Connection]:
-        conn = self.connection
-        if conn.in_transaction:
-            raise MigRuntimeError(self.path, "a transaction is already open on this connection")
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        try:
-            self._watch.check(conn, write)
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            mapped = _translate(exc, str(self.path))
-            if mapped is not None:
-                raise mapped from exc
-            raise
+        return _Transaction(self, write=False)
 
     def state(self) -> MigrationState:
         """Where the migration stands, for a health endpoint; never raises NotReady."""

@@ -287,3 +287,14 @@ def test_sqlalchemy_orm_session_rolls_back_a_blocked_write(migrated: tuple[Path,
         session.rollback()
         assert session.execute(sa.text("SELECT count(*) FROM books")).scalar() == 2
     engine.dispose()
+
+
+def test_the_overhead_benchmark_runs(tmp_path: Path) -> None:
+    """bench/runtime_overhead.py is what docs/runtime.md quotes; keep it working."""
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, str(root / "bench" / "runtime_overhead.py"), "--n", "50",
+                          "--repeat", "1"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    for case in ("write, no migration", "write, old db recording", "read, new db after cutover",
+                 "SQLAlchemy write, no migration"):
+        assert case in out.stdout, case
