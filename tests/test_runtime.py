@@ -119,7 +119,7 @@ def test_the_trigger_error_is_mapped_too(migrated: tuple[Path, Path, Path]) -> N
     d, old, _ = migrated
     commands.drain_command(commands.Inputs(d))
     for role in ("auto", "new"):
-        with runtime.connect(old, role=role) as db:  # type: ignore[arg-type]
+        with runtime.connect(old, role=role) as db:
             with pytest.raises(WritesBlocked) as info:
                 with db.read() as conn:
                     _insert_book(conn, "sneaky")
@@ -185,11 +185,13 @@ def test_wait_until_ready_returns_when_a_real_cutover_subprocess_commits(
             _insert_book(conn, "served")
 
 
+@pytest.mark.parametrize("journal", ["wal", "delete"])
 def test_a_write_transaction_holds_drain_back_and_its_write_is_replayed(
-        migrated: tuple[Path, Path, Path]) -> None:
+        tmp_path: Path, journal: str) -> None:
     """BEGIN IMMEDIATE takes the write lock before the marker check, so drain's switch to
     draining waits for the transaction; the write it then commits is replayed."""
-    d, old, new = migrated
+    d, old = _project(tmp_path, journal)
+    new = Path(commands.migrate_command(commands.Inputs(d)).new)
     with runtime.connect(old) as db:
         with db.transaction() as conn:
             book = _insert_book(conn, "racing drain")
