@@ -1,0 +1,88 @@
+"""Declared renames and drops (fsx-dsl.md §4.11): mig never guesses them.
+
+Old names go through snake_case, so the old F# name and the old SQL name
+both work. Only conflicts inside the schema are checked here (A11); whether
+the old names exist in the old database is the plan's business.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mig.model import DropColumn, DropTable, RenameColumn, RenameTable, snake
+from mig.schema import decl
+from mig.schema.translate.common import Ctx, RecordInfo, fail, positional
+
+__all__ = ["Intents", "intents"]
+
+_NAME = re.compile(r"[^\W\d]\w*")
+
+Intents = tuple[list[RenameTable], list[RenameColumn], list[DropTable], list[DropColumn]]
+
+
+def _old(attr: decl.Attribute) -> tuple[str, decl.Pos]:
+    arg = positional(attr)[0]
+    if not _NAME.fullmatch(arg.value):
+        fail(arg.pos, f"{attr.name} needs an old name (letters, digits, _), got `{arg.value}`")
+    return snake(arg.value), arg.pos
+
+
+def intents(ctx: Ctx, current: set[str]) -> Intents:
+    """`current`: lower-cased names of every table and view of the new schema."""
+    renames: list[RenameTable] = []
+    drops: list[DropTable] = []
+    col_renames: list[RenameColumn] = []
+    col_drops: list[DropColumn] = []
+    claimed: dict[str, str] = {}  # old table name -> the attribute that claimed it
+    attrs_of = {r.type_name: r.attrs for r in ctx.records.values()}
+    for u in ctx.unions.values():
+        attrs_of[u.name] = tuple(a for a in u.attrs if a.name == "DropTable")
+    for type_name in sorted(attrs_of, key=lambda n: ctx.index[n]):
+        rec = ctx.records.get(type_name)
+        for attr in attrs_of[type_name]:
+            if attr.name == "PreviousName" and rec is not None:
+                old, pos = _old(attr)
+                _claim(claimed, old, attr, pos, current, rec.name)
+                renames.append(RenameTable(old, rec.name))
+            elif attr.name == "DropTable":
+                old, pos = _old(attr)
+                _claim(claimed, old, attr, pos, current, None)
+                drops.append(DropTable(old))
+        if rec is not None and not rec.is_view:
+            _columns(rec, col_renames, col_drops)
+    return renames, col_renames, drops, col_drops
+
+
+def _claim(claimed: dict[str, str], old: str, attr: decl.Attribute, pos: decl.Pos,
+           current: set[str], new: str | None) -> None:
+    if new is not None and old == new.lower():
+        fail(pos, f"PreviousName `{old}` is the current name of the table")
+    if old in current:
+        fail(pos, f"{attr.name} `{old}` names a table or view the schema still declares")
+    _once(claimed, old, attr, pos, "table")
+
+
+def _once(claimed: dict[str, str], old: str, attr: decl.Attribute, pos: decl.Pos, what: str) -> None:
+    if old in claimed:
+        fail(pos, f"{attr.name} `{old}`: old {what} name already declared by {claimed[old]}")
+    claimed[old] = attr.name
+
+
+def _columns(rec: RecordInfo, renames: list[RenameColumn], drops: list[DropColumn]) -> None:
+    claimed: dict[str, str] = {}
+    columns = {f.column.lower() for f in rec.fields}
+    for f in rec.fields:
+        for attr in (a for a in f.decl.attrs if a.name == "PreviousName"):
+            old, pos = _old(attr)
+            if old == f.column.lower():
+                fail(pos, f"PreviousName `{old}` is the current name of {rec.name}.{f.column}")
+            if old in columns:
+                fail(pos, f"PreviousName `{old}` names another column {rec.name} still has")
+            _once(claimed, old, attr, pos, "column")
+            renames.append(RenameColumn(rec.name, old, f.column))
+    for attr in rec.attrs_named("DropColumn"):
+        old, pos = _old(attr)
+        if old in columns:
+            fail(pos, f"DropColumn `{old}` names a column {rec.name} still has")
+        _once(claimed, old, attr, pos, "column")
+        drops.append(DropColumn(rec.name, old))
