@@ -49,7 +49,8 @@ def A(name: str, *args: str | AttrArg, parens: bool = False) -> Attribute:
                                  for a in args), P, parens)
 
 
-def R(name: str, *fields: FieldDecl, attrs: tuple[Attribute, ...] = (), group: int = 1) -> RecordDecl:
+def R(name: str, *fields: FieldDecl, attrs: tuple[Attribute, ...] = (),
+      group: int = 1) -> RecordDecl:
     return RecordDecl(name, fields, P, attrs, group)
 
 
@@ -391,6 +392,7 @@ ERROR_CASES = [
     ("let x = fun y -> y", "1:9", ("not supported", "fun")),
     ("let x = if a then b else c", "1:9", ("not supported", "if")),
     ("let x = -3uy", "1:9", ("not supported", "byte")),
+    ("let _ = x", "1:5", ("not supported", "pattern")),
     # attributes the parser can already refuse
     ("type U = | [<PK \"x\">] A", "1:14", ("PK", "union case")),
     ("type U =\n  | A\n  | [<Obsolete>] B of string", "3:7", ("Obsolete", "union case")),

@@ -133,10 +133,12 @@ def scan_number(src: str, start: int, after_minus: bool) -> tuple[int, str, obje
         return end, "float", _float_value(digits, suffix, written, start)
     value = int(digits, 0) if m.group("radix") else int(digits)
     if suffix == "L":
-        return end, "int64", _int64_value(value, bool(m.group("radix")), after_minus, written, start)
+        radix = bool(m.group("radix"))
+        return end, "int64", _int64_value(value, radix, after_minus, written, start)
     if suffix == "uy":
         if value > 255:
-            raise LiteralError(start, f"byte literal {written} is out of range (0..255): not supported")
+            raise LiteralError(start, f"byte literal {written} is out of range (0..255): "
+                                      "not supported")
         return end, "byte", value
     if suffix:
         raise _bad_suffix(start, suffix, written)

@@ -261,6 +261,8 @@ class _Parser:
 
     def check_plain_binding(self, name_tok: Token) -> None:
         cur = self.cur
+        if name_tok.value == "_":
+            raise cur.unsupported(name_tok, "patterns in `let` (`_`) are")
         if cur.at(",") or cur.at("as") or cur.at("|"):
             raise cur.unsupported(cur.peek(), "patterns in `let` are")
         if not (cur.at(":") or cur.at("=")) and cur.same_line():
