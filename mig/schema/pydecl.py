@@ -286,20 +286,22 @@ class _Reader:
     # ------------------------------------------------------------ seeds
 
     def lets(self, tree: ast.Module) -> list[decl.LetDecl]:
-        bound: dict[str, decl.Pos] = {}
+        bound: dict[str, tuple[decl.Pos, ast.expr | None]] = {}
         for stmt in tree.body:
             targets = stmt.targets if isinstance(stmt, ast.Assign) else \
                 [stmt.target] if isinstance(stmt, ast.AnnAssign) else []
             for t in targets:
                 if isinstance(t, ast.Name):
-                    bound.setdefault(t.id, self.src.at(t))
+                    bound.setdefault(t.id, (self.src.at(t), getattr(stmt, "value", None)))
         out = []
         for name, value in self.ns.items():
-            pos = bound.get(name, decl.Pos(self.src.file, 1, 1))
+            pos, node = bound.get(name, (decl.Pos(self.src.file, 1, 1), None))
             if dsl.is_row(value):
                 out.append(decl.LetDecl(name, self.record(value, pos), pos))
             elif isinstance(value, (list, tuple)) and any(dsl.is_row(v) for v in value):
-                items = tuple(self.value(v, None, pos) for v in value)
+                written = node.elts if isinstance(node, (ast.List, ast.Tuple)) else []
+                at = [self.src.at(n) for n in written] if len(written) == len(value) else [pos] * len(value)
+                items = tuple(self.value(v, None, p) for v, p in zip(value, at))
                 out.append(decl.LetDecl(name, decl.ListLit(items, pos), pos))
         return out
 

@@ -79,6 +79,8 @@ def _run(tree: ast.Module, source: str, file: str) -> dict[str, Any]:
     except (Exception, SystemExit) as exc:
         line, col = _where(exc.__traceback__, source, file)
         message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if isinstance(exc, NameError) and exc.name:
+            message = f"{exc.name} is not declared in this file ({message})"
         raise SchemaInputError(file, line, col, " ".join(message.split())) from None
     finally:
         sys.dont_write_bytecode = saved

@@ -1,0 +1,9 @@
+from mig.dsl import *
+
+
+# Account is not declared anywhere in this file.
+@AutoIncPK("id")
+class Wallet:
+    id: int
+    owner: "Account"
+    balance: float
