@@ -160,7 +160,7 @@ ERRORS: list[tuple[str, str, list[str]]] = [
         """, ["View"]),
     ("A2 Join with strings", TABLE_T + """
         @View
-        @Join(»"Team", "Team")
+        @»Join("Team", "Team")
         class V:
             x: int
         """, ["Join"]),
@@ -170,7 +170,7 @@ ERRORS: list[tuple[str, str, list[str]]] = [
             x: Annotated[int, »PreviousName("y")]
         """, ["PreviousName"]),
     ("A2 Default with a non-string column", """
-        @Default(»1, "x")
+        @»Default(1, "x")
         class T:
             x: int
         """, ["Default"]),
@@ -297,6 +297,11 @@ ERRORS: list[tuple[str, str, list[str]]] = [
         class Item:
             name: str
             title: Annotated[str, PreviousName(»"name")]
+        """, ["PreviousName", "name"]),
+    ("A11 inside a quoted annotation", """
+        class Item:
+            name: str
+            title: »"Annotated[str, PreviousName('name')]"
         """, ["PreviousName", "name"]),
     ("A11 column renamed to itself", """
         class Item:

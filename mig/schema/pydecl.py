@@ -100,12 +100,12 @@ class _Reader:
     def is_schema_class(self, obj: Any) -> bool:
         return isinstance(obj, type) and obj.__module__ == MODULE and obj.__qualname__ == obj.__name__
 
-    def evaluate(self, node: ast.expr) -> Any:
+    def evaluate(self, node: ast.expr, fixed: decl.Pos | None = None) -> Any:
         expr = ast.fix_missing_locations(ast.Expression(body=node))
         try:
             return eval(compile(expr, self.src.file, "eval"), self.ns)  # noqa: S307 - the user's own file
         except Exception as exc:
-            self.src.fail(self.src.at(node), f"{type(exc).__name__}: {exc}")
+            self.src.fail(fixed or self.src.at(node), f"{type(exc).__name__}: {exc}")
 
     def lookup(self, node: ast.expr) -> tuple[bool, Any]:
         """(found, value) of a Name or dotted Attribute, without failing on unknown names."""
@@ -159,9 +159,9 @@ class _Reader:
                                    f'with @Default("{name}", …) on the class')
             if any(f.name == name for f in out):
                 self.src.fail(pos, f"duplicate field {name} in {node.name}")
-            markers: list[tuple[dsl.Marker, ast.expr]] = []
+            markers: list[tuple[dsl.Marker, ast.expr, decl.Pos]] = []
             type_expr = self.type_expr(stmt.annotation, markers)
-            attrs = tuple(self.attribute(m, self.src.at(n), n) for m, n in markers)
+            attrs = tuple(self.attribute(m, p, n, fixed=p != self.src.at(n)) for m, n, p in markers)
             if is_view and snake(camel(name)) == name:
                 name = camel(name)  # the view-column rules of §4.8 read camelCase
             out.append(decl.FieldDecl(name, type_expr, pos, attrs))
@@ -169,11 +169,14 @@ class _Reader:
 
     # ------------------------------------------------------------ types
 
-    def type_expr(self, node: ast.expr, markers: list[tuple[dsl.Marker, ast.expr]],
-                  pos: decl.Pos | None = None) -> decl.TypeExpr:
-        """A Python annotation as the F# type it stands for."""
-        pos = pos or self.src.at(node)
-        text = self.src.segment(node) if pos == self.src.at(node) else ast.unparse(node)
+    def type_expr(self, node: ast.expr, markers: list[tuple[dsl.Marker, ast.expr, decl.Pos]],
+                  fixed: decl.Pos | None = None) -> decl.TypeExpr:
+        """A Python annotation as the F# type it stands for.
+
+        `fixed`: inside a quoted annotation, every part is reported at the quote.
+        """
+        pos = fixed or self.src.at(node)
+        text = ast.unparse(node) if fixed else self.src.segment(node)
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             try:
                 inner = ast.parse(node.value.strip(), mode="eval").body
@@ -181,9 +184,9 @@ class _Reader:
                 return decl.TypeExpr(node.value, pos, node.value, kind="product")
             return self.type_expr(inner, markers, pos)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-            return self._union_type([node.left, node.right], text, pos, markers)
+            return self._option([node.left, node.right], text, pos, markers, fixed)
         if isinstance(node, ast.Subscript):
-            return self._subscript(node, text, pos, markers)
+            return self._subscript(node, text, pos, markers, fixed)
         if isinstance(node, (ast.Name, ast.Attribute)):
             return self._named(node, text, pos)
         return decl.TypeExpr(text, pos, text, kind="product")
@@ -202,38 +205,42 @@ class _Reader:
         qual = f"{getattr(obj, '__module__', 'object')}.{getattr(obj, '__qualname__', type(obj).__name__)}"
         return decl.TypeExpr(qual, pos, text)  # a dotted name: unsupported
 
-    def _union_type(self, parts: list[ast.expr], text: str, pos: decl.Pos,
-                    markers: list[tuple[dsl.Marker, ast.expr]]) -> decl.TypeExpr:
+    def _option(self, parts: list[ast.expr], text: str, pos: decl.Pos,
+                markers: list[tuple[dsl.Marker, ast.expr, decl.Pos]], fixed: decl.Pos | None) -> decl.TypeExpr:
+        """`X | None`, `Optional[X]`, `Union[X, None]`: X with one more `option`."""
         others = [p for p in parts if not (isinstance(p, ast.Constant) and p.value is None)]
         if len(parts) != 2 or len(others) != 1:
             return decl.TypeExpr(text, pos, text, kind="product")
-        inner = self.type_expr(others[0], markers, pos if pos != self.src.at(parts[0]) else None)
-        return decl.TypeExpr(inner.name, pos, text, inner.args, inner.postfix + ("option",), inner.kind)
+        inner = self.type_expr(others[0], markers, fixed)
+        return decl.TypeExpr("option", pos, text, args=(inner,))  # F#'s option<X>
 
     def _subscript(self, node: ast.Subscript, text: str, pos: decl.Pos,
-                   markers: list[tuple[dsl.Marker, ast.expr]]) -> decl.TypeExpr:
+                   markers: list[tuple[dsl.Marker, ast.expr, decl.Pos]], fixed: decl.Pos | None) -> decl.TypeExpr:
         _, origin = self.lookup(node.value)
         items = list(node.slice.elts) if isinstance(node.slice, ast.Tuple) else [node.slice]
         if origin is typing.Optional and len(items) == 1:
-            return self._union_type([items[0], ast.Constant(None)], text, pos, markers)
+            return self._option([items[0], ast.Constant(None)], text, pos, markers, fixed)
         if origin is typing.Union:
-            return self._union_type(items, text, pos, markers)
+            return self._option(items, text, pos, markers, fixed)
         if origin is typing.Annotated and len(items) >= 2:
             for meta in items[1:]:
-                value = self.evaluate(meta)
+                value = self.evaluate(meta, fixed)
                 if isinstance(value, dsl.Marker):
-                    markers.append((value, meta))
-            inner = self.type_expr(items[0], markers)
-            return decl.TypeExpr(inner.name, pos, text, inner.args, inner.postfix, inner.kind)
-        name = self.src.segment(node.value)
-        return decl.TypeExpr(name, pos, text, args=tuple(self.type_expr(i, markers) for i in items))
+                    markers.append((value, meta, fixed or self.src.at(meta)))
+            inner = self.type_expr(items[0], markers, fixed)
+            return decl.TypeExpr(inner.name, inner.pos, text, inner.args, inner.postfix, inner.kind)
+        name = ast.unparse(node.value)
+        return decl.TypeExpr(name, pos, text, args=tuple(self.type_expr(i, markers, fixed) for i in items))
 
     # ------------------------------------------------------------ attributes
 
-    def attribute(self, marker: dsl.Marker, fallback: decl.Pos,
-                  call_node: ast.expr | None = None) -> decl.Attribute:
-        call = call_node if isinstance(call_node, ast.Call) else self.src.call_at(marker.site)
-        pos = self.src.at(call) if call is not None else self.src.site(marker.site, fallback)
+    def attribute(self, marker: dsl.Marker, fallback: decl.Pos, call_node: ast.expr | None = None,
+                  fixed: bool = False) -> decl.Attribute:
+        """`fixed`: written inside a quoted annotation, so everything is reported at `fallback`."""
+        call = None if fixed else call_node if isinstance(call_node, ast.Call) \
+            else self.src.call_at(marker.site)
+        pos = self.src.at(call) if call is not None else \
+            fallback if fixed else self.src.site(marker.site, fallback)
         arg_nodes = list(call.args) if call is not None else []
         kw_nodes = {k.arg: k for k in call.keywords} if call is not None else {}
         args = []

@@ -98,19 +98,19 @@ def _check_args(attr: decl.Attribute, spec: Spec) -> None:
         fail(attr.pos, f"attribute {attr.name} takes {spec.says}, got {len(pos_args)} argument(s)")
     for arg in pos_args:
         if arg.kind != spec.kind:
-            fail(arg.pos, f"attribute {attr.name} takes {spec.says}; this argument is not "
+            fail(attr.pos, f"attribute {attr.name} takes {spec.says}; `{arg.value}` is not "
                           + ("a type" if spec.kind == "typeof" else "a string"))
     names: set[str] = set()
     for arg in attr.args:
         if arg.name is None:
             continue
         if arg.name not in spec.named:
-            fail(arg.pos, f"attribute {attr.name} has no named argument {arg.name}"
+            fail(attr.pos, f"attribute {attr.name} has no named argument {arg.name}"
                           + (f" (it takes {', '.join(spec.named)})" if spec.named else ""))
         if arg.name in names:
-            fail(arg.pos, f"attribute {attr.name}: named argument {arg.name} given twice")
+            fail(attr.pos, f"attribute {attr.name}: named argument {arg.name} given twice")
         if arg.kind != "str":
-            fail(arg.pos, f"attribute {attr.name}: {arg.name} takes a string")
+            fail(attr.pos, f"attribute {attr.name}: {arg.name} takes a string")
         names.add(arg.name)
 
 
