@@ -12,6 +12,7 @@ from mig.errors import SchemaInputError
 from mig.model import canonical_json, schema_hash
 from mig.schema import load_schema
 from mig.schema.python import load
+from mig.schema.python import loads as loads_py
 
 CORPUS = Path(__file__).resolve().parent / "corpus" / "py"
 EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "fsx-examples"
@@ -135,3 +136,15 @@ def test_rows_are_readable_python_objects() -> None:
     no = replace(pt, code="NO", name="Norway")
     assert (no.code, no.name, pt.name) == ("NO", "Norway", "Portugal")
     assert repr(pt) == "Country(code='PT', name='Portugal')"
+
+
+def test_the_dsl_docstring_example_is_a_working_schema() -> None:
+    import mig.dsl
+
+    doc = mig.dsl.__doc__ or ""
+    start = doc.index("    from mig.dsl import *")
+    example = "\n".join(line[4:] for line in doc[start:doc.index("\nTypes:")].splitlines())
+    schema = loads_py(example, "doc.py")
+    assert [t.name for t in schema.tables] == ["country", "customer", "customer_avatar", "customer_phone"]
+    assert [v.name for v in schema.views] == ["customer_country"]
+    assert [s.table for s in schema.seeds] == ["country", "customer"]

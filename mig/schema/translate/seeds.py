@@ -19,8 +19,8 @@ from mig.schema.translate.common import Ctx, FieldInfo, RecordInfo, fail
 
 __all__ = ["seed_rows"]
 
-_WANT = {"int64": "an int64 (like 5L)", "float": "a float (like 5.0)", "string": "a string",
-         "bytes": "a byte[] (like [| 0uy; 255uy |])"}
+_WANT = {"int64": "an int64", "float": "a float (like 5.0)", "string": "a string",
+         "bytes": "a byte[]"}
 _LIST_POSTFIX = (("list",), ("[]",), ("array",))
 
 

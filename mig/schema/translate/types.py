@@ -102,6 +102,6 @@ def _check_order(ctx: Ctx, base: decl.TypeExpr, owner: Owner) -> None:
 
 
 def _unsupported(t: decl.TypeExpr, owner: Owner, why: str) -> NoReturn:
-    hint = why or ("use int64, string, float, byte[], a table record, "
-                   "or an option of one of these")
+    hint = why or ("use int64, string, float, byte[] (in Python: int, str, float, bytes), "
+                   "a table record, or an option of one of these")
     fail(t.pos, f"unsupported type `{t.text}` for {owner.where}: {hint}")
