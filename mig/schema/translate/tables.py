@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from mig.model import Column, ForeignKey, Index, Table, canonical_default, snake
+from mig.model import Column, ForeignKey, Index, Table, snake
 from mig.schema import decl
 from mig.schema.translate.attrs import check_attrs
 from mig.schema.translate.common import Ctx, FieldInfo, RecordInfo, fail, positional, resolve_column
@@ -141,15 +141,23 @@ def _defaults(rec: RecordInfo) -> dict[str, str]:
         if f.column in out:
             fail(col_arg.pos, f"more than one default for column {f.column} of {rec.name}")
         if attr.name == "Default":
-            text = default_sql(value_arg.value, value_arg.pos)
+            out[f.column] = default_sql(value_arg.value, value_arg.pos)
         else:
-            if not value_arg.value.strip():
-                fail(value_arg.pos, f"DefaultExpr for column {f.column} is empty")
-            text = value_arg.value.strip()
-        default = canonical_default(text)
-        assert default is not None
-        out[f.column] = default
+            out[f.column] = _default_expr(value_arg.value, value_arg.pos, f.column)
     return out
+
+
+def _default_expr(value: str, pos: decl.Pos, column: str) -> str:
+    """`DefaultExpr` text, trimmed and otherwise as written (§4.4).
+
+    The model keeps SQL as its author wrote it (mig/model.py); rendering adds
+    the parentheses of `DEFAULT (expr)`, and only `Schema.canonical()` puts
+    it in canonical form, for comparisons and the hash.
+    """
+    text = value.strip()
+    if not text:
+        fail(pos, f"DefaultExpr for column {column} is empty")
+    return text
 
 
 _INT = re.compile(r"[+-]?[0-9]+")
@@ -161,7 +169,13 @@ _KEYWORDS = ("NULL", "CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME", "TRUE"
 
 
 def default_sql(value: str, pos: decl.Pos) -> str:
-    """The SQL a `Default` value means (table of §4.4), or A9."""
+    """The SQL a `Default` value emits (table of §4.4), or A9.
+
+    An integer is written as that integer (`+7` is `7`); a decimal, an SQL
+    string and a blob exactly as written; a keyword upper-cased (`TRUE`
+    stays `TRUE`, never `1`: SQLite reports it as written); a bare word as a
+    quoted string.
+    """
     v = value.strip()
     if _INT.fullmatch(v):
         if -(2**63) <= int(v) < 2**63:

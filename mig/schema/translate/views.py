@@ -2,8 +2,12 @@
 text, and the creation order.
 
 The synthesized SQL quotes every identifier (the original did not, so a table
-named `order` broke its views); stored text is `mig.sqltext.canonical`, so
-how it is spelled here never reaches the schema hash. Errors V1–V9, T5.
+named `order` broke its views). A ViewSql text is stored exactly as written
+(trimmed, trailing `;` dropped): reformatting it would change what SQLite
+names the output columns (`Name AS Last`, `name||'!'`) and could even change
+its meaning (`"hello"` is a string when no column has that name). Only
+`Schema.canonical()` normalizes view SQL, for comparisons and the hash.
+Errors V1–V9, T5.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import NoReturn
 from mig.model import View, snake, view_reads
 from mig.schema import decl
 from mig.schema.translate.common import Ctx, FieldInfo, RecordInfo, camel, fail, positional
-from mig.sqltext import canonical, tokenize
+from mig.sqltext import tokenize
 from mig.sqltext import quote_ident as q
 
 __all__ = ["build_views"]
@@ -34,8 +38,7 @@ def build_views(ctx: Ctx) -> list[View]:
         sql_attr = rec.attrs_named("ViewSql")
         body = _sql_body(rec, sql_attr[0]) if sql_attr else _join_body(ctx, rec)
         bodies.append((rec, body))
-    return [View(rec.name, canonical(f"CREATE VIEW {q(rec.name)} AS {body}"))
-            for rec, body in _ordered(bodies)]
+    return [View(rec.name, f"CREATE VIEW {q(rec.name)} AS {body}") for rec, body in _ordered(bodies)]
 
 
 # ---------------------------------------------------------------- ViewSql
