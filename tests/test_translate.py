@@ -396,7 +396,21 @@ ERRORS: list[tuple[str, str, list[str]]] = [
         @»Join(Game, Team)
         class V:
             name: str
-        """, ["ambiguous", "Game", "Team"]),
+        """, ["ambiguous", "Game", "Team", "table game", "table team", "home_id and away_id"]),
+    ("V4 ambiguous join names tables, not types", """
+        @AutoIncPK("id")
+        class SalesRep:
+            id: int
+        @AutoIncPK("id")
+        class OrderLine:
+            id: int
+            seller: SalesRep
+            approver: SalesRep
+        @View
+        @»Join(OrderLine, SalesRep)
+        class V:
+            id: int
+        """, ["ambiguous", "order_line", "sales_rep"]),
     ("V5 no foreign key", TABLE_T + """
         @AutoIncPK("id")
         class Venue:
@@ -406,7 +420,19 @@ ERRORS: list[tuple[str, str, list[str]]] = [
         @»Join(Venue, Team)
         class V:
             city: str
-        """, ["foreign key", "Venue", "Team"]),
+        """, ["foreign key", "Venue", "Team", "tables venue and team"]),
+    ("V5 no foreign key names tables, not types", """
+        @AutoIncPK("id")
+        class SalesRep:
+            id: int
+        @AutoIncPK("id")
+        class OrderLine:
+            id: int
+        @View
+        @»Join(OrderLine, SalesRep)
+        class V:
+            id: int
+        """, ["foreign key", "order_line", "sales_rep"]),
     ("V6 joined twice", TABLE_T + """
         @AutoIncPK("id")
         class Player:

@@ -141,14 +141,15 @@ def _condition(rec: RecordInfo, j: _Join, old: RecordInfo, new: RecordInfo,
         refs = [f for f in src.fields if f.ref == dst.type_name]
         if len(refs) > 1:
             fail(j.attr.pos, f"Join({j.left.type_name}, {j.right.type_name}) on {rec.type_name} is "
-                             f"ambiguous: {src.type_name} references {dst.type_name} through "
-                             + " and ".join(f.name for f in refs))
+                             f"ambiguous: table {src.name} ({src.type_name}) references table "
+                             f"{dst.name} ({dst.type_name}) through "
+                             + " and ".join(f.column for f in refs))
         if refs:
             assert dst.key is not None
             a, b = aliases[src.type_name], aliases[dst.type_name]
             return f"{q(a)}.{q(refs[0].column)} = {q(b)}.{q(dst.key.column)}"
     fail(j.attr.pos, f"Join({j.left.type_name}, {j.right.type_name}) on {rec.type_name}: no foreign "
-                     f"key between {j.left.type_name} and {j.right.type_name}")
+                     f"key between tables {j.left.name} and {j.right.name} (in either direction)")
 
 
 def _output_column(rec: RecordInfo, f: FieldInfo, tables: list[RecordInfo],
