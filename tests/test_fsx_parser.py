@@ -400,11 +400,20 @@ ERROR_CASES = [
     ('[<Literal "x">]\nlet x = "a"', "1:3", ("Literal",)),
     ("[<Literal>]\nlet n = 5L", "2:9", ("not supported", "Literal")),
     ("[<Literal>]\nlet s = \"a\" + Undefined", "2:15", ("Undefined", "Literal")),
-    ('[<PK id>]\ntype A = { id: int64 }', "1:6", ("`id`", "PK", "Literal")),
-    ('[<Default("c", 5L)>]\ntype A = { c: int64 }', "1:16", ("Default", "5L", "string")),
-    ('[<PK 5L>]\ntype A = { c: int64 }', "1:6", ("PK", "string")),
-    ('[<S(OrderBy = "a", "b")>]\ntype A = { a: int64 }', "1:4", ("S", "named")),
-    ('[<S(Other.Name)>]\ntype A = { a: int64 }', "1:5", ("S", "not supported")),
+    # A2, wrong arguments: at the attribute's name (§6), not at the argument
+    ('[<PK id>]\ntype A = { id: int64 }', "1:3", ("`id`", "PK", "Literal")),
+    ('[<Default("c", 5L)>]\ntype A = { c: int64 }', "1:3", ("Default", "5L", "string")),
+    ('[<PK 5L>]\ntype A = { c: int64 }', "1:3", ("PK", "5L", "string")),
+    ('[<PK -5L>]\ntype A = { c: int64 }', "1:3", ("PK", "-5L is not a string")),
+    ('[<PK(- 0.5)>]\ntype A = { c: int64 }', "1:3", ("PK", "-0.5 is not a string")),
+    ('[<Unique("x", 5L)>]\ntype A = { x: int64 }', "1:3", ("Unique", "5L", "string")),
+    ('[<Index("x", "y" + 7uy)>]\ntype A = { x: int64 }', "1:3", ("Index", "7uy", "string")),
+    ('[<PK(X.y)>]\ntype A = { id: int64 }', "1:3", ("PK", "not supported")),
+    ('[<SelectBy(OrderBy = "id", "id")>]\ntype A = { id: int64 }', "1:3", ("SelectBy", "named")),
+    ('[<S(OrderBy = "a", "b")>]\ntype A = { a: int64 }', "1:3", ("S", "named")),
+    ('[<S(Other.Name)>]\ntype A = { a: int64 }', "1:3", ("S", "not supported")),
+    ('[<A; MigLib.Db.PK 5L>]\ntype A = { a: int64 }', "1:6", ("PK", "string")),
+    ('[<A>]\n[<B(\n  "x",\n  nope)>]\ntype A = { a: int64 }', "2:3", ("B", "`nope`", "Literal")),
 ]
 
 

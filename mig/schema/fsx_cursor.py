@@ -100,6 +100,9 @@ class Cursor:
     def error(self, tok: Token, message: str) -> SchemaInputError:
         return SchemaInputError(self.file, tok.line, tok.col, message)
 
+    def error_at(self, pos: Pos, message: str) -> SchemaInputError:
+        return SchemaInputError(pos.file, pos.line, pos.col, message)
+
     def unexpected(self, tok: Token, hint: str = "") -> SchemaInputError:
         return self.error(tok, f"unexpected {describe(tok)}" + (f": {hint}" if hint else ""))
 
