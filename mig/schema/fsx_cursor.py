@@ -5,6 +5,11 @@ syntax error shapes of fsx-dsl.md §6 (S1 "unexpected …", S2 "… not
 supported"), and for the separator rule of §2: inside ``{ }``, ``[ ]`` and
 ``[| |]`` items are separated by ``;`` or a line break, and two items on one
 line without ``;`` are an error at the second.
+
+F# itself would read ``[ a b ]`` as the call ``a b``; the contract reads it
+as two items and reports the second. So while items are parsed, the cursor
+knows what starts an item there (``item_start``), and the value parser asks
+before it calls a name followed by a value on its line a function call.
 """
 
 from __future__ import annotations
@@ -37,6 +42,9 @@ class Cursor:
 
     def __init__(self, tokens: list[Token], file: str) -> None:
         self.tokens, self.file, self.i = tokens, file, 0
+        # Whether the next token would start a new item of the innermost
+        # separated list being parsed (None outside one, or inside `( )`).
+        self.item_start: Callable[[], bool] | None = None
 
     # ------------------------------------------------------------ looking
     def peek(self, k: int = 0) -> Token:
@@ -111,20 +119,33 @@ class Cursor:
 
     # ------------------------------------------------------------ separated items
     def items(self, close: str, item: Callable[[], T], what: str,
-              on_comma: Callable[[Token], SchemaInputError] | None = None) -> list[T]:
-        """Items up to ``close`` (consumed), separated by ``;`` or line breaks."""
+              on_comma: Callable[[Token], SchemaInputError] | None = None,
+              starts: Callable[[], bool] | None = None) -> list[T]:
+        """Items up to ``close`` (consumed), separated by ``;`` or line breaks.
+
+        ``starts`` tells whether the next token starts an item; it is what
+        ``item_start`` says while the items are parsed.
+        """
         out: list[T] = []
         separated = True
-        while not self.at(close):
-            tok = self.peek()
-            if tok.kind == "sym" and tok.text == "," and on_comma is not None:
-                raise on_comma(tok)
-            if out and not separated and self.same_line():
-                raise self.unexpected(tok, f"separate {what} with `;` or a line break")
-            out.append(item())
-            separated = False
-            if self.at(";"):
-                self.next()
-                separated = True
+        outer, self.item_start = self.item_start, starts
+        try:
+            while not self.at(close):
+                tok = self.peek()
+                if tok.kind == "sym" and tok.text == "," and on_comma is not None:
+                    raise on_comma(tok)
+                if out and not separated and self.same_line():
+                    raise self.unexpected(tok, f"separate {what} with `;` or a line break")
+                out.append(item())
+                separated = False
+                if self.at(";"):
+                    self.next()
+                    separated = True
+        finally:
+            self.item_start = outer
         self.next()
         return out
+
+    def starts_item(self) -> bool:
+        """Whether the next token starts another item of the innermost list."""
+        return self.item_start is not None and self.item_start()

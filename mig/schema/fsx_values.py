@@ -56,7 +56,11 @@ def _bracketed(cur: Cursor, literals: dict[str, str], tok: Token) -> ValueExpr:
         cur.next()
         if cur.at(")"):
             raise cur.unsupported(tok, "the unit value `()` is")
-        value = parse_value(cur, literals)
+        outer, cur.item_start = cur.item_start, None  # `( f x )` is a call, never two items
+        try:
+            value = parse_value(cur, literals)
+        finally:
+            cur.item_start = outer
         if cur.at(","):
             raise cur.unsupported(cur.peek(), "tuples are")
         cur.expect(")", "expected `)`")
@@ -92,7 +96,7 @@ def _name(cur: Cursor, literals: dict[str, str], tok: Token) -> ValueExpr:
         return NoneLit(cur.pos(tok))
     if name == "Some":
         return SomeLit(parse_value(cur, literals), cur.pos(tok))
-    if cur.same_line() and _starts_value(cur.peek()):
+    if cur.same_line() and _starts_value(cur.peek()) and not cur.starts_item():
         raise cur.unsupported(tok, f"function calls (`{name} …`) are")
     if name in literals:
         return Lit("str", literals[name], cur.pos(tok))
@@ -130,7 +134,8 @@ def _list(cur: Cursor, literals: dict[str, str]) -> ListLit:
     def comma(tok: Token) -> SchemaInputError:
         return cur.unsupported(tok, "`,` between list items (F# reads a tuple) is")
 
-    items = cur.items(close, item, "list items", on_comma=comma)
+    items = cur.items(close, item, "list items", on_comma=comma,
+                      starts=lambda: _starts_value(cur.peek()))
     return ListLit(tuple(items), cur.pos(open_tok), array=array)
 
 
@@ -140,10 +145,18 @@ def _record(cur: Cursor, literals: dict[str, str]) -> RecordLit:
     if cur.at_name() and cur.at("with", 1):
         base = str(cur.next().value)
         cur.next()
-    assigns = cur.items("}", lambda: _assign(cur, literals), "record fields")
+    assigns = cur.items("}", lambda: _assign(cur, literals), "record fields",
+                        starts=lambda: _starts_assign(cur))
     if not assigns:
         raise cur.error(cur.prev, "unexpected `}`: a record literal needs at least one field")
     return RecordLit(tuple(assigns), cur.pos(open_tok), base=base)
+
+
+def _starts_assign(cur: Cursor) -> bool:
+    """``label =`` or ``Type.label =`` ahead: the next field of a record literal."""
+    if not cur.at_name():
+        return False
+    return cur.at("=", 1) or (cur.at(".", 1) and cur.at_name(2) and cur.at("=", 3))
 
 
 def _assign(cur: Cursor, literals: dict[str, str]) -> Assign:
