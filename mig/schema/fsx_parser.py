@@ -21,7 +21,8 @@ Meaning (types, attribute names and arguments, seed values) is checked by
 Where an F# construct outside the subset is refused (S2), the position is
 the first token of the unsupported part: ``<`` of ``type Box<'a>``, ``(`` of
 ``type C() =``, the aliased type of ``type Email = string``, the case name of
-``| Red = 1``, ``with`` of ``… with member …``, ``rec``/``mutable``/``inline``
+``| Red = 1``, ``with`` of ``… with member …`` (``member`` when it follows
+without ``with``), ``rec``/``mutable``/``inline``
 of a let, the name of ``let f x``, the function of a call, ``for``/``yield``
 of a comprehension, the first value of a range, the ``,`` between list
 items, and the keyword of ``namespace``, ``exception``, ``do``, a nested
@@ -52,6 +53,10 @@ _TOP_LEVEL_UNSUPPORTED = {
 }
 _CLASS_WORDS = frozenset({"class", "interface", "struct", "delegate", "abstract", "member",
                           "new", "val", "inherit", "static", "default", "override", "begin"})
+# What may follow a record or union body in F# to give it members, with or
+# without `with` (`… with member …`, or `member …` on the next lines).
+_MEMBER_WORDS = frozenset({"member", "static", "override", "abstract", "default", "interface",
+                           "val", "new", "inherit"})
 _LET_MODIFIERS = {"rec": "`let rec` is", "mutable": "`let mutable` is",
                   "inline": "`let inline` is"}
 
@@ -147,6 +152,9 @@ class _Parser:
         decl = self.type_body(name_tok, attrs)
         if cur.at("with"):
             raise cur.unsupported(cur.peek(), "members (`with member …`) are")
+        tok = cur.peek()
+        if tok.kind == "kw" and tok.text in _MEMBER_WORDS:
+            raise cur.unsupported(tok, f"members (`{tok.text} …` in a type) are")
         return decl
 
     def type_body(self, name_tok: Token, attrs: tuple[Attribute, ...]) -> RecordDecl | UnionDecl:
