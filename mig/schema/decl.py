@@ -6,13 +6,18 @@ with the rules of ``fsx-dsl.md`` §3–§5, so the two syntaxes share one set of
 semantics and one set of errors, and the same schema yields the same model.
 
 Every node carries the position the error rules of ``fsx-dsl.md`` §6 point
-at. Pure data; no I/O.
+at, and ``schema_error`` is the one way both front ends and the translator
+build their ``file:line:col: message`` errors, so that the rule "a message is
+one line" holds whatever text a message echoes. Pure data; no I/O.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Union
+
+from mig.errors import SchemaInputError
 
 __all__ = [
     "Pos",
@@ -34,6 +39,9 @@ __all__ = [
     "ValueExpr",
     "LetDecl",
     "Script",
+    "one_line",
+    "echo",
+    "schema_error",
 ]
 
 
@@ -201,3 +209,26 @@ class Script:
     file: str
     decls: tuple[Union[RecordDecl, UnionDecl, LetDecl], ...]
     warnings: tuple[str, ...] = field(default=())
+
+
+# ---------------------------------------------------------------- errors
+
+# Every line boundary str.splitlines() knows, so no terminal or log reader
+# can see a second line in a message.
+_LINE_BREAK = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """`text` with each line break written as the two characters ``\\n``."""
+    return _LINE_BREAK.sub("\\\\n", text)
+
+
+def echo(value: str, limit: int = 60) -> str:
+    """A value from the schema as a message quotes it: one line, at most ~`limit` characters."""
+    text = one_line(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def schema_error(pos: Pos, message: str) -> SchemaInputError:
+    """The error at `pos`; its message is forced onto one line (fsx-dsl.md §6)."""
+    return SchemaInputError(pos.file, pos.line, pos.col, one_line(message))

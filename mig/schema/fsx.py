@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from mig.errors import SchemaInputError
-from mig.schema.decl import Script
+from mig.schema.decl import Pos, Script, schema_error
 from mig.schema.fsx_parser import parse_script
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,7 +39,7 @@ def load(path: str | Path, display_name: str | None = None,
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise SchemaInputError(name, 1, 1, f"cannot read schema file: {exc}") from exc
+        raise schema_error(Pos(name, 1, 1), f"cannot read schema file: {exc}") from exc
     script = parse(text, name)
     from mig.schema.translate import translate
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Callable, TypeVar
 
 from mig.errors import SchemaInputError
-from mig.schema.decl import Pos
+from mig.schema.decl import Pos, schema_error
 from mig.schema.fsx_lexer import Token
 
 __all__ = ["Cursor", "describe"]
@@ -106,10 +106,10 @@ class Cursor:
         return Pos(self.file, tok.line, tok.col)
 
     def error(self, tok: Token, message: str) -> SchemaInputError:
-        return SchemaInputError(self.file, tok.line, tok.col, message)
+        return schema_error(self.pos(tok), message)
 
     def error_at(self, pos: Pos, message: str) -> SchemaInputError:
-        return SchemaInputError(pos.file, pos.line, pos.col, message)
+        return schema_error(pos, message)
 
     def unexpected(self, tok: Token, hint: str = "") -> SchemaInputError:
         return self.error(tok, f"unexpected {describe(tok)}" + (f": {hint}" if hint else ""))

@@ -19,6 +19,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 from mig.errors import SchemaInputError
+from mig.schema.decl import Pos, schema_error
 from mig.schema.fsx_literals import (LiteralError, scan_number, scan_regular, scan_triple,
                                      scan_verbatim)
 
@@ -86,7 +87,7 @@ class _Lexer:
 
     def error(self, i: int, message: str) -> SchemaInputError:
         line, col = self.where(i)
-        return SchemaInputError(self.file, line, col, message)
+        return schema_error(Pos(self.file, line, col), message)
 
     def emit(self, kind: str, start: int, end: int, value: object) -> None:
         line, col = self.where(start)
@@ -278,12 +279,12 @@ def check_brackets(tokens: list[Token], file: str) -> None:
             stack.append(tok)
         elif tok.text in _CLOSERS:
             if not stack or PAIRS[stack[-1].text] != tok.text:
-                raise SchemaInputError(file, tok.line, tok.col, _mismatch(tok, stack))
+                raise schema_error(Pos(file, tok.line, tok.col), _mismatch(tok, stack))
             stack.pop()
     if stack:
         o = stack[-1]
-        raise SchemaInputError(file, o.line, o.col, f"unclosed `{o.text}`: no matching "
-                               f"`{PAIRS[o.text]}` before the end of the file")
+        raise schema_error(Pos(file, o.line, o.col), f"unclosed `{o.text}`: no matching "
+                                                     f"`{PAIRS[o.text]}` before the end of the file")
 
 
 def _mismatch(tok: Token, stack: list[Token]) -> str:

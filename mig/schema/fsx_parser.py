@@ -35,7 +35,7 @@ from typing import NoReturn
 
 from mig.errors import SchemaInputError
 from mig.schema.decl import (Attribute, CaseDecl, CaseField, FieldDecl, LetDecl, RecordDecl,
-                             Script, TypeExpr, UnionDecl)
+                             Script, TypeExpr, UnionDecl, schema_error)
 from mig.schema.fsx_attrs import parse_attr_lists, parse_str_arg
 from mig.schema.fsx_cursor import Cursor, describe
 from mig.schema.fsx_lexer import Token, lex
@@ -126,7 +126,7 @@ class _Parser:
             let = self.let(attrs)
             return [let] if let is not None else []
         raise self.cur.unexpected(start, "an attribute list must be followed by `type` or `let` "
-                                         f"(found {_found(self.cur.peek())})")
+                                         f"(found {describe(self.cur.peek())})")
 
     # ------------------------------------------------------------ types
     def type_group(self, attrs: tuple[Attribute, ...]) -> list[Decl]:
@@ -285,9 +285,7 @@ class _Parser:
         self.literals[name] = value
 
 
-def _found(tok: Token) -> str:
-    return "end of file" if tok.kind == "eof" else f"`{tok.text}`"
 
 
 def _attr_error(a: Attribute, message: str) -> SchemaInputError:
-    return SchemaInputError(a.pos.file, a.pos.line, a.pos.col, message)
+    return schema_error(a.pos, message)

@@ -18,7 +18,6 @@ import typing
 from typing import Any
 
 from mig import dsl
-from mig.errors import SchemaInputError
 from mig.model import snake
 from mig.schema import decl
 from mig.schema.translate.common import camel
@@ -69,7 +68,7 @@ class Source:
         return ast.get_source_segment(self.text, node) or ast.unparse(node)
 
     def fail(self, pos: decl.Pos, message: str) -> typing.NoReturn:
-        raise SchemaInputError(pos.file, pos.line, pos.col, message)
+        raise decl.schema_error(pos, message)
 
 
 def script_of(tree: ast.Module, ns: dict[str, Any], source: str, file: str) -> decl.Script:

@@ -32,7 +32,7 @@ def load(path: str | Path, display_name: str | None = None) -> Schema:
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise SchemaInputError(name, 1, 1, f"cannot read schema file: {exc}") from exc
+        raise decl.schema_error(decl.Pos(name, 1, 1), f"cannot read schema file: {exc}") from exc
     return loads(text, name)
 
 
@@ -51,8 +51,8 @@ def _parse(source: str, file: str) -> ast.Module:
     try:
         return ast.parse(source, filename=file)
     except SyntaxError as exc:
-        raise SchemaInputError(file, exc.lineno or 1, exc.offset or 1,
-                               f"{type(exc).__name__}: {exc.msg}") from None
+        raise decl.schema_error(decl.Pos(file, exc.lineno or 1, exc.offset or 1),
+                                f"{type(exc).__name__}: {exc.msg}") from None
 
 
 def _build_class(func: Any, name: str, *bases: Any, **kwargs: Any) -> Any:
@@ -81,7 +81,7 @@ def _run(tree: ast.Module, source: str, file: str) -> dict[str, Any]:
         message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         if isinstance(exc, NameError) and exc.name:
             message = f"{exc.name} is not declared in this file ({message})"
-        raise SchemaInputError(file, line, col, " ".join(message.split())) from None
+        raise decl.schema_error(decl.Pos(file, line, col), " ".join(message.split())) from None
     finally:
         sys.dont_write_bytecode = saved
     return namespace

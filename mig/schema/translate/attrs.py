@@ -98,7 +98,7 @@ def _check_args(attr: decl.Attribute, spec: Spec) -> None:
         fail(attr.pos, f"attribute {attr.name} takes {spec.says}, got {len(pos_args)} argument(s)")
     for arg in pos_args:
         if arg.kind != spec.kind:
-            fail(attr.pos, f"attribute {attr.name} takes {spec.says}; `{arg.value}` is not "
+            fail(attr.pos, f"attribute {attr.name} takes {spec.says}; `{decl.echo(arg.value)}` is not "
                           + ("a type" if spec.kind == "typeof" else "a string"))
     names: set[str] = set()
     for arg in attr.args:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NoReturn
 
-from mig.errors import SchemaInputError
 from mig.model import snake
-from mig.schema.decl import Attribute, AttrArg, FieldDecl, Pos, RecordDecl, Script, UnionDecl
+from mig.schema.decl import (Attribute, AttrArg, FieldDecl, Pos, RecordDecl, Script, UnionDecl,
+                             echo, schema_error)
 
 __all__ = [
     "fail",
@@ -28,7 +28,7 @@ __all__ = [
 
 
 def fail(pos: Pos, message: str) -> NoReturn:
-    raise SchemaInputError(pos.file, pos.line, pos.col, message)
+    raise schema_error(pos, message)
 
 
 def camel(name: str) -> str:
@@ -121,8 +121,8 @@ def resolve_column(rec: RecordInfo, text: str, pos: Pos) -> FieldInfo:
     hits = [f for f in rec.fields if want in f.keys()]
     if not hits:
         known = ", ".join(f.column for f in rec.fields)
-        fail(pos, f"column `{text}` not found in {rec.type_name}; its columns are: {known}")
+        fail(pos, f"column `{echo(text)}` not found in {rec.type_name}; its columns are: {known}")
     if len(hits) > 1:
         both = " and ".join(f"{rec.type_name}.{f.name}" for f in hits)
-        fail(pos, f"column `{text}` is ambiguous in {rec.type_name}: it matches {both}")
+        fail(pos, f"column `{echo(text)}` is ambiguous in {rec.type_name}: it matches {both}")
     return hits[0]

@@ -23,7 +23,7 @@ Intents = tuple[list[RenameTable], list[RenameColumn], list[DropTable], list[Dro
 def _old(attr: decl.Attribute) -> tuple[str, decl.Pos]:
     arg = positional(attr)[0]
     if not _NAME.fullmatch(arg.value):
-        fail(arg.pos, f"{attr.name} needs an old name (letters, digits, _), got `{arg.value}`")
+        fail(arg.pos, f"{attr.name} needs an old name (letters, digits, _), got `{decl.echo(arg.value)}`")
     return snake(arg.value), arg.pos
 
 

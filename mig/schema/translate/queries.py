@@ -36,7 +36,7 @@ def _order_by(rec: RecordInfo, arg: decl.AttrArg) -> str:
     for part in arg.value.split(","):
         words = part.split()
         if not words or len(words) > 2 or (len(words) == 2 and words[1].upper() not in ("ASC", "DESC")):
-            fail(arg.pos, f"OrderBy `{arg.value}` on {rec.type_name}: write a comma-separated "
+            fail(arg.pos, f"OrderBy `{decl.echo(arg.value)}` on {rec.type_name}: write a comma-separated "
                           "list of `column`, `column ASC` or `column DESC`")
         column = resolve_column(rec, words[0], arg.pos).column
         items.append(" ".join([column, *(w.upper() for w in words[1:])]))

@@ -56,7 +56,7 @@ def assign_key(rec: RecordInfo) -> None:
     hits = [f for f in rec.fields if want in (f.name.lower(), snake(f.name))]
     if len(hits) != 1:
         known = ", ".join(f.name for f in rec.fields)
-        fail(arg.pos, f"{attr.name} field `{arg.value}` not found in {rec.type_name}; "
+        fail(arg.pos, f"{attr.name} field `{decl.echo(arg.value)}` not found in {rec.type_name}; "
                       f"its fields are: {known}")
     f = hits[0]
     problem = ("a reference" if f.ref else "an option" if f.nullable
@@ -186,7 +186,7 @@ def default_sql(value: str, pos: decl.Pos) -> str:
         return v.upper()
     elif _WORD.fullmatch(v):
         return quote_str(v)
-    fail(pos, f"Default value `{value}` is not a number, an SQL string, a blob, NULL, a "
+    fail(pos, f"Default value `{decl.echo(value)}` is not a number, an SQL string, a blob, NULL, a "
               "keyword or a bare word; for an expression use DefaultExpr")
 
 
