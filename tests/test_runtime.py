@@ -127,10 +127,12 @@ def test_the_trigger_error_is_mapped_too(migrated: tuple[Path, Path, Path]) -> N
             assert not db.connection.in_transaction
 
 
-def test_old_database_retired_after_cleanup_but_writable_after_abort(tmp_path: Path) -> None:
+def test_old_database_retired_after_cleanup_and_after_abort(tmp_path: Path) -> None:
+    """Once this process saw draining, the file stays closed to its writes: after cleanup-old
+    nothing in the database refuses them any more, and after abort the operator restarts."""
     for finish in ("cleanup", "abort"):
         d, old = _project(tmp_path / finish)
-        commands.migrate_command(commands.Inputs(d))
+        new = commands.migrate_command(commands.Inputs(d)).new
         with runtime.connect(old) as db:
             commands.drain_command(commands.Inputs(d))
             with pytest.raises(WritesBlocked):
@@ -139,13 +141,92 @@ def test_old_database_retired_after_cleanup_but_writable_after_abort(tmp_path: P
             if finish == "cleanup":
                 commands.cutover_command(commands.Inputs(d))
                 commands.cleanup_old_command(commands.Inputs(d, old=old))
-                with pytest.raises(WritesBlocked, match="was cut over to"):
-                    with db.transaction():
-                        pass
             else:
                 commands.abort_command(commands.Inputs(d, old=old))
+            with pytest.raises(WritesBlocked, match="was retired by a migration to") as info:
                 with db.transaction() as conn:
-                    _insert_book(conn, "after abort")
+                    _insert_book(conn, "would be lost")
+            assert info.value.new_path == new
+
+
+def test_the_draining_memory_is_per_process_and_fed_by_reads_and_state(tmp_path: Path) -> None:
+    """The audit's case: a pooled connection that only read during drain, a connection that
+    only asked state(), and one opened after cleanup-old all refuse writes -- no write is
+    acknowledged on the retired file. Only a new process (a restart) has no memory."""
+    for observe in ("read", "state"):
+        d, old = _project(tmp_path / observe)
+        commands.migrate_command(commands.Inputs(d))
+        writer, idle = runtime.connect(old), runtime.connect(old)
+        with writer.transaction() as conn:
+            _insert_book(conn, "before drain")
+        commands.drain_command(commands.Inputs(d))
+        if observe == "read":
+            with idle.read() as conn:
+                conn.execute("SELECT count(*) FROM books").fetchone()
+        else:
+            assert idle.state().marker == "draining"
+        commands.cutover_command(commands.Inputs(d))
+        commands.cleanup_old_command(commands.Inputs(d, old=old))
+        later = runtime.connect(old)
+        for db in (writer, idle, later):
+            with pytest.raises(WritesBlocked, match="retired"):
+                with db.transaction() as conn:
+                    _insert_book(conn, "lost")
+            db.close()
+        check = sqlite3.connect(old)
+        assert check.execute("SELECT count(*) FROM books WHERE title = 'lost'").fetchone() == (0,)
+        check.close()
+    restarted = subprocess.run([sys.executable, "-c", (
+        "import sys; from mig import runtime\n"
+        "with runtime.connect(sys.argv[1]) as db, db.transaction() as c:\n"
+        "    c.execute(\"INSERT INTO books (author_id, title) VALUES (1, 'restarted')\")"),
+        str(old)], capture_output=True, text=True, timeout=60)
+    assert restarted.returncode == 0, restarted.stderr  # documented: do not restart onto it
+
+
+def test_a_trigger_refusal_names_the_new_database_and_is_remembered(
+        migrated: tuple[Path, Path, Path]) -> None:
+    d, old, new = migrated
+    commands.drain_command(commands.Inputs(d))
+    with runtime.connect(old, role="new") as db:  # role new: no marker pre-check
+        with pytest.raises(WritesBlocked) as info:
+            with db.transaction() as conn:
+                _insert_book(conn, "refused by the trigger")
+        assert isinstance(info.value.__cause__, sqlite3.IntegrityError)
+        assert info.value.new_path == str(new.resolve())
+    commands.cutover_command(commands.Inputs(d))
+    commands.cleanup_old_command(commands.Inputs(d, old=old))
+    with runtime.connect(old, role="new") as db:
+        with pytest.raises(WritesBlocked, match="retired"):
+            with db.transaction() as conn:
+                _insert_book(conn, "lost")
+
+
+def test_wait_until_ready_says_the_file_is_gone_after_a_real_abort(
+        migrated: tuple[Path, Path, Path]) -> None:
+    d, old, new = migrated
+    abort = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3); "
+                              "from mig.cli import main; main()", "abort", "--dir", str(d)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started = time.monotonic()
+    with pytest.raises(DatabaseNotFound, match="was removed while waiting"):
+        runtime.wait_until_ready(new, timeout=30, poll=0.01)
+    assert time.monotonic() - started < 10
+    _, err = abort.communicate(timeout=30)
+    assert abort.returncode == 0, err
+
+
+def test_bad_wait_arguments_and_a_directory_are_clear_errors(
+        migrated: tuple[Path, Path, Path]) -> None:
+    d, _, new = migrated
+    for timeout, poll in ((-1, 0.05), (float("nan"), 0.05), (1, 0)):
+        with pytest.raises(ValueError, match="must be"):
+            runtime.wait_until_ready(new, timeout=timeout, poll=poll)
+        with runtime.connect(new, role="new") as db, pytest.raises(ValueError, match="must be"):
+            db.wait_until_ready(timeout=timeout, poll=poll)
+    for open_it in (lambda: runtime.connect(d), lambda: runtime.create_engine(d)):
+        with pytest.raises(DatabaseNotFound, match="is a directory, not a database file"):
+            open_it()
 
 
 def test_new_database_refuses_every_request_until_cutover(migrated: tuple[Path, Path, Path]) -> None:
@@ -300,3 +381,83 @@ def test_the_overhead_benchmark_runs(tmp_path: Path) -> None:
     for case in ("write, no migration", "write, old db recording", "read, new db after cutover",
                  "SQLAlchemy write, no migration"):
         assert case in out.stdout, case
+
+
+@pytest.mark.parametrize("how", ["engine", "engine options", "connection"])
+def test_sqlalchemy_autocommit_writes_are_kept_and_still_checked(
+        migrated: tuple[Path, Path, Path], how: str) -> None:
+    """With AUTOCOMMIT SQLAlchemy commits nothing; a BEGIN of ours would be rolled back by
+    the pool and the write lost. Set on the engine, on its options, or per connection."""
+    d, old, new = migrated
+    if how == "engine":
+        engine = runtime.create_engine(old, isolation_level="AUTOCOMMIT")
+    else:
+        engine = runtime.create_engine(old)
+    used = engine.execution_options(isolation_level="AUTOCOMMIT") if how == "engine options" else engine
+
+    def insert(title: str) -> None:
+        with used.connect() as conn:
+            if how == "connection":
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.execute(sa.text("INSERT INTO books (author_id, title) VALUES (1, :t)"), {"t": title})
+
+    insert("autocommitted")
+    check = sqlite3.connect(old)
+    assert check.execute("SELECT count(*) FROM books WHERE title = 'autocommitted'").fetchone() == (1,)
+    commands.drain_command(commands.Inputs(d))
+    with pytest.raises(WritesBlocked, match="is draining"):
+        insert("blocked")
+    engine.dispose()
+    assert check.execute("SELECT count(*) FROM books WHERE title = 'blocked'").fetchone() == (0,)
+    check.close()
+    replayed = sqlite3.connect(new)
+    assert replayed.execute("SELECT count(*) FROM books WHERE title = 'autocommitted'").fetchone() == (1,)
+    replayed.close()
+
+
+def test_sqlalchemy_create_engine_opens_exactly_the_named_file(tmp_path: Path) -> None:
+    """`?`, `#` and `%` are path characters, not URI syntax; a missing file is never made."""
+    d = tmp_path / "we?ird #dir %41"
+    d.mkdir()
+    path = d / "shop?mode=rwc#x%20.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(OLD)
+    conn.close()
+    engine = runtime.create_engine(path)
+    with engine.begin() as c:
+        c.execute(sa.text("INSERT INTO books (author_id, title) VALUES (1, 'here')"))
+    engine.dispose()
+    assert sorted(p.name for p in d.iterdir()) == [path.name]
+    check = sqlite3.connect(path)
+    assert check.execute("SELECT count(*) FROM books WHERE title = 'here'").fetchone() == (1,)
+    check.close()
+    missing = d / "gone?mode=rwc.sqlite"
+    with pytest.raises(DatabaseNotFound):
+        runtime.create_engine(missing)
+    engine = runtime.create_engine(path)
+    path.unlink()  # removed after the engine was made: its next connection must not recreate it
+    with pytest.raises(DatabaseNotFound):
+        with engine.connect() as c:
+            c.execute(sa.text("SELECT 1"))
+    assert list(d.iterdir()) == []
+
+
+def test_sqlalchemy_install_on_a_used_engine_and_on_a_missing_file(
+        migrated: tuple[Path, Path, Path]) -> None:
+    d, old, _ = migrated
+    engine = sa.create_engine(f"sqlite:///{old}")
+    with engine.connect() as conn:  # leaves a connection in the pool, made before install()
+        conn.execute(sa.text("SELECT count(*) FROM books")).scalar()
+    runtime.install(engine, path=old)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO books (author_id, title) VALUES (1, 'pooled')"))
+    commands.drain_command(commands.Inputs(d))
+    with pytest.raises(WritesBlocked, match="is draining"):
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO books (author_id, title) VALUES (1, 'blocked')"))
+    engine.dispose()
+    missing = d / "typo.sqlite"
+    for url in (f"sqlite:///{missing}", f"sqlite:///file:{missing}?mode=rw&uri=true"):
+        with pytest.raises(DatabaseNotFound):
+            runtime.install(sa.create_engine(url))
+    assert not missing.exists()

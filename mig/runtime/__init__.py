@@ -1,0 +1,47 @@
+"""What services import: open a database and get the runbook's behaviour without effort.
+
+The databases already enforce the migration (capture and write blocking are
+triggers, invariants 2, 6 and 7); a service that ignores this package loses
+nothing while the marker is there. What the package adds is *early, typed*
+failure, so a service can answer HTTP 503 with `Retry-After` instead of a 500
+with an IntegrityError, and a memory the database cannot keep:
+
+    MigRuntimeError
+    ├── WritesBlocked      the old database is draining, or this process saw it
+    │                      drain (it is retired): send writes to the new service
+    ├── NotReady           the new database is still migrating: wait for cutover
+    └── DatabaseNotFound   the path is no database file; nothing was created
+
+    errors.py   the tree above
+    watch.py    per-connection state, the checks, the process's draining memory,
+                the one never-create open
+    sqlite.py   connect() -> Database (transaction(), read(), state()), wait_until_ready()
+    sqla.py     install(engine), create_engine(path) for SQLAlchemy (imported lazily)
+
+The checks are cheap: the migration tables' existence is cached per
+connection until `PRAGMA schema_version` changes, and a `ready` status is
+remembered for good (cutover is one-way). docs/runtime.md has the measured
+overhead and the rules.
+"""
+
+from __future__ import annotations
+
+from mig.runtime.errors import DatabaseNotFound, MigRuntimeError, NotReady, WritesBlocked
+from mig.runtime.sqla import create_engine, install  # SQLAlchemy itself is imported on use
+from mig.runtime.sqlite import Database, connect, wait_until_ready
+from mig.runtime.watch import MigrationState, Role
+
+__all__ = [
+    "MigRuntimeError",
+    "WritesBlocked",
+    "NotReady",
+    "DatabaseNotFound",
+    "Role",
+    "MigrationState",
+    "Database",
+    "connect",
+    "wait_until_ready",
+    "install",
+    "create_engine",
+]
+
