@@ -413,6 +413,8 @@ ERROR_CASES = [
     ("type U =\n  | A\n  | [<Obsolete>] B of string", "3:7", ("Obsolete", "union case")),
     ('[<PK "id">]\nlet x = { a = 1L }', "1:3", ("PK", "let")),
     ('[<Literal "x">]\nlet x = "a"', "1:3", ("Literal",)),
+    ('[<Literal; Literal>]\nlet x = "a"', "1:12", ("Literal", "more than once")),
+    ('[<Literal>]\n[<Literal>]\nlet x = "a"', "2:3", ("Literal", "more than once")),
     ("[<Literal>]\nlet n = 5L", "2:9", ("not supported", "Literal")),
     ("[<Literal>]\nlet s = \"a\" + Undefined", "2:15", ("Undefined", "Literal")),
     # A2, wrong arguments: at the attribute's name (§6), not at the argument
@@ -455,3 +457,31 @@ def test_bracket_error_beats_earlier_syntax_error() -> None:
         parse("namespace X\ntype A = { x: int64", "t.fsx")
     assert (info.value.line, info.value.col) == (2, 10)
     assert "unclosed" in info.value.message
+
+
+# ---------------------------------------------------------------- nesting
+
+DEEP = 300
+NESTING_CASES = [
+    ("type in parentheses", "type A = { x: " + "(" * DEEP + "int64" + ")" * DEEP + " }"),
+    ("type arguments", "type A = { x: " + "option<" * DEEP + "int64" + ">" * DEEP + " }"),
+    ("function type", "type A = { x: " + "int64 -> " * DEEP + "int64 }"),
+    ("union case type", "type U = | C of " + "(" * DEEP + "int64" + ")" * DEEP),
+    ("value in parentheses", "let a = " + "(" * DEEP + "{ x = 1L }" + ")" * DEEP),
+    ("Some", "let a = { x = " + "Some " * DEEP + "1L }"),
+    ("lists", "let a = " + "[" * DEEP + "]" * DEEP),
+    ("records", "let a = " + "{ x = Some " * DEEP + "None" + " }" * DEEP),
+]
+
+
+@pytest.mark.parametrize("case,src", NESTING_CASES, ids=[c[0] for c in NESTING_CASES])
+def test_deep_nesting_is_a_one_line_error_not_a_recursion_error(case: str, src: str) -> None:
+    with pytest.raises(SchemaInputError) as info:
+        parse(src, "t.fsx")
+    assert "nested more than 64 levels" in info.value.message and "not supported" in info.value.message
+    assert "\n" not in str(info.value)
+
+
+def test_nesting_within_the_limit_parses() -> None:
+    src = "let a = " + "(" * 40 + "{ x = " + "Some " * 20 + "1L }" + ")" * 40
+    assert len(parse(src, "t.fsx").decls) == 1

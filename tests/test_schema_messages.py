@@ -92,3 +92,14 @@ DSL_MODULES = sorted((Path(decl.__file__).parent).glob("fsx*.py")) + [
 def test_dsl_modules_build_errors_through_schema_error(path: Path) -> None:
     """One place makes the one-line rule hold; no module constructs the error itself."""
     assert not re.search(r"\bSchemaInputError\(", path.read_text(encoding="utf-8")), path
+
+
+@pytest.mark.parametrize("source", [
+    "class A:\n    x: int\na = A(x=" + "1+" * 3000 + "1)\n",  # past Python's compiler recursion
+    "class A:\n    x: int\na = " + "[" * 300 + "]" * 300 + "\n",  # past Python's parser nesting
+])
+def test_python_schema_nested_too_deeply_is_a_one_line_error(source: str) -> None:
+    with pytest.raises(SchemaInputError) as info:
+        loads("from mig.dsl import *\n" + source, "schema.py")
+    assert len(str(info.value).splitlines()) == 1
+    assert "nested" in info.value.message.lower()

@@ -832,9 +832,23 @@ def test_byte_array_values() -> None:
     assert "Blob.data" in ir_error(t, bad).message
 
 
-def test_d1_let_of_a_plain_value() -> None:
-    error = ir_error(ROLE, let("n", lit(5, col=9)))
-    assert (error.line, error.col) == (9, 9) and "record" in error.message
+@pytest.mark.parametrize("annotation", [None, "int64", "string", "Role", "Role list"])
+def test_d1_let_of_a_plain_value(annotation: str | None) -> None:
+    """D1 at the value, whatever the annotation says (`let n: int64 = 5L`)."""
+    error = ir_error(ROLE, let("n", lit(5, col=16), annotation=annotation))
+    assert (error.line, error.col) == (9, 16) and "record" in error.message
+    error = ir_error(ROLE, let("n", decl.SomeLit(lit("x"), P(9, 16)), annotation=annotation))
+    assert (error.line, error.col) == (9, 16) and "record" in error.message
+
+
+def test_declarations_too_deep_for_python_are_a_one_line_error() -> None:
+    """The translator's guard, for IR no parser limited (a front end of the future)."""
+    node = rec("Node", "id: int64; parent: Node option", attr("PK", "id"))
+    value: decl.ValueExpr = decl.NoneLit(P())
+    for i in range(3000):
+        value = decl.SomeLit(record(("id", lit(i)), ("parent", value)), P())
+    error = ir_error(node, let("n", record(("id", lit(-1)), ("parent", value))))
+    assert (error.line, error.col) == (1, 1) and "nested too deeply" in error.message
 
 
 def test_d2_ambiguous_and_unknown_record_types() -> None:

@@ -14,8 +14,9 @@ one line" holds whatever text a message echoes. Pure data; no I/O.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Iterator, Union
 
 from mig.errors import SchemaInputError
 
@@ -42,6 +43,7 @@ __all__ = [
     "one_line",
     "echo",
     "schema_error",
+    "depth_guard",
 ]
 
 
@@ -232,3 +234,18 @@ def echo(value: str, limit: int = 60) -> str:
 def schema_error(pos: Pos, message: str) -> SchemaInputError:
     """The error at `pos`; its message is forced onto one line (fsx-dsl.md §6)."""
     return SchemaInputError(pos.file, pos.line, pos.col, one_line(message))
+
+
+@contextmanager
+def depth_guard(file: str) -> Iterator[None]:
+    """Python's RecursionError as a one-line error, should nesting get past the parsers' limits.
+
+    The .fsx parser refuses deep nesting itself, at the token; Python's own
+    parser and compiler, and anything walking what they built, stop only at
+    the interpreter's recursion limit, which is no place for a traceback.
+    """
+    try:
+        yield
+    except RecursionError:
+        raise schema_error(Pos(file, 1, 1), "the schema is nested too deeply to be read "
+                                            "(expressions, brackets or types); flatten it") from None

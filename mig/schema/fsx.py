@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from mig.schema.decl import Pos, Script, schema_error
+from mig.schema.decl import Pos, Script, depth_guard, schema_error
 from mig.schema.fsx_parser import parse_script
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,7 +24,8 @@ __all__ = ["parse", "load"]
 
 def parse(text: str, file: str) -> Script:
     """Declarations of `text`; `file` is the name errors and warnings start with."""
-    return parse_script(text, file)
+    with depth_guard(file):
+        return parse_script(text, file)
 
 
 def load(path: str | Path, display_name: str | None = None,

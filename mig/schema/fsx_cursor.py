@@ -14,16 +14,21 @@ before it calls a name followed by a value on its line a function call.
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from contextlib import contextmanager
+from typing import Callable, Iterator, TypeVar
 
 from mig.errors import SchemaInputError
 from mig.schema.decl import Pos, schema_error
 from mig.schema.fsx_lexer import Token
 
-__all__ = ["Cursor", "describe"]
+__all__ = ["Cursor", "describe", "MAX_NESTING"]
 
 T = TypeVar("T")
 ACCESS = frozenset({"private", "internal", "public"})
+# Types and values are parsed recursively; a schema never nests anywhere near
+# this deep, and refusing past it keeps a hostile or broken file from ending
+# in Python's RecursionError instead of a one-line error.
+MAX_NESTING = 64
 
 
 def describe(tok: Token) -> str:
@@ -45,6 +50,7 @@ class Cursor:
         # Whether the next token would start a new item of the innermost
         # separated list being parsed (None outside one, or inside `( )`).
         self.item_start: Callable[[], bool] | None = None
+        self.depth = 0
 
     # ------------------------------------------------------------ looking
     def peek(self, k: int = 0) -> Token:
@@ -116,6 +122,18 @@ class Cursor:
 
     def unsupported(self, tok: Token, what: str) -> SchemaInputError:
         return self.error(tok, f"{what} not supported in schema.fsx")
+
+    @contextmanager
+    def nested(self, what: str) -> Iterator[None]:
+        """One level deeper into a type or value; S2 at the token past MAX_NESTING."""
+        if self.depth >= MAX_NESTING:
+            raise self.unsupported(self.peek(), f"{what} nested more than {MAX_NESTING} levels "
+                                                "deep are")
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
 
     # ------------------------------------------------------------ separated items
     def items(self, close: str, item: Callable[[], T], what: str,

@@ -259,12 +259,14 @@ class _Parser:
         return LetDecl(name, value, cur.pos(name_tok), annotation)
 
     def let_attributes(self, attrs: tuple[Attribute, ...]) -> bool:
-        for a in attrs:
+        for i, a in enumerate(attrs):
             if a.name != "Literal":
                 raise _attr_error(a, f"attribute `{a.name}` is not allowed on `let` "
                                      "(only [<Literal>])")
             if a.args:
                 raise _attr_error(a, "attribute `Literal` takes no arguments")
+            if i > 0:
+                raise _attr_error(a, "attribute `Literal` is given more than once on one `let`")
         return bool(attrs)
 
     def check_plain_binding(self, name_tok: Token) -> None:

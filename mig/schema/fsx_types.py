@@ -22,6 +22,11 @@ __all__ = ["parse_type", "parse_case_type"]
 
 def parse_type(cur: Cursor) -> TypeExpr:
     """A full type: functions of products of postfixed atoms."""
+    with cur.nested("types"):
+        return _function(cur)
+
+
+def _function(cur: Cursor) -> TypeExpr:
     left = _product(cur)
     if cur.at("-") and cur.at(">", 1) and _adjacent(cur):
         cur.next()

@@ -34,6 +34,11 @@ _EXPRESSION_KEYWORDS = frozenset({"fun", "function", "if", "match", "let", "try"
 
 
 def parse_value(cur: Cursor, literals: dict[str, str]) -> ValueExpr:
+    with cur.nested("values"):
+        return _value(cur, literals)
+
+
+def _value(cur: Cursor, literals: dict[str, str]) -> ValueExpr:
     tok = cur.peek()
     if tok.kind == "sym":
         return _bracketed(cur, literals, tok)

@@ -42,9 +42,10 @@ def loads(source: str, file: str = "schema.py") -> Schema:
 
 def read_script(source: str, file: str = "schema.py") -> decl.Script:
     """The declarations a schema.py makes, positions pointing into `source`."""
-    tree = _parse(source, file)
-    namespace = _run(tree, source, file)
-    return script_of(tree, namespace, source, file)
+    with decl.depth_guard(file):
+        tree = _parse(source, file)
+        namespace = _run(tree, source, file)
+        return script_of(tree, namespace, source, file)
 
 
 def _parse(source: str, file: str) -> ast.Module:

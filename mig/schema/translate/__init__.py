@@ -27,6 +27,11 @@ __all__ = ["translate"]
 
 
 def translate(script: decl.Script) -> Schema:
+    with decl.depth_guard(script.file):
+        return _translate(script)
+
+
+def _translate(script: decl.Script) -> Schema:
     ctx = _context(script)
     for rec in ctx.records.values():
         build_fields(ctx, rec)

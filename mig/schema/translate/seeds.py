@@ -57,8 +57,13 @@ class _Seeds:
     def let(self, d: decl.LetDecl) -> None:
         if d.name in self.bindings:
             fail(d.pos, f"duplicate binding {d.name}")
-        want, single = self._annotation(d.annotation) if d.annotation else (None, None)
         v = d.value
+        if not isinstance(v, (decl.RecordLit, decl.ListLit, decl.NameRef)):
+            # D1 at the value, before the annotation: `let n: int64 = 5L` is a
+            # plain value, whatever it is annotated with.
+            fail(v.pos, f"seed binding {d.name} must be a record, a list or array of records, "
+                        "or an earlier binding; other values are not supported")
+        want, single = self._annotation(d.annotation) if d.annotation else (None, None)
         if isinstance(v, decl.RecordLit) and single is not False:
             row = self._record(v, want)
             binding = _Binding(row.rec, [row], True)
