@@ -167,6 +167,11 @@ def test_runbook_with_live_services(tmp_path: Path, processes: Processes,
     control.write_text(new_url)  # the traffic switch
     _wait(lambda: len(_acked(_record(record), new_url)) >= 20, "writes on the new service")
     assert "Dropped _migration_log: yes" in _mig("cleanup-old", *d)
+    # The old database has no marker now; the old service still refuses (it saw draining),
+    # so a stray client cannot get a write acknowledged that no one will ever replay.
+    code, headers, answer = _http("POST", f"{old_url}/books", {"title": "t", "author": "a", "price": 1})
+    assert (code, headers.get("Retry-After"), answer["kind"]) == (503, "1", "WritesBlocked")
+    assert "retired" in answer["error"]
     load.send_signal(signal.SIGTERM)  # the load stops first: no request is cut off mid-flight
     assert load.wait(timeout=DEADLINE_S) == 0
     processes.end_all()

@@ -1,10 +1,12 @@
 """The bookshop: a small Flask service that runs through a hot migration without a code path for it.
 
-It opens its database with `mig.runtime` and maps the library's two errors
-to HTTP 503 with `Retry-After`, in one error handler: while the old database
-drains, writes are refused and reads go on; while the new database is being
-built, every request is refused. Nothing else in the service knows about
-migrations. The HTTP API is the same for schema v1 and v2 (a book's
+It opens its database with `mig.runtime` and maps the library's two
+migration errors, WritesBlocked and NotReady, to HTTP 503 with `Retry-After`,
+in one error handler: while the old database drains (and after, once it is
+retired), writes are refused and reads go on; while the new database is being
+built, every request is refused. Any other MigRuntimeError (a missing file, a
+nested transaction) is a fault, not a migration: 500. Bad input is 400.
+Nothing else in the service knows about migrations. The HTTP API is the same for schema v1 and v2 (a book's
 `description` is the column `blurb` in v1 and `summary` in v2; v2 adds
 `stock`), which is what lets traffic move from the old service to the new one.
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import queue
 import sqlite3
 from contextlib import contextmanager
@@ -67,15 +70,51 @@ def _select(schema: str) -> str:
             "FROM books b JOIN authors a ON a.id = b.author_id")
 
 
-def _add_book(conn: sqlite3.Connection, schema: str, data: dict[str, Any]) -> int:
+class BadInput(ValueError):
+    """A request the service cannot store: HTTP 400, never a 500 from deep inside SQLite."""
+
+
+def _text(data: dict[str, Any], key: str, required: bool) -> str | None:
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise BadInput(f"{key} must be a {'non-empty ' if required else ''}string"
+                       f"{'' if required else ' or null'}")
+    return value
+
+
+def _number(data: dict[str, Any], key: str, integer: bool) -> float | int:
+    value = data.get(key)
+    kinds = (int,) if integer else (int, float)
+    # bool is an int to Python, and NaN/inf are floats to json: neither is a price or a stock
+    if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value) or value < 0:
+        raise BadInput(f"{key} must be a {'whole ' if integer else ''}number, 0 or more")
+    return value
+
+
+def _book_input(data: Any, schema: str) -> dict[str, Any]:
+    if not isinstance(data, dict) or not all(k in data for k in ("title", "author", "price")):
+        raise BadInput("need a JSON object with title, author and price")
+    book = {"title": _text(data, "title", True), "author": _text(data, "author", True),
+            "price": float(_number(data, "price", integer=False)),
+            "description": _text(data, "description", False)}
+    if "stock" in data:
+        stock = _number(data, "stock", integer=True)
+        if schema == "v2":  # v1 has no stock column; the API accepts it either way
+            book["stock"] = stock
+    return book
+
+
+def _add_book(conn: sqlite3.Connection, schema: str, book: dict[str, Any]) -> int:
     conn.execute("INSERT INTO authors (name) VALUES (?) ON CONFLICT (name) DO NOTHING",
-                 (data["author"],))
-    author_id = conn.execute("SELECT id FROM authors WHERE name = ?", (data["author"],)).fetchone()[0]
-    columns, values = ["author_id", "title", "price", DESCRIPTION_COLUMN[schema]], \
-        [author_id, data["title"], float(data["price"]), data.get("description")]
-    if schema == "v2" and "stock" in data:
+                 (book["author"],))
+    author_id = conn.execute("SELECT id FROM authors WHERE name = ?", (book["author"],)).fetchone()[0]
+    columns = ["author_id", "title", "price", DESCRIPTION_COLUMN[schema]]
+    values = [author_id, book["title"], book["price"], book["description"]]
+    if "stock" in book:
         columns.append("stock")
-        values.append(int(data["stock"]))
+        values.append(book["stock"])
     cur = conn.execute(f"INSERT INTO books ({', '.join(columns)}) VALUES "
                        f"({', '.join('?' for _ in values)})", values)
     assert cur.lastrowid is not None
@@ -86,10 +125,20 @@ def create_app(db_path: str, schema: str) -> Flask:
     app = Flask("bookshop")
     pool = Pool(db_path)
 
-    @app.errorhandler(runtime.MigRuntimeError)
-    def unavailable(exc: runtime.MigRuntimeError) -> tuple[Response, int, dict[str, str]]:
-        retry = getattr(exc, "retry_after", 1)
-        return jsonify(error=str(exc), kind=type(exc).__name__), 503, {"Retry-After": str(retry)}
+    @app.errorhandler(runtime.WritesBlocked)
+    @app.errorhandler(runtime.NotReady)
+    def unavailable(exc: runtime.WritesBlocked | runtime.NotReady) -> tuple[Response, int, dict[str, str]]:
+        return (jsonify(error=str(exc), kind=type(exc).__name__), 503,
+                {"Retry-After": str(exc.retry_after)})
+
+    @app.errorhandler(runtime.MigRuntimeError)  # Flask picks the most specific handler
+    def broken(exc: runtime.MigRuntimeError) -> tuple[Response, int]:
+        app.logger.error("bookshop: %s", exc)
+        return jsonify(error=str(exc), kind=type(exc).__name__), 500
+
+    @app.errorhandler(BadInput)
+    def bad_input(exc: BadInput) -> tuple[Response, int]:
+        return jsonify(error=str(exc), kind="BadInput"), 400
 
     @app.get("/healthz")
     def health() -> Response:
@@ -111,16 +160,14 @@ def create_app(db_path: str, schema: str) -> Flask:
         with pool.database() as db, db.read() as conn:
             conn.row_factory = sqlite3.Row
             rows = conn.execute(_select(schema) + " WHERE b.id > ? ORDER BY b.id LIMIT ?",
-                                (after, min(limit, 500))).fetchall()
+                                (after, max(1, min(limit, 500)))).fetchall()
         return jsonify([_book(r, schema) for r in rows])
 
     @app.post("/books")
     def add_book() -> Any:
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict) or not all(k in data for k in ("title", "author", "price")):
-            return jsonify(error="need a JSON object with title, author and price"), 400
+        book = _book_input(request.get_json(silent=True), schema)
         with pool.database() as db, db.transaction() as conn:
-            book_id = _add_book(conn, schema, data)
+            book_id = _add_book(conn, schema, book)
         return jsonify(id=book_id), 201
 
     return app
