@@ -44,7 +44,8 @@ def _options(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
 def _inputs(directory: str, path_old: str | None = None, path_new: str | None = None,
             path_schema: str | None = None) -> commands.Inputs:
-    return commands.Inputs(Path(directory), _path(path_old), _path(path_new), _path(path_schema))
+    # The schema path stays a string: its errors name the file as it was typed (fsx-dsl §6).
+    return commands.Inputs(Path(directory), _path(path_old), _path(path_new), path_schema or None)
 
 
 def _jsonable(obj: Any) -> Any:
@@ -127,10 +128,13 @@ def drain(directory: str, as_json: bool, path_old: str | None, path_new: str | N
 
 
 @main.command()
-@_options("new")
-def cutover(directory: str, as_json: bool, path_new: str | None) -> None:
-    """Check that drain is complete, then open the new database to its service."""
-    inputs = _inputs(directory, path_new=path_new)
+@_options("new", "old")
+def cutover(directory: str, as_json: bool, path_new: str | None, path_old: str | None) -> None:
+    """Check that drain is complete, then open the new database to its service.
+
+    The old database is the one migrate recorded; --old only if it has moved.
+    """
+    inputs = _inputs(directory, path_old=path_old, path_new=path_new)
     _run("cutover", as_json, lambda: commands.cutover_command(inputs, _warn))
 
 

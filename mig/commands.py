@@ -1,7 +1,12 @@
 """One function per command: resolve paths as DESIGN.md §2 says, call the phase, return its report.
 
 The CLI calls these and only renders; tests call them directly. Path
-inference lives here and nowhere else, so every command infers the same way.
+inference lives here and nowhere else, so every command infers the same way:
+plan and migrate take the target from the schema's hash and the one other
+`<dir>-<16 hex>.sqlite` as the source. The commands after migrate do the
+same, and when that cannot decide (the schema was edited after migrate, or
+an extra database lies in the directory) they follow the paths migrate
+recorded in the two databases themselves.
 """
 
 from __future__ import annotations
@@ -10,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from mig.errors import NotFound
+from mig.errors import MigError, NotFound, PathInference, SchemaInputError, WrongState
 from mig.model import Schema, schema_hash
 from mig.paths import find_schema, infer_old, old_candidates, target_path
 from mig.phases import cleanup, cutover, drain, migrate, status
+from mig.phases.state import recorded_link
 from mig.plan.ops import Plan
 from mig.plan.statements import plan_statements
 
@@ -38,28 +44,34 @@ class Inputs:
     dir: Path
     old: Path | None = None
     new: Path | None = None
-    schema: Path | None = None
+    schema: str | Path | None = None  # kept as given: errors name the file as the operator wrote it
 
 
-def _existing(path: Path | None, what: str) -> Path | None:
+def _existing(path: Path | None, what: str = "database") -> Path | None:
     if path is not None and not path.exists():
         raise NotFound(f"{what} {path} does not exist")
+    if path is not None and not path.is_file():
+        raise NotFound(f"{what} {path} is not a file")
     return path
 
 
-def _load(inputs: Inputs, warn: Warn | None) -> tuple[Path, Schema]:
+def _check_dir(inputs: Inputs) -> None:
+    if not inputs.dir.is_dir():
+        raise NotFound(f"project directory {inputs.dir} does not exist")
+
+
+def _load(inputs: Inputs, warn: Warn | None, flag: str = "--schema") -> tuple[str | Path, Schema]:
     from mig.schema import load_schema
 
-    path = inputs.schema or find_schema(inputs.dir)
+    _check_dir(inputs)
+    path = inputs.schema or find_schema(inputs.dir, flag)
     return path, load_schema(path, warn=warn)
 
 
-def _target(inputs: Inputs, warn: Warn | None) -> Path:
-    """--new, else `<dir>/<dir-name>-<schema hash>.sqlite`."""
-    if inputs.new is not None:
-        return inputs.new
-    _, schema = _load(inputs, warn)
-    return target_path(inputs.dir, schema_hash(schema))
+def _same_file(old: Path, new: Path) -> None:
+    if old.exists() and new.exists() and old.resolve() == new.resolve():
+        raise PathInference(f"the old and the new database are the same file ({old}); "
+                            "the new database must be a new path")
 
 
 @dataclass
@@ -79,7 +91,8 @@ class PlanReport:
 def plan_command(inputs: Inputs, warn: Warn | None = None) -> PlanReport:
     schema_path, schema = _load(inputs, warn)
     new = inputs.new or target_path(inputs.dir, schema_hash(schema))
-    old = _existing(inputs.old, "database") or infer_old(inputs.dir, new)
+    old = _existing(inputs.old) or infer_old(inputs.dir, new)
+    _same_file(old, new)
     _, plan = migrate.make_plan(old, schema)
     return PlanReport(str(old), str(new), str(schema_path), plan.schema_hash, plan,
                       plan_statements(plan))
@@ -90,53 +103,130 @@ def migrate_command(inputs: Inputs, warn: Warn | None = None,
     schema_path, schema = _load(inputs, warn)
     new = inputs.new or target_path(inputs.dir, schema_hash(schema))
     if inputs.old is not None:
-        old = _existing(inputs.old, "database")
+        old = _existing(inputs.old)
     elif new.exists() and not old_candidates(inputs.dir, new):
         old = None  # migrate says there is nothing to do
     else:
         old = infer_old(inputs.dir, new)
-    return migrate.migrate(old, new, schema, schema_path, progress)
+    if old is not None:
+        _same_file(old, new)
+    return migrate.migrate(old, new, schema, Path(schema_path), progress)
 
+
+# ---------------------------------------------------------------- the pair after migrate
+
+@dataclass(frozen=True)
+class _Pair:
+    old: Path | None
+    new: Path | None
+
+
+def _follow(path: Path | None) -> Path | None:
+    """The other database of the migration `path` belongs to, if migrate recorded it and it exists."""
+    link = recorded_link(path) if path is not None else None
+    return link[1] if link is not None and link[1].exists() else None
+
+
+def _pair(inputs: Inputs, warn: Warn | None, flag: str) -> _Pair:
+    """Old and new database for the commands after migrate (either may be None).
+
+    Explicit paths win. Without any: the schema's target and the one other
+    candidate (DESIGN.md §2); where that cannot decide, the pair migrate
+    recorded in the databases; where neither can, the inference error.
+    """
+    old, new = _existing(inputs.old), _existing(inputs.new)
+    if old is not None or new is not None:
+        return _Pair(old, new)
+    _check_dir(inputs)
+    try:
+        _, schema = _load(inputs, warn, flag)
+        target = target_path(inputs.dir, schema_hash(schema))
+    except (SchemaInputError, PathInference, NotFound) as exc:
+        return _recorded_pair(inputs.dir, exc)
+    if not target.exists():
+        try:
+            return _recorded_pair(inputs.dir, None)
+        except MigError:
+            return _Pair(infer_old(inputs.dir, target), None)  # before migrate: the old one alone
+    try:
+        return _Pair(infer_old(inputs.dir, target), target)
+    except PathInference:
+        linked = _follow(target)
+        if linked is None and old_candidates(inputs.dir, target):
+            raise  # several candidates and nothing recorded: the operator must choose
+        return _Pair(linked, target)  # the old database may be retired and gone
+
+
+def _recorded_pair(directory: Path, cause: MigError | None) -> _Pair:
+    """The one migration whose two databases point at each other in this directory."""
+    pairs: set[tuple[Path, Path]] = set()
+    for path in old_candidates(directory):
+        link = recorded_link(path)
+        if link is None or not link[1].exists():
+            continue
+        role, other = link
+        pairs.add((path.resolve(), other.resolve()) if role == "old" else (other.resolve(), path.resolve()))
+    if len(pairs) == 1:
+        old, new = next(iter(pairs))
+        return _Pair(old, new)
+    if cause is not None and not pairs:
+        raise cause
+    if not pairs:
+        raise PathInference(f"no migration found in {directory}: no database there records a "
+                            "migration; pass --old/--new")
+    names = "; ".join(f"{o.name} -> {n.name}" for o, n in sorted(pairs))
+    raise PathInference(f"several migrations in {directory} ({names}); pass --old/--new")
+
+
+# ---------------------------------------------------------------- the commands after migrate
 
 def status_command(inputs: Inputs, warn: Warn | None = None) -> status.StatusReport:
-    old, new = _existing(inputs.old, "database"), _existing(inputs.new, "database")
-    if old is None and new is None:
-        new = _existing(_target(inputs, warn), "database")
-        old = infer_old(inputs.dir, new)
-    return status.status(old, new)
+    pair = _pair(inputs, warn, "--old/--new")
+    explicit = inputs.old is not None or inputs.new is not None
+    return status.status(pair.old, pair.new, follow_links=explicit)
+
+
+def _need(path: Path | None, what: str, flag: str) -> Path:
+    if path is None:
+        raise PathInference(f"cannot tell which {what} to use; pass {flag}")
+    return path
 
 
 def drain_command(inputs: Inputs, warn: Warn | None = None,
                   progress: migrate.Progress | None = None) -> drain.DrainReport:
-    new = _existing(_target(inputs, warn), "database")
-    assert new is not None
-    return drain.drain(new, _existing(inputs.old, "database"), progress)
+    pair = _pair(inputs, warn, "--new")
+    new = _need(pair.new or _follow(pair.old), "new database", "--new")
+    return drain.drain(new, inputs.old, progress)
 
 
 def cutover_command(inputs: Inputs, warn: Warn | None = None) -> cutover.CutoverReport:
-    new = _existing(_target(inputs, warn), "database")
-    assert new is not None
-    return cutover.cutover(new, _existing(inputs.old, "database"))
+    pair = _pair(inputs, warn, "--new")
+    new = _need(pair.new or _follow(pair.old), "new database", "--new")
+    return cutover.cutover(new, inputs.old)
 
 
 def cleanup_old_command(inputs: Inputs, warn: Warn | None = None) -> cleanup.CleanupReport:
-    old = _existing(inputs.old, "database")
-    if old is None:
-        old = infer_old(inputs.dir, _target(inputs, warn))
+    pair = _pair(inputs, warn, "--old")
+    old = _need(pair.old or _follow(pair.new), "old database", "--old")
     return cleanup.cleanup_old(old)
 
 
 def abort_command(inputs: Inputs, warn: Warn | None = None) -> cleanup.AbortReport:
-    new = inputs.new or _target(inputs, warn)
-    old = _existing(inputs.old, "database")
-    if old is None and not new.exists():
-        old = infer_old(inputs.dir, new)
-    return cleanup.abort(old, new)
+    if inputs.old is not None and inputs.new is None:
+        old = _existing(inputs.old)
+        link = recorded_link(old) if old is not None else None
+        return cleanup.abort(old, link[1] if link is not None and link[0] == "old" else None)
+    if inputs.new is not None:
+        return cleanup.abort(_existing(inputs.old), inputs.new)
+    pair = _pair(inputs, warn, "--old/--new")
+    if pair.old is None and pair.new is None:
+        raise WrongState("there is no migration to abort")
+    return cleanup.abort(pair.old, pair.new)
 
 
 def verify_command(inputs: Inputs, warn: Warn | None = None):  # type: ignore[no-untyped-def]
     from mig.phases import verify
 
-    new = _existing(_target(inputs, warn), "database")
-    assert new is not None
-    return verify.verify(new, _existing(inputs.old, "database"))
+    pair = _pair(inputs, warn, "--new")
+    new = _need(pair.new or _follow(pair.old), "new database", "--new")
+    return verify.verify(new, inputs.old)

@@ -1,11 +1,18 @@
 """The database boundary: how mig opens files and how sqlite3 errors become MigErrors.
 
-Opening says its intent. Read-only commands use a `mode=ro` URI, so a
-mistyped path is an error, never a new empty file; phases on existing files
-use `mode=rw`; only `migrate` creates the new database, with permissions no
-looser than the old one (invariant 11). Every connection has a busy timeout
-so that mig waits politely behind the old service's writes instead of
-failing.
+Opening says its intent, and no open ever creates a file: a mistyped path
+is an error, never a new empty database; only `migrate` creates the new
+database, with permissions no looser than the old one (invariant 11).
+
+Reading opens the file read-write when we may write it, yet never writes.
+SQLite needs that to leave the files as it found them: a `mode=ro`
+connection cannot roll back the hot journal a killed writer left in
+rollback-journal mode (every read then fails), and in WAL mode it creates
+`-wal`/`-shm` files it cannot remove, while a read-write connection that
+closes last checkpoints and removes them. Writer connections attach the
+old database `mode=ro`, so a copy or replay can never write it by mistake.
+Every connection has a busy timeout so that mig waits politely behind the
+old service's writes instead of failing.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from mig.errors import DatabaseBusy, DatabaseError, NotFound
 __all__ = [
     "open_ro",
     "open_rw",
+    "attach_old",
     "create_db_file",
     "translate_errors",
     "BUSY_TIMEOUT_MS",
@@ -52,9 +60,24 @@ def _connect(path: Path, mode: str) -> sqlite3.Connection:
     return conn
 
 
+def _read_mode(path: Path) -> str:
+    """`rw` where we may write (see the module docstring), else a true `ro`."""
+    writable = os.access(path, os.W_OK) and os.access(path.resolve().parent, os.W_OK)
+    return "rw" if writable else "ro"
+
+
 def open_ro(path: str | Path) -> sqlite3.Connection:
-    """Read-only; never creates a file."""
-    return _connect(Path(path), "ro")
+    """For reading only; never creates a file and never writes one."""
+    p = Path(path)
+    return _connect(p, _read_mode(p) if p.exists() else "ro")
+
+
+def attach_old(conn: sqlite3.Connection, old_path: Path, reader: bool = False) -> None:
+    """Attach the old database as `old`; `mode=ro` unless `conn` only ever reads."""
+    if not old_path.exists():
+        raise NotFound(f"database {old_path} does not exist")
+    mode = _read_mode(old_path) if reader else "ro"
+    conn.execute("ATTACH DATABASE ? AS old", (_uri(old_path, mode),))
 
 
 def open_rw(path: str | Path) -> sqlite3.Connection:

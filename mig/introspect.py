@@ -4,8 +4,9 @@ The PRAGMAs are the authority for what SQLite enforces (columns, keys,
 foreign keys, unique constraints); the stored CREATE statements supply what
 no PRAGMA reports (CHECK, COLLATE, generated expressions, AUTOINCREMENT,
 WITHOUT ROWID, STRICT, deferrable foreign keys). mig's own bookkeeping —
-``_migration*``, ``_id_mapping``, ``_schema_identity`` and ``_mig_*``
-triggers — is never part of a user's schema.
+its six tables by their exact names, and its `_mig_capture_*`/`_mig_guard_*`
+triggers — is never part of a user's schema. Exact names, not prefixes: a
+user table called `_migrations` is data, and skipping it would drop it.
 """
 
 from __future__ import annotations
@@ -17,15 +18,17 @@ from typing import Any
 from mig.model import Column, ForeignKey, Index, Schema, SeedRow, Table, Trigger, View
 from mig.sqltext import Token, quote_ident, split_top_level, tokenize, unquote_ident
 
-__all__ = ["introspect", "is_internal", "user_table_names", "table_rows"]
+__all__ = ["introspect", "is_internal", "user_table_names", "table_rows", "MIG_TABLES"]
 
-_INTERNAL_PREFIXES = ("sqlite_", "_migration", "_mig_")
-_INTERNAL_NAMES = ("_id_mapping", "_schema_identity")
+MIG_TABLES = frozenset({"_migration_marker", "_migration_log", "_migration_status",
+                        "_migration_progress", "_id_mapping", "_schema_identity"})
+_MIG_TRIGGER_PREFIXES = ("_mig_capture_", "_mig_guard_")
 
 
 def is_internal(name: str) -> bool:
+    """SQLite's own objects and mig's bookkeeping tables and triggers."""
     low = name.lower()
-    return low.startswith(_INTERNAL_PREFIXES) or low in _INTERNAL_NAMES
+    return low.startswith(("sqlite_",) + _MIG_TRIGGER_PREFIXES) or low in MIG_TABLES
 
 
 def user_table_names(conn: sqlite3.Connection, schema: str = "main") -> list[str]:

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Iterable, Union
 
-from mig.sqltext import canonical, tokenize, unquote_ident
+from mig.sqltext import canonical, canonical_type, quote_str, tokenize, unquote_ident
 
 __all__ = [
     "Value",
@@ -208,9 +208,9 @@ class Schema:
         return Schema(
             tables=tuple(sorted((_canonical_table(t) for t in self.tables), key=lambda t: t.name)),
             indexes=tuple(sorted((_canonical_index(i) for i in self.indexes), key=lambda i: i.name)),
-            views=view_order(replace(v, sql=canonical(v.sql)) for v in self.views),
-            triggers=tuple(sorted((replace(t, sql=canonical(t.sql)) for t in self.triggers),
-                                  key=lambda t: t.name)),
+            views=view_order(replace(v, sql=canonical(v.sql, fold_case=False)) for v in self.views),
+            triggers=tuple(sorted((replace(t, table=t.table.lower(), sql=_canonical_trigger(t.sql))
+                                   for t in self.triggers), key=lambda t: t.name)),
             seeds=tuple(sorted(self.seeds, key=_seed_key)),
             rename_tables=tuple(sorted(set(self.rename_tables))),
             rename_columns=tuple(sorted(set(self.rename_columns))),
@@ -221,13 +221,28 @@ class Schema:
 
 
 def _canonical_table(t: Table) -> Table:
+    """Column references spelled as their columns are declared; SQLite ignores their case."""
+    declared = {c.name.lower(): c.name for c in t.columns}
+
+    def names(cols: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(declared.get(c.lower(), c) for c in cols)
+
     return replace(
         t,
         columns=tuple(_canonical_column(c) for c in t.columns),
-        uniques=tuple(sorted(set(t.uniques))),
+        primary_key=names(t.primary_key),
+        uniques=tuple(sorted({names(u) for u in t.uniques})),
         checks=tuple(sorted({canonical(c) for c in t.checks})),
-        foreign_keys=tuple(sorted(set(t.foreign_keys))),
+        foreign_keys=tuple(sorted({replace(fk, columns=names(fk.columns), ref_table=fk.ref_table.lower(),
+                                           ref_columns=tuple(c.lower() for c in fk.ref_columns))
+                                   for fk in t.foreign_keys})),
     )
+
+
+def _canonical_trigger(sql: str) -> str:
+    """`FOR EACH ROW` is the only kind of trigger SQLite has: written or not, one spelling."""
+    text = canonical(sql)
+    return text.replace(" FOR EACH ROW ", " ")
 
 
 def _canonical_column(c: Column) -> Column:
@@ -243,9 +258,16 @@ def _canonical_column(c: Column) -> Column:
 def _canonical_index(i: Index) -> Index:
     return replace(
         i,
-        columns=tuple(canonical(c) for c in i.columns),
+        table=i.table.lower(),
+        columns=tuple(_index_term(c) for c in i.columns),
         where=canonical(i.where) if i.where else None,
     )
+
+
+def _index_term(term: str) -> str:
+    """`x ASC` is `x`: ascending is the default order of an index term."""
+    text = canonical(term)
+    return text[:-4] if text.endswith(" ASC") else text
 
 
 def _seed_key(s: SeedRow) -> str:
@@ -293,10 +315,6 @@ _NUM = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _KEYWORD_DEFAULTS = {"NULL", "CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME"}
 
 
-def canonical_type(declared: str | None) -> str:
-    return " ".join((declared or "").upper().split())
-
-
 def _real_literal(x: float) -> str:
     if math.isinf(x):
         return "1e999" if x > 0 else "-1e999"
@@ -327,6 +345,8 @@ def canonical_default(sql: str | None) -> str | None:
     toks = tokenize(text)
     if len(toks) == 1 and toks[0].kind == "string":
         return toks[0].text
+    if len(toks) == 1 and toks[0].kind == "ident" and toks[0].text.startswith('"'):
+        return quote_str(unquote_ident(toks[0].text))  # SQLite reads DEFAULT "x" as the string 'x'
     if len(toks) == 1 and toks[0].kind == "blob":
         return "X'" + toks[0].text[2:-1].upper() + "'"
     if len(toks) == 2 and toks[0].text == "-" and toks[1].kind == "number":

@@ -28,15 +28,16 @@ class Paths:
     schema: Path | None = None
 
 
-def find_schema(directory: Path) -> Path:
+def find_schema(directory: Path, flag: str = "--schema") -> Path:
+    """The one schema file; `flag` is what the command lets the operator pass instead."""
     found = [directory / n for n in SCHEMA_NAMES if (directory / n).is_file()]
     if len(found) == 1:
         return found[0]
     if not found:
         raise PathInference(f"no schema file in {directory}: expected one of "
-                            f"{', '.join(SCHEMA_NAMES)}; pass --schema")
+                            f"{', '.join(SCHEMA_NAMES)}; pass {flag}")
     raise PathInference(f"several schema files in {directory}: "
-                        f"{', '.join(p.name for p in found)}; keep one or pass --schema")
+                        f"{', '.join(p.name for p in found)}; keep one or pass {flag}")
 
 
 def target_path(directory: Path, schema_hash: str) -> Path:

@@ -41,7 +41,8 @@ def _plan(r: Any) -> list[str]:
 
 
 def _migrate(r: Any) -> list[str]:
-    lines = [f"Old database: {r.old}", f"New database: {r.new}", f"Schema hash: {r.schema_hash}"]
+    lines = [f"Old database: {r.old or '(none)'}", f"New database: {r.new}",
+             f"Schema hash: {r.schema_hash}"]
     if r.message:
         return lines + [r.message]
     lines += [f"Copied table {name}: {rows} rows" for name, rows in r.tables.items()]

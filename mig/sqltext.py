@@ -1,10 +1,12 @@
 """SQLite SQL as tokens: quoting, canonical text, and splitting CREATE statements.
 
 The schema hash must not move when someone reformats a view or a CHECK, so
-every piece of SQL the model keeps (expressions, view and trigger bodies) is
-stored in a canonical token form: comments dropped, whitespace collapsed,
-keywords upper-cased, identifiers quoted only when they must be. Pure code:
-no sqlite3 here.
+every piece of SQL the model keeps (expressions, view and trigger bodies) has
+a canonical token form for comparison and hashing: comments dropped,
+whitespace collapsed, keywords upper-cased, identifiers quoted only when
+they must be (and lower-cased where SQLite ignores their case), the optional
+`AS` of an alias written out. The model keeps the text as written; only
+comparisons and the hash see the canonical form. Pure code: no sqlite3 here.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ __all__ = [
     "Token",
     "tokenize",
     "canonical",
+    "canonical_type",
     "quote_ident",
     "quote_str",
     "unquote_ident",
@@ -123,25 +126,62 @@ _NO_SPACE_BEFORE = {")", ",", ".", ";"}
 _NO_SPACE_AFTER = {"(", "."}
 
 
-def canonical(sql: str) -> str:
-    """Canonical text of SQL: same meaning and tokens give the same string."""
+def _canonical_tokens(sql: str, fold_case: bool) -> list[tuple[str, str]]:
+    """(kind, text) per token, each in its one spelling; `name` marks identifiers."""
+    out: list[tuple[str, str]] = []
+    for tok in tokenize(sql):
+        if tok.kind == "word" and tok.upper in KEYWORDS:
+            out.append(("keyword", tok.upper))
+        elif tok.kind in ("word", "ident"):
+            name = unquote_ident(tok.text)
+            out.append(("name", _canonical_ident(name.lower() if fold_case else name)))
+        elif tok.kind == "blob":
+            out.append(("literal", "X'" + tok.text[2:-1].upper() + "'"))
+        elif tok.kind in ("string", "number"):
+            out.append(("literal", tok.text))
+        else:
+            out.append((tok.kind, tok.text))
+    return out
+
+
+def _with_alias_as(toks: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """`FROM book b` and `FROM book AS b` (or `SELECT x y`) are one spelling: AS written out."""
+    out: list[tuple[str, str]] = []
+    for kind, text in toks:
+        if out and kind == "name":
+            pkind, ptext = out[-1]
+            if pkind in ("name", "literal") or ptext in (")", "END"):
+                out.append(("keyword", "AS"))
+        out.append((kind, text))
+    return out
+
+
+def canonical(sql: str, fold_case: bool = True) -> str:
+    """Canonical text of SQL: same meaning and tokens give the same string.
+
+    fold_case lower-cases identifiers, which SQLite compares ignoring case;
+    a view keeps their case, because its column names are what it returns.
+    """
     parts: list[str] = []
     prev, prev_kind = "", ""
-    for tok in tokenize(sql):
-        if tok.kind == "word":
-            text = tok.upper if tok.upper in KEYWORDS else tok.text
-        elif tok.kind == "ident":
-            text = _canonical_ident(unquote_ident(tok.text))
-        elif tok.kind == "blob":
-            text = "X'" + tok.text[2:-1].upper() + "'"
-        else:
-            text = tok.text
-        call = text == "(" and prev_kind == "word" and prev.upper() not in KEYWORDS
+    for kind, text in _with_alias_as(_canonical_tokens(sql, fold_case)):
+        call = text == "(" and prev_kind == "name"
         if parts and not call and text not in _NO_SPACE_BEFORE and prev not in _NO_SPACE_AFTER:
             parts.append(" ")
         parts.append(text)
-        prev, prev_kind = text, tok.kind
+        prev, prev_kind = text, kind
     return "".join(parts).rstrip(";").rstrip()
+
+
+def canonical_type(declared: str | None) -> str:
+    """A declared type in one spelling: `varchar( 10 )` is `VARCHAR(10)`."""
+    words: list[str] = []
+    for tok in tokenize(declared or ""):
+        text = tok.upper
+        if words and text not in ("(", ")", ",") and words[-1] not in ("(", ","):
+            words.append(" ")
+        words.append(text)
+    return "".join(words)
 
 
 def split_top_level(tokens: list[Token], sep: str = ",") -> list[list[Token]]:

@@ -69,3 +69,71 @@ def test_errors_name_file_line_and_problem(text: str, line: int, fragment: str) 
 def test_seed_rows_are_the_rows_the_script_leaves() -> None:
     schema = loads("CREATE TABLE c (code TEXT PRIMARY KEY, n REAL); INSERT INTO c VALUES ('PT', 0.1), ('NO', 2);")
     assert [(s.table, s.values) for s in schema.seeds] == [("c", ("PT", 0.1)), ("c", ("NO", 2.0))]
+
+
+FSX_FILES = sorted(EXAMPLES.glob("[0-9]*.fsx")) if EXAMPLES.is_dir() else []
+
+
+@pytest.mark.skipif(not FSX_FILES, reason="shared/fsx-examples not beside the repository")
+@pytest.mark.parametrize("path", FSX_FILES, ids=lambda p: p.stem)
+def test_each_example_has_one_hash_as_fsx_and_as_sql(path: Path) -> None:
+    from mig.schema import load_schema
+
+    assert schema_hash(load_schema(path)) == schema_hash(load_schema(path.with_suffix(".sql")))
+
+
+@pytest.mark.parametrize("a,b", [
+    ("CREATE TABLE t (x INT CHECK (x>0));", "CREATE TABLE t (x INT CHECK (X > 0));"),
+    ("CREATE TABLE t (x INT); CREATE INDEX i ON t(x);", "CREATE TABLE t (x INT); CREATE INDEX i ON t(X ASC);"),
+    ("CREATE TABLE t (x VARCHAR(10));", "CREATE TABLE t (x varchar( 10 ));"),
+    ("CREATE TABLE t (id INTEGER PRIMARY KEY); CREATE VIEW v AS SELECT b.id FROM t b;",
+     "CREATE TABLE t (id INTEGER PRIMARY KEY); CREATE VIEW v AS SELECT b.id FROM t AS b;"),
+    ("CREATE TABLE t (x); CREATE TABLE l (x); CREATE TRIGGER g AFTER INSERT ON t BEGIN INSERT INTO l VALUES (new.x); END;",
+     "CREATE TABLE t (x); CREATE TABLE l (x); CREATE TRIGGER g AFTER INSERT ON t FOR EACH ROW BEGIN INSERT INTO l VALUES (NEW.x); END;"),
+    ("CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (p INT REFERENCES p(id));",
+     "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (p INT REFERENCES P(ID));"),
+])
+def test_spelling_does_not_change_the_hash(a: str, b: str) -> None:
+    assert schema_hash(loads(a)) == schema_hash(loads(b))
+
+
+def test_view_column_case_is_meaning() -> None:
+    a = "CREATE TABLE t (id INTEGER); CREATE VIEW v AS SELECT id AS Total FROM t;"
+    assert schema_hash(loads(a)) != schema_hash(loads(a.replace("Total", "total")))
+
+
+def test_seeds_with_time_defaults_hash_the_same_at_any_time() -> None:
+    text = ("CREATE TABLE e (id INTEGER PRIMARY KEY, ts TEXT DEFAULT CURRENT_TIMESTAMP, r DEFAULT (random()));"
+            "INSERT INTO e (id) VALUES (1); INSERT INTO e VALUES (2, 'then', 5);")
+    first = loads(text)
+    assert [(s.columns, s.values) for s in first.seeds] == [(("id",), (1,)), (("id", "ts", "r"), (2, "then", 5))]
+    assert all(schema_hash(loads(text)) == schema_hash(first) for _ in range(3))
+
+
+@pytest.mark.parametrize("text,line,col,fragment", [
+    ("CREATE TABLE t (x INT REFERENCES t(x));", 1, 1, "foreign key mismatch"),
+    ("CREATE TABLE a (id INTEGER);\nCREATE TABLE t (x REFERENCES nothere(id));", 2, 1, "nothere"),
+    ("CREATE TABLE _migration_log (x);", 1, 1, "reserved"),
+    ("CREATE VIRTUAL TABLE f USING fts5(a);", 1, 1, "virtual tables"),
+    ("CREATE TABLE u (id TEXT PRIMARY KEY DEFAULT (hex(randomblob(4))), n);\nINSERT INTO u (n) VALUES (1);",
+     1, 1, "primary key id"),
+    ("CREATE TABLE t (a);\n  CREATE TABLE t (b);", 2, 3, "already exists"),
+    ("CREATE TABLE b (a);\n-- mig:rename-table a b\n-- mig:drop-table a", 3, 4, "contradicts"),
+    ("CREATE TABLE b (a); CREATE TABLE c (a);\n-- mig:rename-table a b\n-- mig:rename-table x b", 3, 4,
+     "contradicts"),
+])
+def test_more_errors_name_the_line_and_the_problem(text: str, line: int, col: int, fragment: str) -> None:
+    with pytest.raises(SchemaInputError) as err:
+        loads(text, "schema.sql")
+    assert (err.value.line, err.value.col) == (line, col) and fragment in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_directives_are_line_comments_only() -> None:
+    schema = loads("CREATE TABLE t (a); /* -- mig:drop-table x */\n"
+                   "INSERT INTO t VALUES ('-- mig:drop-table y');")
+    assert schema.drop_tables == ()
+
+
+def test_the_last_statement_may_omit_its_semicolon() -> None:
+    assert [t.name for t in loads("CREATE TABLE a (x);\nCREATE TABLE b (y)").tables] == ["a", "b"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mig.db import open_ro, open_rw, translate_errors
-from mig.phases.state import phase_lock, read_new, read_old, refuse, table_exists
+from mig.phases.state import phase_lock, read_new, read_old, recorded_link, refuse, table_exists
 from mig.sqltext import quote_ident as q
 
 __all__ = ["CleanupReport", "AbortReport", "cleanup_old", "abort", "remove_capture"]
@@ -57,17 +57,38 @@ def remove_capture(conn: sqlite3.Connection) -> tuple[bool, bool]:
 
 
 def cleanup_old(old_path: Path) -> CleanupReport:
-    with phase_lock(old_path):
+    """Refused while recording (runbook) and while the new database is not cut over:
+    without its marker the old database would take writes again, and they would be lost."""
+    link = recorded_link(old_path)
+    new_path = link[1] if link is not None and link[0] == "old" else None
+    # The new database's lock, when there is one: cleanup must not run beside drain.
+    with phase_lock(new_path if new_path is not None and new_path.exists() else old_path):
         with translate_errors(f"cleaning up {old_path}"):
             conn = open_rw(old_path)
             try:
                 previous = read_old(conn).marker or "no marker"
                 if previous == "recording":
                     raise refuse("still_recording")
+                if previous == "draining" and new_path is not None:
+                    _require_cut_over(new_path)
                 dropped = remove_capture(conn)
             finally:
                 conn.close()
     return CleanupReport(str(old_path), previous, *dropped)
+
+
+def _require_cut_over(new_path: Path) -> None:
+    """A new database that still exists must be `ready`; one that is gone (moved or
+    removed after cutover) cannot be asked, and the operator has drained."""
+    if not new_path.exists():
+        return
+    conn = open_ro(new_path)
+    try:
+        status = read_new(conn).status
+    finally:
+        conn.close()
+    if status != "ready":
+        raise refuse("not_cut_over", path=new_path, status=status or "no status marker")
 
 
 def abort(old_path: Path | None, new_path: Path | None) -> AbortReport:

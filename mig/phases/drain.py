@@ -16,10 +16,10 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from mig.db import mig_writer, open_rw, translate_errors
+from mig.db import attach_old, mig_writer, open_rw, translate_errors
 from mig.introspect import introspect
 from mig.model import Schema, SeedRow, decode_value
-from mig.phases.migrate import Progress, attach_old, fingerprint, guards_lifted
+from mig.phases.migrate import Progress, fingerprint, guards_lifted
 from mig.phases.state import checkpoint, log_max, phase_lock, read_new, read_old, refuse
 from mig.plan.ops import Plan
 from mig.plan.statements import replay_sql

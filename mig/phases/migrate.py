@@ -28,7 +28,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-from mig.db import MIG_CACHE_SIZE, create_db_file, mig_writer, open_ro, open_rw, translate_errors
+from mig.db import (MIG_CACHE_SIZE, attach_old, create_db_file, mig_writer, open_ro, open_rw,
+                    translate_errors)
 from mig.errors import NotFound, PlanRefused
 from mig.introspect import introspect
 from mig.model import Schema, canonical_json, encode_value, schema_hash
@@ -48,7 +49,7 @@ from mig.plan.statements import (
 from mig.render import index_statements, table_statements, trigger_statements, view_statements
 from mig.sqltext import quote_ident as q
 
-__all__ = ["MigrateReport", "make_plan", "migrate", "attach_old", "guards_lifted", "Progress"]
+__all__ = ["MigrateReport", "make_plan", "migrate", "guards_lifted", "Progress"]
 
 Progress = Callable[[str, int, "int | None"], None]
 
@@ -58,7 +59,7 @@ CHUNK_TARGET_S = 0.04
 
 @dataclass
 class MigrateReport:
-    old: str
+    old: str | None
     new: str
     schema_hash: str
     action: str  # migrated | resumed | already-migrated | already-cut-over | nothing-to-do
@@ -67,14 +68,6 @@ class MigrateReport:
     copy_seconds: float = 0.0
     tables: dict[str, int] = field(default_factory=dict)
     message: str = ""
-
-
-def attach_old(conn: sqlite3.Connection, old_path: Path) -> None:
-    """Attach the old database read-only as `old` (never creates it)."""
-    if not old_path.exists():
-        raise NotFound(f"database {old_path} does not exist")
-    uri = "file:" + str(old_path.resolve()).replace("?", "%3f").replace("#", "%23") + "?mode=ro"
-    conn.execute("ATTACH DATABASE ? AS old", (uri,))
 
 
 @contextmanager
@@ -108,7 +101,7 @@ def make_plan(old_path: Path, target: Schema) -> tuple[Schema, Plan]:
     with translate_errors(f"reading {old_path}"):
         conn = sqlite3.connect(":memory:", uri=True, isolation_level=None)
         try:
-            attach_old(conn, old_path)
+            attach_old(conn, old_path, reader=True)
             old_schema = introspect(conn, "old")
             plan = compare(old_schema, target)
             refusals = list(plan.refusals)
@@ -177,7 +170,7 @@ def schema_commit(schema_path: Path | None) -> str | None:
 def migrate(old_path: Path | None, new_path: Path, target: Schema, schema_path: Path | None = None,
             progress: Progress | None = None) -> MigrateReport:
     shash = schema_hash(target)
-    report = MigrateReport(str(old_path), str(new_path), shash, "migrated")
+    report = MigrateReport(str(old_path) if old_path else None, str(new_path), shash, "migrated")
     if old_path is None or not old_path.exists():
         if new_path.exists():
             report.action = "nothing-to-do"

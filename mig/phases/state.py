@@ -19,16 +19,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from mig.errors import DatabaseBusy, WrongState
+from mig.db import open_ro
+from mig.errors import DatabaseBusy, MigError, WrongState
 from mig.plan.ops import Plan
 
 __all__ = ["OldState", "NewState", "read_old", "read_new", "refuse", "phase_lock", "now",
-           "table_exists", "checkpoint", "log_max", "REFUSALS"]
+           "table_exists", "checkpoint", "log_max", "recorded_link", "REFUSALS"]
 
 REFUSALS = {
     "drain_incomplete": "Drain is not complete: {detail}; run `mig drain`, then check `mig status`",
     "still_recording": "Old database is still in recording mode; finish `mig drain` and "
                        "`mig cutover` first",
+    "not_cut_over": "the new database {path} is not cut over yet (status {status}); run "
+                    "`mig cutover` first, or `mig abort` to stay on the old database",
     "no_marker": "the old database {path} has no migration marker; run `mig migrate` first",
     "no_status": "the new database {path} is not a mig target (no _migration_status); "
                  "run `mig migrate` first",
@@ -42,7 +45,7 @@ REFUSALS = {
                     "the old database (abort first) or the schema, then migrate again",
     "seeds_missing": "seed rows are not applied: {detail}; run `mig drain` again",
     "old_missing": "the old database {path} recorded at migrate time does not exist; cutover "
-                   "must check its log",
+                   "must check its log: pass --old with its new location",
 }
 
 
@@ -153,3 +156,26 @@ def phase_lock(anchor: Path, like: Path | None = None) -> Iterator[None]:
                 os.unlink(lock_path)
     finally:
         os.close(fd)
+
+
+def recorded_link(path: Path) -> tuple[str, Path] | None:
+    """What migrate recorded in `path`: ("old", the new path) or ("new", the old path).
+
+    None for a database that is not part of a migration, or that cannot be read.
+    """
+    try:
+        conn = open_ro(path)
+    except MigError:
+        return None
+    try:
+        if table_exists(conn, "_migration_marker"):
+            row = conn.execute("SELECT new_path FROM _migration_marker").fetchone()
+            return ("old", Path(row[0])) if row else None
+        if table_exists(conn, "_migration_status"):
+            row = conn.execute("SELECT old_path FROM _migration_status").fetchone()
+            return ("new", Path(row[0])) if row else None
+        return None
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from mig.db import open_ro, translate_errors
-from mig.phases.state import read_new, read_old
+from mig.db import attach_old, open_ro, translate_errors
+from mig.phases.state import read_new, read_old, recorded_link, table_exists
 
 __all__ = ["StatusReport", "status"]
 
@@ -25,30 +26,52 @@ class StatusReport:
     migration_progress: str | None = None  # present | removed
 
 
-def status(old_path: Path | None, new_path: Path | None) -> StatusReport:
+def status(old_path: Path | None, new_path: Path | None, follow_links: bool = True) -> StatusReport:
+    """The lines for the databases given; with follow_links, pending entries are counted
+    against the database the other one recorded even when only one was given."""
     report = StatusReport(str(old_path) if old_path else None, str(new_path) if new_path else None)
-    old_conn = open_ro(old_path) if old_path else None
-    new_conn = open_ro(new_path) if new_path else None
-    try:
-        with translate_errors("reading migration state"):
-            if old_conn is not None:
-                o = read_old(old_conn)
+    with translate_errors("reading migration state"):
+        conn = open_ro(new_path or old_path)  # type: ignore[arg-type]
+        try:
+            # One read transaction over both files, so the counts agree with each other.
+            conn.execute("BEGIN")
+            old_schema = _attach_log(conn, old_path, new_path, follow_links)
+            if new_path is not None:
+                _new_lines(conn, report, old_schema)
+            if old_path is not None:
+                o = read_old(conn, old_schema or "main")
                 report.marker_status = o.marker or "no marker"
                 report.log_entries = o.log_entries or 0
-            if new_conn is not None:
-                n = read_new(new_conn)
-                report.migration_status = n.status or "no status marker"
-                report.schema_hash = n.schema_hash
-                report.id_mapping_entries = n.id_mapping_entries
-                report.migration_progress = "present" if n.checkpoint is not None else "removed"
-                report.cutover_complete = n.status == "ready"
-                if n.status == "ready":
-                    report.pending = 0
-                elif old_conn is not None and n.checkpoint is not None and o.log_entries is not None:
-                    report.pending = old_conn.execute(
-                        "SELECT count(*) FROM _migration_log WHERE seq > ?", (n.checkpoint,)).fetchone()[0]
-    finally:
-        for c in (old_conn, new_conn):
-            if c is not None:
-                c.close()
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
     return report
+
+
+def _attach_log(conn: sqlite3.Connection, old_path: Path | None, new_path: Path | None,
+                follow_links: bool) -> str | None:
+    """The schema name under which the old database's log is readable on `conn`, if any."""
+    if new_path is None:
+        return "main" if old_path is not None else None
+    source = old_path
+    if source is None and follow_links:
+        link = recorded_link(new_path)
+        source = link[1] if link is not None and link[0] == "new" and link[1].exists() else None
+    if source is None:
+        return None
+    attach_old(conn, source, reader=True)
+    return "old"
+
+
+def _new_lines(conn: sqlite3.Connection, report: StatusReport, old_schema: str | None) -> None:
+    n = read_new(conn)
+    report.migration_status = n.status or "no status marker"
+    report.schema_hash = n.schema_hash
+    report.id_mapping_entries = n.id_mapping_entries
+    report.migration_progress = "present" if n.checkpoint is not None else "removed"
+    report.cutover_complete = n.status == "ready"
+    if n.status == "ready":
+        report.pending = 0
+    elif old_schema is not None and n.checkpoint is not None and table_exists(conn, "_migration_log", old_schema):
+        report.pending = conn.execute(f"SELECT count(*) FROM {old_schema}._migration_log WHERE seq > ?",
+                                      (n.checkpoint,)).fetchone()[0]

@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from mig.db import open_ro, translate_errors
+from mig.db import attach_old, open_ro, translate_errors
 from mig.errors import WrongState
 from mig.model import encode_value
-from mig.phases.migrate import attach_old
 from mig.phases.state import read_new
 from mig.plan.ops import TablePlan
 from mig.sqltext import quote_ident as q
@@ -70,7 +69,7 @@ def verify(new_path: Path, old_path: Path | None = None) -> VerifyReport:
             if state.plan is None or state.old_path is None:
                 raise WrongState(f"{new_path} is not a mig target (no stored plan); nothing to verify")
             old_path = old_path or Path(state.old_path)
-            attach_old(conn, old_path)
+            attach_old(conn, old_path, reader=True)
             started = time.monotonic()
             verdicts = [_verify_table(conn, tp, _seed_keys(conn, tp)) for tp in state.plan.captured]
             seconds = time.monotonic() - started

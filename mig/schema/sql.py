@@ -4,23 +4,45 @@ SQLite itself is the parser, so whatever SQLite accepts is understood exactly
 as SQLite understands it. Intent the DDL cannot say (renames, drops) comes
 from `-- mig:` directive comments. Statements run one at a time so that an
 error can name the line it starts on. Seed rows are the rows the script's
-INSERTs leave in the tables.
+INSERTs leave in the tables, minus the values that only a non-constant
+default (`CURRENT_TIMESTAMP`, `(random())`) put there: those are evaluated
+when the seed row is applied, so loading the same file twice gives the same
+model and the same hash.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mig.errors import SchemaInputError
-from mig.introspect import introspect
-from mig.model import DropColumn, DropTable, RenameColumn, RenameTable, Schema
-from mig.sqltext import tokenize, unquote_ident
+from mig.introspect import MIG_TABLES, introspect, table_rows
+from mig.model import (Column, DropColumn, DropTable, RenameColumn, RenameTable, Schema, SeedRow,
+                       Table, default_is_literal)
+from mig.render import create_table_sql
+from mig.sqltext import Token, tokenize, unquote_ident
 
 __all__ = ["load", "loads", "parse_directives"]
 
 _DIRECTIVES = {"rename-table": 2, "rename-column": 3, "drop-table": 1, "drop-column": 2}
+_NOT_ALLOWED = ("ATTACH", "DETACH", "PRAGMA", "VACUUM", "BEGIN", "COMMIT", "END", "ROLLBACK",
+                "SAVEPOINT", "RELEASE", "ANALYZE", "REINDEX")
+# Stands for "the default put this here" while seed rows are read (see _stable_seeds).
+_SENTINEL = b"\x00mig: value of a non-constant default\x00"
+
+
+@dataclass(frozen=True)
+class _Statement:
+    line: int
+    col: int
+    sql: str
+    terminated: bool = True  # the file's last statement may omit its `;`
+
+    @property
+    def first_word(self) -> str:
+        words = [t.upper for t in tokenize(self.sql) if t.kind == "word"]
+        return words[0] if words else ""
 
 
 def load(path: str | Path, display_name: str | None = None) -> Schema:
@@ -33,66 +55,196 @@ def load(path: str | Path, display_name: str | None = None) -> Schema:
 
 
 def loads(text: str, file: str = "schema.sql") -> Schema:
+    statements = _statements(text, file)
     conn = sqlite3.connect(":memory:", isolation_level=None)
     try:
         conn.execute("PRAGMA foreign_keys=ON")
-        _execute_script(conn, text, file)
-        bad = conn.execute("PRAGMA foreign_key_check").fetchall()
-        if bad:
-            raise SchemaInputError(file, 1, 1, f"seed row in {bad[0][0]} references a missing "
-                                   f"row of {bad[0][2]}; add the parent row first")
+        created = _execute_all(conn, statements, file)
+        _check_references(conn, created, file)
         schema = introspect(conn, with_rows=True)
     finally:
         conn.close()
+    inserts = [s for s in statements if s.first_word in ("INSERT", "REPLACE")]
+    schema = replace(schema, seeds=_stable_seeds(schema, inserts, created, file))
     return _with_intents(schema, parse_directives(text, file), file)
 
 
-def _execute_script(conn: sqlite3.Connection, text: str, file: str) -> None:
-    """Run each statement alone, so an error names the line its statement starts on."""
-    start: int | None = None
+# ---------------------------------------------------------------- statements
+
+def _statements(text: str, file: str) -> list[_Statement]:
+    """The script's statements with the line and column each starts at."""
+    out: list[_Statement] = []
+    start: Token | None = None
     for tok in tokenize(text):
         if start is None:
-            start = tok.start
-        if tok.text == ";" and sqlite3.complete_statement(text[start:tok.start + 1]):
-            _run(conn, text[start:tok.start + 1], file, _line(text, start))
+            start = tok
+        if tok.text == ";" and sqlite3.complete_statement(text[start.start:tok.start + 1]):
+            out.append(_statement(text, start, text[start.start:tok.start + 1]))
             start = None
     if start is not None:
-        raise SchemaInputError(file, _line(text, start), 1,
-                               "incomplete SQL statement at end of file (missing `;`?)")
+        rest = text[start.start:].rstrip()
+        if not sqlite3.complete_statement(rest + ";"):
+            line, col = _position(text, start.start)
+            raise SchemaInputError(file, line, col, "incomplete SQL statement at end of file "
+                                   "(an unclosed parenthesis, string or comment?)")
+        out.append(replace(_statement(text, start, rest + ";"), terminated=False))
+    return [s for s in out if s.sql.strip(" \t\r\n;")]
 
 
-def _line(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
+def _statement(text: str, start: Token, sql: str) -> _Statement:
+    line, col = _position(text, start.start)
+    return _Statement(line, col, sql)
 
 
-def _run(conn: sqlite3.Connection, stmt: str, file: str, line: int) -> None:
-    words = [t.upper for t in tokenize(stmt) if t.kind == "word"][:3]
-    if words and words[0] in ("ATTACH", "DETACH", "PRAGMA", "VACUUM", "BEGIN", "COMMIT", "END", "ROLLBACK"):
-        raise SchemaInputError(file, line, 1, f"{words[0]} is not allowed in schema.sql; "
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _execute_all(conn: sqlite3.Connection, statements: list[_Statement], file: str) -> dict[str, int]:
+    """Run each statement alone; returns the line each table was created on (lower-case name)."""
+    created: dict[str, int] = {}
+    for stmt in statements:
+        before = _names(conn)
+        _run(conn, stmt, file)
+        for name in _names(conn) - before:
+            created[name] = stmt.line
+    return created
+
+
+def _names(conn: sqlite3.Connection) -> set[str]:
+    return {r[0].lower() for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def _run(conn: sqlite3.Connection, stmt: _Statement, file: str) -> None:
+    words = [t.upper for t in tokenize(stmt.sql) if t.kind == "word"][:4]
+    if words and words[0] in _NOT_ALLOWED:
+        raise SchemaInputError(file, stmt.line, stmt.col, f"{words[0]} is not allowed in schema.sql; "
                                "it may hold only CREATE TABLE/INDEX/VIEW/TRIGGER and INSERT")
+    if words[:2] == ["CREATE", "VIRTUAL"]:
+        raise SchemaInputError(file, stmt.line, stmt.col, "virtual tables are not supported: mig "
+                               "captures writes with triggers, which SQLite does not allow on them")
     try:
-        conn.execute(stmt)
+        conn.execute(stmt.sql)
     except sqlite3.Error as exc:
-        raise SchemaInputError(file, line, 1, f"SQLite rejected this statement: {exc}") from exc
+        what = "this statement" if stmt.terminated else "the incomplete statement at the end of the file"
+        raise SchemaInputError(file, stmt.line, stmt.col, f"SQLite rejected {what}: {exc}") from exc
+    reserved = next((n for n in _names(conn) if n in MIG_TABLES), None)
+    if reserved:
+        raise SchemaInputError(file, stmt.line, stmt.col, f"table name {reserved} is reserved for "
+                               "mig's own bookkeeping; choose another name")
 
+
+def _check_references(conn: sqlite3.Connection, created: dict[str, int], file: str) -> None:
+    """Every FOREIGN KEY names an existing table and a key of it; seed rows find their parents."""
+    for name, line in created.items():
+        for row in conn.execute("SELECT * FROM pragma_foreign_key_list(?)", (name,)):
+            if row[2].lower() not in created:
+                raise SchemaInputError(file, line, 1, f"table {name} references table {row[2]}, "
+                                       "which the schema does not create")
+    try:
+        bad = conn.execute("PRAGMA foreign_key_check").fetchall()
+    except sqlite3.Error as exc:  # "foreign key mismatch": the parent columns are not a key
+        raise SchemaInputError(file, 1, 1, f"{exc}: a FOREIGN KEY must reference the parent's "
+                               "PRIMARY KEY or UNIQUE columns") from exc
+    if bad:
+        raise SchemaInputError(file, created.get(bad[0][0].lower(), 1), 1,
+                               f"seed row in {bad[0][0]} references a missing row of {bad[0][2]}; "
+                               "add the parent row first")
+
+
+# ---------------------------------------------------------------- seed rows
+
+def _volatile(col: Column) -> bool:
+    """A default whose value depends on when it is evaluated."""
+    return col.default is not None and not default_is_literal(col.default)
+
+
+def _stable_seeds(schema: Schema, inserts: list[_Statement], created: dict[str, int],
+                  file: str) -> tuple[SeedRow, ...]:
+    """Seed rows without the values non-constant defaults gave them.
+
+    The INSERTs run again in a second database whose non-constant defaults
+    are a sentinel; where a row holds the sentinel, the default made the
+    value, so the seed row leaves that column out and the default is
+    evaluated when the row is applied. Should the second run differ (a
+    CHECK or trigger that reads such a column), the first run's rows stand.
+    """
+    volatile = {t.name for t in schema.tables if any(_volatile(c) for c in t.stored_columns)}
+    if not volatile or not inserts:
+        return schema.seeds
+    probe = _sentinel_rows(schema, inserts)
+    if probe is None:
+        return schema.seeds
+    out: list[SeedRow] = []
+    for table in schema.tables:
+        rows = schema.seeds_of(table.name)
+        marked = probe.get(table.name, [])
+        if table.name not in volatile or len(marked) != len(rows):
+            out += rows
+            continue
+        for row, mark in zip(rows, marked):
+            out.append(_without_defaulted(table, row, mark, created, file))
+    return tuple(out)
+
+
+def _sentinel_rows(schema: Schema, inserts: list[_Statement]) -> dict[str, list[tuple[object, ...]]] | None:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        for table in schema.tables:
+            conn.execute(create_table_sql(_loose(table)))
+        for stmt in inserts:
+            conn.execute(stmt.sql)
+        return {t.name: [r.values for r in table_rows(conn, t)] for t in schema.tables}
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
+def _loose(table: Table) -> Table:
+    """The table with its keys and types, no other constraint, and sentinel defaults."""
+    cols = tuple(replace(c, default="X'" + _SENTINEL.hex() + "'") if _volatile(c) else c
+                 for c in table.columns)
+    return replace(table, columns=cols, checks=(), foreign_keys=(), strict=False)
+
+
+def _without_defaulted(table: Table, row: SeedRow, mark: tuple[object, ...], created: dict[str, int],
+                       file: str) -> SeedRow:
+    keep = [i for i, v in enumerate(mark) if v != _SENTINEL]
+    dropped = [row.columns[i] for i in range(len(row.columns)) if i not in keep]
+    key = next((c for c in dropped if c in table.primary_key), None)
+    if key is not None:
+        raise SchemaInputError(file, created.get(table.name.lower(), 1), 1,
+                               f"a seed row of {table.name} takes its primary key {key} from a "
+                               "non-constant default, so it would be a new row at every apply; "
+                               "give the key explicitly in the INSERT")
+    return SeedRow(row.table, tuple(row.columns[i] for i in keep), tuple(row.values[i] for i in keep))
+
+
+# ---------------------------------------------------------------- directives
 
 def parse_directives(text: str, file: str) -> list[tuple[int, int, object]]:
-    """The `-- mig:` directives as (line, column, intent) in file order."""
+    """The `-- mig:` directives as (line, column, intent) in file order.
+
+    Only line comments count: `-- mig:` inside a string or a /* */ comment is text.
+    """
     found: list[tuple[int, int, object]] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped.startswith("--") or not stripped[2:].strip().startswith("mig:"):
+    for tok in tokenize(text, keep_space=True):
+        body = tok.text[2:].strip() if tok.kind == "comment" and tok.text.startswith("--") else ""
+        if not body.startswith("mig:"):
             continue
-        col = line.index("mig:") + 1
-        kind, _, rest = stripped[2:].strip()[4:].partition(" ")
+        line, start_col = _position(text, tok.start)
+        col = start_col + tok.text.index("mig:")
+        kind, _, rest = body[4:].partition(" ")
         if kind not in _DIRECTIVES:
-            raise SchemaInputError(file, lineno, col, f"unknown directive `mig:{kind}`; known: "
+            raise SchemaInputError(file, line, col, f"unknown directive `mig:{kind}`; known: "
                                    + ", ".join(f"mig:{k}" for k in _DIRECTIVES))
         args = [unquote_ident(t.text) for t in tokenize(rest)]
         if len(args) != _DIRECTIVES[kind] or not all(args):
-            raise SchemaInputError(file, lineno, col, f"`mig:{kind}` takes {_DIRECTIVES[kind]} "
+            raise SchemaInputError(file, line, col, f"`mig:{kind}` takes {_DIRECTIVES[kind]} "
                                    "names (write a name with spaces as \"name\")")
-        found.append((lineno, col, _INTENT[kind](*args)))
+        found.append((line, col, _INTENT[kind](*args)))
     return found
 
 
@@ -100,10 +252,13 @@ _INTENT = {"rename-table": RenameTable, "rename-column": RenameColumn,
            "drop-table": DropTable, "drop-column": DropColumn}
 
 
-def _intent_problem(schema: Schema, intent: object) -> str | None:
-    """Why a directive cannot hold for this schema, or None."""
-    if isinstance(intent, RenameTable) and schema.table(intent.new) is None:
-        return f"the schema has no table {intent.new}"
+def _intent_problem(schema: Schema, intent: object, earlier: list[object]) -> str | None:
+    """Why a directive cannot hold for this schema (or with the directives before it), or None."""
+    if isinstance(intent, RenameTable):
+        if schema.table(intent.new) is None:
+            return f"the schema has no table {intent.new}"
+        if intent.old.lower() == intent.new.lower():
+            return f"{intent.old} is renamed to itself"
     if isinstance(intent, RenameColumn):
         table = schema.table(intent.table)
         if table is None or table.column(intent.new) is None:
@@ -116,19 +271,55 @@ def _intent_problem(schema: Schema, intent: object) -> str | None:
             return f"the schema has no table {intent.table}"
         if table.column(intent.column) is not None:
             return f"the schema still declares column {intent.table}.{intent.column}"
+    clash = next((e for e in earlier if _conflict(e, intent)), None)
+    return f"it contradicts an earlier directive ({_describe(clash)})" if clash else None
+
+
+def _old_names(intent: object) -> tuple[str, ...]:
+    """The old names an intent consumes, as (kind, table, name) keys."""
+    if isinstance(intent, RenameTable):
+        return (f"t:{intent.old.lower()}",)
+    if isinstance(intent, DropTable):
+        return (f"t:{intent.name.lower()}",)
+    if isinstance(intent, RenameColumn):
+        return (f"c:{intent.table.lower()}.{intent.old.lower()}",)
+    if isinstance(intent, DropColumn):
+        return (f"c:{intent.table.lower()}.{intent.column.lower()}",)
+    return ()
+
+
+def _new_name(intent: object) -> str | None:
+    if isinstance(intent, RenameTable):
+        return f"t:{intent.new.lower()}"
+    if isinstance(intent, RenameColumn):
+        return f"c:{intent.table.lower()}.{intent.new.lower()}"
     return None
 
 
+def _conflict(a: object, b: object) -> bool:
+    """One old name declared twice, or two renames onto one new name."""
+    if set(_old_names(a)) & set(_old_names(b)):
+        return True
+    return _new_name(a) is not None and _new_name(a) == _new_name(b)
+
+
+def _describe(intent: object) -> str:
+    kind = {RenameTable: "rename-table", RenameColumn: "rename-column", DropTable: "drop-table",
+            DropColumn: "drop-column"}[type(intent)]
+    return f"mig:{kind} " + " ".join(str(v) for v in vars(intent).values())
+
+
 def _with_intents(schema: Schema, directives: list[tuple[int, int, object]], file: str) -> Schema:
+    seen: list[object] = []
     for line, col, intent in directives:
-        problem = _intent_problem(schema, intent)
+        problem = _intent_problem(schema, intent, seen)
         if problem:
             raise SchemaInputError(file, line, col, f"directive does not fit the schema: {problem}")
-    intents = [i for _, _, i in directives]
+        seen.append(intent)
     return replace(
         schema,
-        rename_tables=tuple(i for i in intents if isinstance(i, RenameTable)),
-        rename_columns=tuple(i for i in intents if isinstance(i, RenameColumn)),
-        drop_tables=tuple(i for i in intents if isinstance(i, DropTable)),
-        drop_columns=tuple(i for i in intents if isinstance(i, DropColumn)),
+        rename_tables=tuple(i for i in seen if isinstance(i, RenameTable)),
+        rename_columns=tuple(i for i in seen if isinstance(i, RenameColumn)),
+        drop_tables=tuple(i for i in seen if isinstance(i, DropTable)),
+        drop_columns=tuple(i for i in seen if isinstance(i, DropColumn)),
     )

@@ -1,0 +1,189 @@
+"""What the real `mig` leaves on disk and which databases it finds.
+
+Reads leave no `-wal`/`-shm` files and survive a hot journal; user tables
+that merely look like ours are data; the commands after migrate find the pair
+migrate recorded when the directory alone cannot tell.
+"""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from clihelp import project, run_mig, snapshot
+
+OLD = "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO item VALUES (1, 'a');"
+NEW = "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT, qty INTEGER DEFAULT 0);"
+OLD_DB = "proj-0000000000000001.sqlite"
+
+
+def wal_project(tmp: Path, new_sql: str = NEW) -> Path:
+    d = project(tmp, OLD, new_sql)
+    conn = sqlite3.connect(d / OLD_DB)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.close()  # the last connection: -wal and -shm are gone
+    assert sorted(p.name for p in d.iterdir()) == [OLD_DB, "schema.sql"]
+    return d
+
+
+def test_reads_of_a_wal_database_leave_no_side_files(tmp_path: Path) -> None:
+    d = wal_project(tmp_path)
+    before = snapshot(d)
+    assert run_mig("plan", "--dir", str(d)).returncode == 0
+    assert run_mig("status", "--old", str(d / OLD_DB)).returncode == 0
+    assert snapshot(d) == before
+
+
+def test_a_refused_migrate_of_a_wal_database_leaves_the_directory_as_it_was(tmp_path: Path) -> None:
+    d = wal_project(tmp_path, "CREATE TABLE item (id INTEGER PRIMARY KEY);")  # drops name: refused
+    before = snapshot(d)
+    out = run_mig("migrate", "--dir", str(d))
+    assert out.returncode == 1 and "refused" in out.stderr
+    assert snapshot(d) == before
+
+
+HOT_JOURNAL = """
+import os, signal, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("PRAGMA cache_size=1")  # spill changed pages into the file before commit
+conn.execute("BEGIN")
+conn.executemany("INSERT INTO item (name) VALUES (?)", [("x" * 500,) for _ in range(2000)])
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_hot_journal_left_by_a_killed_writer_does_not_stop_status_or_abort(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW)
+    assert run_mig("migrate", cwd=d).returncode == 0
+    old = d / OLD_DB
+    proc = subprocess.run([sys.executable, "-c", HOT_JOURNAL, str(old)])
+    assert proc.returncode == -signal.SIGKILL
+    assert Path(str(old) + "-journal").exists()
+    status = run_mig("status", cwd=d)
+    assert status.returncode == 0, status.stderr
+    assert "Migration log entries: 0" in status.stdout  # the killed transaction was rolled back
+    abort = run_mig("abort", cwd=d)
+    assert abort.returncode == 0, abort.stderr
+    conn = sqlite3.connect(old)
+    assert conn.execute("SELECT * FROM item").fetchall() == [(1, "a")]
+    assert conn.execute("SELECT name FROM sqlite_master WHERE name LIKE '%migration%'").fetchall() == []
+
+
+def test_user_tables_that_look_like_ours_are_copied(tmp_path: Path) -> None:
+    user = "CREATE TABLE _migrations (version INTEGER PRIMARY KEY, applied TEXT);"
+    d = project(tmp_path, OLD + user + "INSERT INTO _migrations VALUES (7, 'x');", NEW + user)
+    assert run_mig("migrate", cwd=d).returncode == 0
+    new = next(p for p in d.glob("proj-*.sqlite") if p.name != OLD_DB)
+    assert sqlite3.connect(new).execute("SELECT * FROM _migrations").fetchall() == [(7, "x")]
+
+
+def test_a_reserved_table_name_in_the_schema_is_an_error(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW + "CREATE TABLE _migration_log (x);")
+    out = run_mig("plan", cwd=d)
+    assert out.returncode == 1 and "reserved" in out.stderr and len(out.stderr.splitlines()) == 1
+
+
+def test_a_percent_sign_in_the_path_is_just_a_character(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW, name="we%41rd dir")
+    out = run_mig("plan", cwd=d)
+    assert out.returncode == 0, out.stderr
+
+
+def test_status_before_migrate_shows_the_old_database_alone(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW)
+    out = run_mig("status", cwd=d)
+    assert out.returncode == 0, out.stderr
+    assert "Marker status: no marker" in out.stdout and "Migration log entries: 0" in out.stdout
+    assert "Migration status" not in out.stdout
+    assert sorted(p.name for p in d.iterdir()) == [OLD_DB, "schema.sql"]
+
+
+def test_status_with_only_new_counts_pending_entries_in_the_recorded_old_log(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW)
+    assert run_mig("migrate", cwd=d).returncode == 0
+    conn = sqlite3.connect(d / OLD_DB)
+    conn.execute("INSERT INTO item VALUES (2, 'b')")
+    conn.commit()
+    new = next(p for p in d.glob("proj-*.sqlite") if p.name != OLD_DB)
+    out = run_mig("status", "--new", str(new))
+    assert "Pending replay entries: 1" in out.stdout and "Marker status" not in out.stdout
+
+
+def test_after_the_old_database_is_retired_status_shows_the_new_one(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW)
+    for step in ("migrate", "drain", "cutover", "cleanup-old"):
+        assert run_mig(step, cwd=d).returncode == 0, step
+    (d / OLD_DB).unlink()
+    out = run_mig("status", cwd=d)
+    assert out.returncode == 0, out.stderr
+    assert "Migration status: ready" in out.stdout and "Pending replay entries: 0 (cutover complete)" in out.stdout
+
+
+def test_cleanup_old_is_refused_until_cutover(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW)
+    assert run_mig("migrate", cwd=d).returncode == 0
+    assert run_mig("drain", cwd=d).returncode == 0
+    before = snapshot(d)
+    out = run_mig("cleanup-old", cwd=d)
+    assert out.returncode == 1 and "not cut over" in out.stderr
+    assert snapshot(d) == before
+    assert run_mig("cutover", cwd=d).returncode == 0
+    assert run_mig("cleanup-old", cwd=d).returncode == 0
+
+
+def test_after_the_schema_is_edited_the_phases_follow_the_recorded_pair(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW)
+    assert run_mig("migrate", cwd=d).returncode == 0
+    new = next(p for p in d.glob("proj-*.sqlite") if p.name != OLD_DB)
+    (d / "schema.sql").write_text(NEW + "CREATE TABLE extra (x);")  # the runbook's "fix issues"
+    out = run_mig("status", cwd=d)
+    assert "Migration status: migrating" in out.stdout, out.stderr
+    out = run_mig("abort", cwd=d)
+    assert out.returncode == 0 and "Removed new database: yes" in out.stdout, out.stderr
+    assert not new.exists()
+
+
+def test_abort_given_only_the_old_database_removes_the_recorded_new_one(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW)
+    assert run_mig("migrate", cwd=d).returncode == 0
+    new = next(p for p in d.glob("proj-*.sqlite") if p.name != OLD_DB)
+    (d / "schema.sql").unlink()
+    out = run_mig("abort", "--old", str(d / OLD_DB))
+    assert out.returncode == 0 and not new.exists(), out.stderr
+
+
+def test_commands_without_schema_option_do_not_suggest_it(tmp_path: Path) -> None:
+    d = tmp_path / "proj"
+    d.mkdir()
+    for command in ("drain", "cutover", "verify", "cleanup-old"):
+        out = run_mig(command, cwd=d)
+        assert out.returncode == 1 and "--schema" not in out.stderr, (command, out.stderr)
+
+
+def test_a_missing_project_directory_is_named(tmp_path: Path) -> None:
+    out = run_mig("plan", "--dir", str(tmp_path / "nope"))
+    assert out.returncode == 1 and "does not exist" in out.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_old_and_new_on_one_file_is_an_error(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW)
+    out = run_mig("plan", "--old", str(d / OLD_DB), "--new", str(d / OLD_DB), cwd=d)
+    assert out.returncode == 1 and "same file" in out.stderr
+
+
+def test_migrate_with_nothing_to_do_says_so_without_a_placeholder(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW)
+    assert run_mig("migrate", cwd=d).returncode == 0
+    (d / OLD_DB).unlink()
+    out = run_mig("migrate", cwd=d)
+    assert out.returncode == 0 and "nothing to do" in out.stdout and "None" not in out.stdout
+
+
+def test_the_schema_file_is_named_as_typed(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, "CREATE TABLE t (id INTEGER,);")
+    out = run_mig("plan", "--schema", "./schema.sql", cwd=d)
+    assert out.stderr.startswith("plan failed: ./schema.sql:1:1: "), out.stderr
