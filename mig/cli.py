@@ -62,21 +62,27 @@ def _warn(msg: str) -> None:
 
 
 def _progress(as_json: bool) -> Callable[[str, int, int | None], None]:
+    """A bar on a terminal, plain lines elsewhere; on stderr, so --json's stdout stays one object."""
     from mig.progress import make_progress
 
     return make_progress(quiet=False, stream=sys.stderr)
 
 
 def _run(command: str, as_json: bool, call: Callable[[], Any], exit_code: Callable[[Any], int] | None = None) -> None:
+    from mig.progress import close_all
+
     try:
-        report = call()
+        try:
+            report = call()
+        finally:
+            close_all()  # a live bar would be redrawn under the summary or the error
     except MigError as exc:
         if as_json:
             click.echo(json.dumps({"ok": False, "command": command, "error": exc.to_json()}))
         click.echo(f"{command} failed: {exc}", err=True)
         if os.environ.get("MIG_DEBUG") == "1":
             raise
-        sys.exit(1)
+        sys.exit(getattr(exc, "exit_code", 1))  # an interrupted demo exits 130/143
     code = exit_code(report) if exit_code else 0
     if as_json:
         click.echo(json.dumps({"ok": code == 0, "command": command, **_jsonable(report)},

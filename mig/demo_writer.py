@@ -6,21 +6,30 @@ It knows nothing of mig: capture and write blocking live in the database
 database rejects writes (draining), it keeps retrying; when the file
 `<ack file>.switch` appears (JSON: the new database and the new name of the
 note column), it moves there, as traffic moves to the new service after
-cutover. The file `<ack file>.stop` ends it.
+cutover. The file `<ack file>.stop`, SIGTERM or SIGINT end it quietly, and
+so does the death of the demo (PARENT_PID): `mig demo` starts it in a
+session of its own, so a Ctrl-C on the terminal reaches only the demo, which
+then stops it; the parent check covers a demo killed with SIGKILL.
 
-Usage: python -m mig.demo_writer OLD_DB ACK_FILE
+Usage: python -m mig.demo_writer OLD_DB ACK_FILE PARENT_PID
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
 import sqlite3
 import sys
 import time
 from pathlib import Path
 
 PAUSE_S = 0.002
+
+
+class _Stop:
+    requested = False
 
 
 def _write_one(conn: sqlite3.Connection, rng: random.Random, customers: int,
@@ -35,14 +44,18 @@ def _write_one(conn: sqlite3.Connection, rng: random.Random, customers: int,
     return {"id": cur.lastrowid, "amount": amount.hex(), "receipt": receipt.hex(), "note": note}
 
 
-def run(old_db: str, ack_file: str) -> None:
+def _should_stop(stop: Path, parent: int) -> bool:
+    return _Stop.requested or stop.exists() or os.getppid() != parent
+
+
+def run(old_db: str, ack_file: str, parent: int) -> None:
     ack, switch, stop = Path(ack_file), Path(ack_file + ".switch"), Path(ack_file + ".stop")
     rng = random.Random(7)
     db, note_column = old_db, "note"
     conn = sqlite3.connect(db, timeout=10, isolation_level=None)
     customers = conn.execute("SELECT count(*) FROM customers").fetchone()[0]
     with ack.open("a") as out:
-        while not stop.exists():
+        while not _should_stop(stop, parent):
             if switch.exists() and db == old_db:
                 target = json.loads(switch.read_text())
                 db, note_column = target["db"], target["note_column"]
@@ -60,7 +73,17 @@ def run(old_db: str, ack_file: str) -> None:
             out.write(json.dumps({"acked": time.time(), "db": db, **row}) + "\n")
             out.flush()
             time.sleep(PAUSE_S)
+    conn.close()
+
+
+def main() -> None:
+    def stop(signum: int, frame: object) -> None:
+        _Stop.requested = True  # finish the write in flight, record it, then leave
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    run(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else os.getppid())
 
 
 if __name__ == "__main__":
-    run(sys.argv[1], sys.argv[2])
+    main()

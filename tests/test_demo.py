@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 
 def _demo(*args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
@@ -36,3 +40,62 @@ def test_demo_into_a_used_directory_is_a_one_line_error(tmp_path: Path) -> None:
     assert again.returncode == 1
     assert again.stderr.startswith("demo failed: ") and again.stderr.count("\n") == 1
     assert "already exists" in again.stderr
+
+
+def _writers(under: Path) -> list[int]:
+    """Live mig.demo_writer processes working in `under` (read from /proc)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if b"mig.demo_writer" in argv and any(str(under).encode() in a for a in argv) and state != "Z":
+            pids.append(int(proc.name))
+    return pids
+
+
+def _start_until(tmp: Path, marker: bytes) -> tuple[subprocess.Popen[bytes], bytes]:
+    """A demo in its own session (as a terminal's foreground job), read until `marker`."""
+    demo = subprocess.Popen([sys.executable, "-m", "mig.cli", "demo", "--dir", str(tmp),
+                             "--rows", "5000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    assert demo.stdout is not None
+    seen, end = b"", time.monotonic() + 60
+    while marker not in seen and time.monotonic() < end:
+        chunk = os.read(demo.stdout.fileno(), 65536)
+        if not chunk:
+            break
+        seen += chunk
+    assert marker in seen, seen.decode()
+    return demo, seen
+
+
+@pytest.mark.parametrize("how", ["SIGINT to the group (Ctrl-C)", "SIGTERM", "SIGHUP"])
+def test_an_interrupted_demo_stops_its_writer_and_names_the_project(tmp_path: Path, how: str) -> None:
+    demo, _ = _start_until(tmp_path, b"$ mig status")
+    assert _writers(tmp_path), "the writer should be running"
+    if how.startswith("SIGINT"):
+        os.killpg(demo.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    else:
+        demo.send_signal(getattr(signal, how))
+    _, err = demo.communicate(timeout=30)
+    stderr = err.decode()
+    signame = how.split()[0]
+    assert demo.returncode == 128 + getattr(signal, signame), stderr
+    assert "Traceback" not in stderr and "Aborted" not in stderr, stderr
+    said = [l for l in stderr.splitlines() if not re.match(r"(copy \w+|replay): \d", l)]
+    assert len(said) == 1 and said[0].startswith(f"demo failed: interrupted by {signame} during `mig ")
+    assert str(tmp_path / "shop") in said[0]
+    assert _writers(tmp_path) == []
+
+
+def test_a_killed_demo_leaves_no_writer_behind(tmp_path: Path) -> None:
+    demo, _ = _start_until(tmp_path, b"$ mig migrate")
+    demo.kill()  # no handler runs: the writer notices its parent is gone
+    demo.wait(timeout=10)
+    end = time.monotonic() + 10
+    while _writers(tmp_path) and time.monotonic() < end:
+        time.sleep(0.05)
+    assert _writers(tmp_path) == []
