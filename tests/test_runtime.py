@@ -375,8 +375,8 @@ def test_sqlalchemy_orm_session_rolls_back_a_blocked_write(migrated: tuple[Path,
 def test_the_overhead_benchmark_runs(tmp_path: Path) -> None:
     """bench/runtime_overhead.py is what docs/runtime.md quotes; keep it working."""
     root = Path(__file__).resolve().parents[1]
-    out = subprocess.run([sys.executable, str(root / "bench" / "runtime_overhead.py"), "--n", "50",
-                          "--repeat", "1"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, str(root / "bench" / "runtime_overhead.py"), "--quick"],
+                         capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     for case in ("write, no migration", "write, old db recording", "read, new db after cutover",
                  "SQLAlchemy write, no migration"):

@@ -52,12 +52,22 @@ def _http(method: str, url: str, body: dict[str, Any] | None = None) -> tuple[in
         return exc.code, dict(exc.headers), json.loads(exc.read())
 
 
+RAN: list[tuple[str, float, float]] = []  # every mig command: name, wall start, ms
+
+
 def _mig(*args: str) -> str:
+    started, clock = time.time(), time.perf_counter()
     out = subprocess.run([sys.executable, "-m", "mig.cli", *args], capture_output=True, text=True,
                          timeout=60)
+    RAN.append((args[0], started, (time.perf_counter() - clock) * 1000))
     assert out.returncode == 0, f"mig {' '.join(args)}: {out.stderr}"
     print(f"$ mig {' '.join(args[:1])}\n{out.stdout}", flush=True)
     return out.stdout
+
+
+def _steps_between(start: float, end: float) -> str:
+    """The mig commands that ran inside the window, each a fresh process, with their times."""
+    return ", ".join(f"{name} {ms:.0f} ms" for name, at, ms in RAN if start - 0.5 <= at < end)
 
 
 class Processes:
@@ -158,12 +168,17 @@ def test_runbook_with_live_services(tmp_path: Path, processes: Processes,
     code, headers, answer = _http("POST", f"{old_url}/books", {"title": "t", "author": "a", "price": 1})
     assert (code, headers.get("Retry-After"), answer["kind"]) == (503, "1", "WritesBlocked")
     assert _http("GET", f"{old_url}/books/1")[0] == 200
-    assert "Pending replay entries: 0" in _mig("status", *d)
-    _wait(lambda: any(e["op"] == "read" and e["url"] == old_url and e["t"] > _first_refused(record)
+    refused = _first_refused(record)  # once: the record grows with every request
+    _wait(lambda: any(e["op"] == "read" and e["url"] == old_url and e["t"] > refused
                       for e in _record(record)), "a load read on the draining old service")
-
+    # The runbook, with verify before cutover as DESIGN recommends: what an operator runs
+    # between the first refused write and the traffic switch is the window.
+    assert "Pending replay entries: 0" in _mig("status", *d)
+    assert "Result: ok" in _mig("verify", *d)
     assert "Current status: ready" in _mig("cutover", *d)
+    assert "Pending replay entries: 0 (cutover complete)" in _mig("status", *d)
     assert _http("GET", f"{new_url}/books/1")[0] == 200
+    switched = time.time()
     control.write_text(new_url)  # the traffic switch
     _wait(lambda: len(_acked(_record(record), new_url)) >= 20, "writes on the new service")
     assert "Dropped _migration_log: yes" in _mig("cleanup-old", *d)
@@ -186,8 +201,13 @@ def test_runbook_with_live_services(tmp_path: Path, processes: Processes,
     window_ms = (first_new - _first_refused(record)) * 1000
     record_property("write_unavailability_ms", round(window_ms, 1))
     record_property("acknowledged_writes", len(acked))
+    verify_ms = next(ms for name, _, ms in RAN if name == "verify")
+    record_property("verify_ms", round(verify_ms, 1))
     print(f"\nwrite-unavailability window: {window_ms:.0f} ms (first 503 on a write to the first "
-          f"write accepted by the new service); acknowledged writes: {len(acked)} "
+          f"write accepted by the new service; mig commands in it, each a fresh process: "
+          f"{_steps_between(_first_refused(record), first_new)}; "
+          f"{(first_new - switched) * 1000:.0f} ms from the switch to the first accepted write; "
+          f"verify's share {verify_ms:.0f} ms); acknowledged writes: {len(acked)} "
           f"({len(_acked(entries, old_url))} old, {len(_acked(entries, new_url))} new), all in the "
           f"new database; reads on the old service: {len(old_reads)}, all 200", flush=True)
     assert 0 < window_ms < DEADLINE_S * 1000
