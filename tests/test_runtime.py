@@ -461,3 +461,20 @@ def test_sqlalchemy_install_on_a_used_engine_and_on_a_missing_file(
         with pytest.raises(DatabaseNotFound):
             runtime.install(sa.create_engine(url))
     assert not missing.exists()
+
+
+def test_sqlalchemy_reads_during_drain_retire_the_file_for_the_process(
+        migrated: tuple[Path, Path, Path]) -> None:
+    d, old, _ = migrated
+    engine = runtime.create_engine(old)
+    commands.drain_command(commands.Inputs(d))
+    with engine.connect() as conn:  # only a read sees the draining marker
+        conn.execute(sa.text("SELECT count(*) FROM books")).scalar()
+    engine.dispose()
+    commands.cutover_command(commands.Inputs(d))
+    commands.cleanup_old_command(commands.Inputs(d, old=old))
+    fresh = runtime.create_engine(old)  # new connections, no marker left in the file
+    with pytest.raises(WritesBlocked, match="retired"):
+        with fresh.begin() as conn:
+            conn.execute(sa.text("INSERT INTO books (author_id, title) VALUES (1, 'lost')"))
+    fresh.dispose()
