@@ -56,6 +56,7 @@ class SchemaInputError(MigError):
     kind = "schema"
 
     def __init__(self, file: str, line: int, col: int, message: str) -> None:
+        message = message.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")  # one line
         self.file, self.line, self.col, self.message = file, line, col, message
         super().__init__(f"{file}:{line}:{col}: {message}")
 

@@ -34,6 +34,8 @@ __all__ = [
     "trigger_statements",
     "seed_statements",
     "upsert_seed_sql",
+    "default_sql",
+    "default_value_sql",
 ]
 
 
@@ -48,7 +50,7 @@ def _column_sql(col: Column, table: Table) -> str:
     if col.notnull:
         parts.append("NOT NULL")
     if col.default is not None:
-        parts.append(f"DEFAULT {_default_sql(col.default)}")
+        parts.append(f"DEFAULT {default_sql(col.default)}")
     if col.collation:
         parts.append(f"COLLATE {col.collation}")
     if col.generated is not None:
@@ -57,11 +59,19 @@ def _column_sql(col: Column, table: Table) -> str:
     return " ".join(parts)
 
 
-def _default_sql(text: str) -> str:
+def default_sql(text: str) -> str:
     """Constants as written; anything else needs parentheses in a DEFAULT clause."""
     bare = canonical_default(text)
     if bare is not None and (default_is_literal(bare) or bare in _KEYWORD_DEFAULTS):
         return text
+    return f"({text})"
+
+
+def default_value_sql(text: str) -> str:
+    """An expression with the default's value, for a SELECT (`DEFAULT "x"` means the string 'x')."""
+    bare = canonical_default(text)
+    if bare is not None and (default_is_literal(bare) or bare in _KEYWORD_DEFAULTS):
+        return bare
     return f"({text})"
 
 
@@ -119,11 +129,19 @@ def create_statements(schema: Schema) -> list[str]:
 
 
 def upsert_seed_sql(table: Table, row: SeedRow) -> str:
-    """Upsert by primary key; in a keyless table insert unless an identical row exists."""
+    """Upsert by primary key; in a keyless table insert unless an identical row exists.
+
+    ON CONFLICT on the key, not INSERT OR REPLACE: a clash on another UNIQUE
+    must fail, not silently delete the row that holds the value.
+    """
     cols = ", ".join(map(q, row.columns))
     marks = ", ".join("?" for _ in row.columns)
     if table.primary_key:
-        return f"INSERT OR REPLACE INTO {q(table.name)} ({cols}) VALUES ({marks})"
+        key = {k.lower() for k in table.primary_key}
+        sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in row.columns if c.lower() not in key)
+        action = f"DO UPDATE SET {sets}" if sets else "DO NOTHING"
+        return (f"INSERT INTO {q(table.name)} ({cols}) VALUES ({marks}) "
+                f"ON CONFLICT ({', '.join(map(q, table.primary_key))}) {action}")
     same = " AND ".join(f"{q(c)} IS ?" for c in row.columns)
     return (f"INSERT INTO {q(table.name)} ({cols}) SELECT {marks} "
             f"WHERE NOT EXISTS (SELECT 1 FROM {q(table.name)} WHERE {same})")

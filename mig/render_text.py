@@ -32,6 +32,8 @@ def _plan(r: Any) -> list[str]:
             lines.append(f"  dropped column: {d}")
     for d in p.dropped_tables:
         lines.append(f"Dropped table: {d}{' (declared)' if d in p.declared_drops else ''}")
+    for o in p.objects:
+        lines.append(f"{o.kind.capitalize()} {o.name}: {o.change}")
     for n in p.notes:
         lines.append(f"Note: {n}")
     lines.append(f"Refusals: {len(p.refusals)}")

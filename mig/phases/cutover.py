@@ -15,9 +15,10 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from mig.db import mig_writer, open_ro, open_rw, translate_errors
-from mig.phases.drain import stored_seeds
+from mig.db import attach_old, mig_writer, open_ro, open_rw, translate_errors
+from mig.phases.seeds import count_mismatches, stored_seeds
 from mig.phases.state import checkpoint, now, phase_lock, read_new, read_old, refuse, table_exists
+from mig.plan.ops import Plan
 from mig.sqltext import quote_ident as q
 
 __all__ = ["CutoverReport", "cutover"]
@@ -42,9 +43,11 @@ def cutover(new_path: Path, old_path: Path | None = None) -> CutoverReport:
                     raise refuse("no_status", path=new_path)
                 if state.status == "ready":
                     return CutoverReport(str(new_path), "ready", "ready", False, False)
-                _check_old_log(conn, Path(old_path or state.old_path or ""), new_path)
+                old = Path(old_path or state.old_path or "")
+                _check_old_log(conn, old, new_path)
                 _check_seeds(conn)
                 _check_foreign_keys(conn)
+                _check_row_counts(conn, old, state.plan)
                 dropped = _open_new(conn)
             finally:
                 conn.close()
@@ -82,6 +85,17 @@ def _check_foreign_keys(conn: sqlite3.Connection) -> None:
         table, rowid, parent, _ = bad[0]
         raise refuse("fk_violation", detail=f"{len(bad)} row(s); e.g. {table} rowid {rowid} "
                                            f"references a missing {parent} row")
+
+
+def _check_row_counts(conn: sqlite3.Connection, old_path: Path, plan: Plan | None) -> None:
+    assert plan is not None
+    attach_old(conn, old_path, reader=True)
+    try:
+        mismatched = count_mismatches(conn, plan)
+    finally:
+        conn.execute("DETACH DATABASE old")
+    if mismatched:
+        raise refuse("rows_lost", detail="; ".join(mismatched))
 
 
 def _open_new(conn: sqlite3.Connection) -> tuple[bool, bool]:

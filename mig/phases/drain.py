@@ -18,12 +18,11 @@ from pathlib import Path
 
 from mig.db import attach_old, mig_writer, open_rw, translate_errors
 from mig.introspect import introspect
-from mig.model import Schema, SeedRow, decode_value
 from mig.phases.migrate import Progress, fingerprint, guards_lifted
+from mig.phases.seeds import apply_seeds, count_mismatches
 from mig.phases.state import checkpoint, log_max, phase_lock, read_new, read_old, refuse
 from mig.plan.ops import Plan
-from mig.plan.statements import replay_sql
-from mig.render import seed_statements
+from mig.plan.statements import replay_keys_sql, replay_sql
 from mig.sqltext import quote_ident as q
 
 __all__ = ["DrainReport", "drain", "BATCH"]
@@ -106,8 +105,8 @@ def _replay(conn: sqlite3.Connection, plan: Plan, progress: Progress | None) -> 
             if tp is None:  # a table the new schema drops
                 continue
             with guards_lifted(conn, tp.target):  # restored before this batch commits
-                for sql in replay_sql(tp):
-                    conn.execute(sql, (done, hi))
+                for sql in replay_keys_sql(tp) + replay_sql(tp):
+                    conn.execute(sql, {"lo": done, "hi": hi})
         conn.execute("UPDATE _migration_progress SET value = ? WHERE key = 'replay_checkpoint'", (hi,))
         conn.execute("COMMIT")
         done = hi
@@ -116,26 +115,20 @@ def _replay(conn: sqlite3.Connection, plan: Plan, progress: Progress | None) -> 
     return int(conn.execute("SELECT count(*) FROM old._migration_log WHERE seq > ?", (start,)).fetchone()[0])
 
 
-def stored_seeds(conn: sqlite3.Connection) -> list[SeedRow]:
-    row = conn.execute("SELECT seeds FROM _migration_status").fetchone()
-    return [SeedRow(t, tuple(c), tuple(decode_value(v) for v in vals))
-            for t, c, vals in json.loads(row[0] if row else "[]")]
-
-
 def _finish(conn: sqlite3.Connection, plan: Plan) -> int:
-    """Seeds (upsert by key) and AUTOINCREMENT counters, once the log is replayed."""
-    seeds = stored_seeds(conn)
-    tables = introspect(conn).tables
+    """Seeds (upsert by key) and AUTOINCREMENT counters, once the log is replayed;
+    then the truth check that no row went missing on the way."""
     conn.execute("BEGIN")
-    conn.execute("PRAGMA defer_foreign_keys=ON")
-    for sql, params in seed_statements(Schema(tables=tables, seeds=tuple(seeds))):
-        conn.execute(sql, params)
+    applied = apply_seeds(conn)
     for tp in plan.captured:
         if tp.autoincrement:
             _carry_counter(conn, tp.source or "", tp.target)
     conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES ('seeds_applied', 1)")
     conn.execute("COMMIT")
-    return len(seeds)
+    mismatched = count_mismatches(conn, plan)
+    if mismatched:
+        raise refuse("rows_lost", detail="; ".join(mismatched))
+    return applied
 
 
 def _carry_counter(conn: sqlite3.Connection, source: str, target: str) -> None:

@@ -24,24 +24,25 @@ import sqlite3
 import subprocess
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
 from mig.db import (MIG_CACHE_SIZE, attach_old, create_db_file, mig_writer, open_ro, open_rw,
                     translate_errors)
 from mig.errors import NotFound, PlanRefused
-from mig.introspect import introspect
 from mig.model import Schema, canonical_json, encode_value, schema_hash
-from mig.phases.state import (now, phase_lock, read_new, read_old, refuse, table_exists)
-from mig.plan.compare import compare
-from mig.plan.ops import RANGE, DataCheck, Plan, Refusal, TablePlan
+from mig.phases import preflight
+from mig.phases.seeds import apply_seeds
+from mig.phases.state import now, phase_lock, read_new, read_old, refuse, table_exists
+from mig.plan.ops import Plan, TablePlan
 from mig.plan.statements import (
     capture_trigger_sql,
     chunk_end_sql,
     copy_chunk_sql,
     guard_trigger_names,
     guard_trigger_sql,
+    log_key,
     log_width,
     new_bookkeeping_sql,
     old_bookkeeping_sql,
@@ -50,6 +51,8 @@ from mig.render import index_statements, table_statements, trigger_statements, v
 from mig.sqltext import quote_ident as q
 
 __all__ = ["MigrateReport", "make_plan", "migrate", "guards_lifted", "Progress"]
+
+make_plan = preflight.make_plan  # re-exported: `mig plan` and migrate refuse through one path
 
 Progress = Callable[[str, int, "int | None"], None]
 
@@ -94,63 +97,6 @@ def guards_lifted(conn: sqlite3.Connection, table: str) -> Iterator[None]:
 
 def fingerprint(schema: Schema) -> str:
     return hashlib.sha256(canonical_json(schema.without_intents()).encode()).hexdigest()[:16]
-
-
-def make_plan(old_path: Path, target: Schema) -> tuple[Schema, Plan]:
-    """Compare and run every data check, read-only. Refusals are in the plan."""
-    with translate_errors(f"reading {old_path}"):
-        conn = sqlite3.connect(":memory:", uri=True, isolation_level=None)
-        try:
-            attach_old(conn, old_path, reader=True)
-            old_schema = introspect(conn, "old")
-            plan = compare(old_schema, target)
-            refusals = list(plan.refusals)
-            for check in plan.checks:
-                refusal = _run_check(conn, check)
-                if refusal is not None:
-                    refusals.append(refusal)
-        finally:
-            conn.close()
-    return old_schema, replace(plan, refusals=tuple(refusals))
-
-
-CHECK_CHUNK_ROWS = 20_000
-
-
-def _ranges(conn: sqlite3.Connection, table: str | None) -> Iterator[tuple[str, tuple[object, ...]]]:
-    """RANGE replacements that cover `table` in short reads (one, whole, if None)."""
-    if table is None:
-        yield "1", ()
-        return
-    last = None
-    while True:
-        after = "" if last is None else "WHERE rowid > ? "
-        params: tuple[object, ...] = () if last is None else (last,)
-        end = conn.execute(f"SELECT rowid FROM old.{q(table)} {after}ORDER BY rowid LIMIT 1 OFFSET ?",
-                           params + (CHECK_CHUNK_ROWS - 1,)).fetchone()
-        lower = "" if last is None else "rowid > ? AND "
-        if end is None:
-            yield (lower + "1"), params
-            return
-        yield (lower + "rowid <= ?"), params + (end[0],)
-        last = end[0]
-
-
-def _run_check(conn: sqlite3.Connection, check: DataCheck) -> Refusal | None:
-    """Count the offending rows range by range; keep the first sample found."""
-    count, sample = 0, None
-    for cond, params in _ranges(conn, check.chunk_table):
-        n_marks = check.count_sql.count(RANGE)
-        found = conn.execute(check.count_sql.replace(RANGE, cond), params * n_marks).fetchone()[0]
-        if found and sample is None:
-            cur = conn.execute(check.sample_sql.replace(RANGE, cond), params * n_marks)
-            row = cur.fetchone()
-            names = [d[0] for d in cur.description]
-            sample = ", ".join(f"{n}={v!r}" for n, v in zip(names, row)) if row else None
-        count += found
-    if not count:
-        return None
-    return Refusal(check.table, check.column, check.reason, check.hint, count, sample)
 
 
 def schema_commit(schema_path: Path | None) -> str | None:
@@ -215,12 +161,12 @@ def _install_capture(old_path: Path, new_path: Path, old_schema: Schema, plan: P
                 if state.new_path != str(new_path.resolve()):
                     raise refuse("other_target", other=state.new_path, path=new_path)
                 return  # capture from an interrupted migrate: keep it, the log stays valid
-            width = log_width(old_schema)
+            width = log_width(old_schema, plan)
             conn.execute("BEGIN IMMEDIATE")
             for sql in old_bookkeeping_sql(width):
                 conn.execute(sql)
             for table in old_schema.tables:
-                for sql in capture_trigger_sql(table, old_schema):
+                for sql in capture_trigger_sql(table, old_schema, log_key(table, plan)):
                     conn.execute(sql)
             conn.execute("INSERT INTO _migration_marker VALUES (1, 'recording', ?, ?, ?, ?)",
                          (str(new_path.resolve()), plan.schema_hash, now(), fingerprint(old_schema)))
@@ -317,11 +263,16 @@ def _copy_and_finish(old_path: Path, new_path: Path, plan: Plan, report: Migrate
 
 
 def _build_indexes(conn: sqlite3.Connection) -> None:
-    """Indexes after the copy: one sort per index instead of a b-tree insert per row."""
+    """Indexes after the copy: one sort per index instead of a b-tree insert per row.
+
+    The seed rows go in with them, so the new database holds them from the
+    end of migrate on; drain applies them again once the log is replayed.
+    """
     conn.execute("BEGIN IMMEDIATE")
     row = conn.execute("SELECT value FROM _migration_progress WHERE key='target_indexes'").fetchone()
     for sql in json.loads(row[0]):
         conn.execute(sql)
+    apply_seeds(conn)
     conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES ('copy_done', 1)")
     conn.execute("COMMIT")
 

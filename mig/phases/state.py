@@ -44,6 +44,9 @@ REFUSALS = {
     "fk_violation": "foreign key check failed in the new database: {detail}; fix the rows in "
                     "the old database (abort first) or the schema, then migrate again",
     "seeds_missing": "seed rows are not applied: {detail}; run `mig drain` again",
+    "rows_lost": "rows written to the old database during the migration do not fit the new schema "
+                 "(a new UNIQUE or PRIMARY KEY they violate): {detail}; `mig verify` names the keys; "
+                 "`mig abort`, fix the data in the old database, and migrate again",
     "old_missing": "the old database {path} recorded at migrate time does not exist; cutover "
                    "must check its log: pass --old with its new location",
 }

@@ -20,6 +20,7 @@ from typing import Iterator
 from mig.db import attach_old, open_ro, translate_errors
 from mig.errors import WrongState
 from mig.model import encode_value
+from mig.phases.seeds import stored_seeds
 from mig.phases.state import read_new
 from mig.plan.ops import TablePlan
 from mig.sqltext import quote_ident as q
@@ -81,8 +82,6 @@ def verify(new_path: Path, old_path: Path | None = None) -> VerifyReport:
 
 def _seed_keys(conn: sqlite3.Connection, tp: TablePlan) -> set[tuple[object, ...]]:
     """Keys of seed rows: they legitimately differ from the old data."""
-    from mig.phases.drain import stored_seeds
-
     return {tuple(s.as_dict().get(k) for k in tp.new_key)
             for s in stored_seeds(conn) if s.table == tp.target}
 

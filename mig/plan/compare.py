@@ -11,9 +11,10 @@ asked by the migrate phase before anything is written. Pure code.
 from __future__ import annotations
 
 from mig.model import Schema, Table, schema_hash
-from mig.plan.checks import plan_checks
-from mig.plan.ops import RANGE, ColumnSource, DataCheck, Plan, Refusal, TablePlan
+from mig.plan.checks import directive_name, plan_checks
+from mig.plan.ops import RANGE, ColumnSource, DataCheck, ObjectChange, Plan, Refusal, TablePlan
 from mig.sqltext import quote_ident as q
+from mig.sqltext import unquote_ident
 
 __all__ = ["compare", "copy_order"]
 
@@ -37,28 +38,61 @@ def compare(old: Schema, target: Schema) -> Plan:
     for name in dropped:
         if name.lower() not in declared:
             checks.append(_drop_table_check(old.table(name)))  # type: ignore[arg-type]
-    for d in target.drop_tables:
-        if old.table(d.name) is None:
-            notes.append(f"declared drop of table {d.name}: no such table in the old database")
+    notes += _intent_notes(old, target)
     return Plan(
         schema_hash=schema_hash(target), tables=tuple(tables), dropped_tables=tuple(dropped),
         declared_drops=tuple(n for n in dropped if n.lower() in declared),
         checks=tuple(checks), refusals=tuple(refusals), notes=tuple(notes),
+        objects=object_changes(old, target),
     )
 
 
+def _intent_notes(old: Schema, target: Schema) -> list[str]:
+    """Declared intents that find nothing to act on: harmless, but the operator should know."""
+    notes = [f"declared drop of table {d.name}: no such table in the old database"
+             for d in target.drop_tables if old.table(d.name) is None]
+    notes += [f"declared rename of table {r.old} to {r.new}: no table {r.old} in the old "
+              f"database, so {r.new} starts empty" for r in target.rename_tables if old.table(r.old) is None]
+    return notes
+
+
 def _table_sources(old: Schema, target: Schema) -> dict[str, str | None]:
+    """A declared rename takes the old table; otherwise the old table of the same name,
+    unless a rename took it (`rename a b` plus a new `a`: the new `a` starts empty)."""
     renamed = {r.new.lower(): r.old for r in target.rename_tables}
+    taken = {r.old.lower() for r in target.rename_tables if old.table(r.old) is not None}
     out: dict[str, str | None] = {}
     for t in target.tables:
         declared = renamed.get(t.name.lower())
+        same = old.table(t.name)
         if declared is not None and old.table(declared) is not None:
             out[t.name] = old.table(declared).name  # type: ignore[union-attr]
-        elif old.table(t.name) is not None:
-            out[t.name] = old.table(t.name).name  # type: ignore[union-attr]
+        elif same is not None and same.name.lower() not in taken:
+            out[t.name] = same.name
         else:
             out[t.name] = None
     return out
+
+
+def object_changes(old: Schema, target: Schema) -> tuple[ObjectChange, ...]:
+    """Indexes, views and triggers that are new, changed or dropped (same ones are not listed)."""
+    out: list[ObjectChange] = []
+    for kind, olds, news in (("index", old.indexes, target.indexes), ("view", old.views, target.views),
+                             ("trigger", old.triggers, target.triggers)):
+        before = {o.name.lower(): o for o in Schema(**{_FIELD[kind]: olds}).canonical().__getattribute__(_FIELD[kind])}
+        after = {o.name.lower(): o for o in Schema(**{_FIELD[kind]: news}).canonical().__getattribute__(_FIELD[kind])}
+        names = {o.name.lower(): o.name for o in (*olds, *news)}
+        for low in sorted(set(before) | set(after)):
+            if low not in before:
+                out.append(ObjectChange(kind, names[low], "new"))
+            elif low not in after:
+                out.append(ObjectChange(kind, names[low], "dropped"))
+            elif before[low] != after[low]:
+                out.append(ObjectChange(kind, names[low], "changed"))
+    return tuple(out)
+
+
+_FIELD = {"index": "indexes", "view": "views", "trigger": "triggers"}
 
 
 def copy_order(schema: Schema) -> list[str]:
@@ -102,8 +136,8 @@ def _table_plan(tt: Table, src: Table | None, target: Schema) -> tuple[TablePlan
     cols = _column_sources(tt, src, target)
     used = {c.source.lower() for c in cols if c.source}
     dropped = tuple(c.name for c in src.stored_columns if c.name.lower() not in used)
-    old_key = src.primary_key or ("rowid",)
     back = {c.source.lower(): c.target for c in cols if c.source}
+    old_key = src.primary_key or _key_from_columns(tt, cols) or ("rowid",)
     refusals = []
     if old_key == ("rowid",):
         new_key: tuple[str, ...] = (back["rowid"],) if "rowid" in back else ("rowid",)
@@ -121,16 +155,61 @@ def _table_plan(tt: Table, src: Table | None, target: Schema) -> tuple[TablePlan
     rowid_to_rowid = not src.without_rowid and not tt.without_rowid
     copy_rowid = rowid_to_rowid and tt.rowid_alias is None
     how = "copy" if src.name == tt.name else "renamed"
+    replace_by_key = _lower(new_key) == _lower(tt.primary_key or ("rowid",)) \
+        or (new_key == ("rowid",) and copy_rowid)
+    updated, compared = _fast_path(tt, cols, new_key, target) if replace_by_key else ((), ())
     tp = TablePlan(
         target=tt.name, source=src.name, how=how, columns=tuple(cols), dropped_columns=dropped,
         old_key=tuple(old_key), new_key=new_key,
         chunk_key=("rowid",) if not src.without_rowid else tuple(src.primary_key),
         copy_rowid=copy_rowid,
         autoincrement=tt.autoincrement and src.autoincrement,
-        replace_by_key=_lower(new_key) == _lower(tt.primary_key or ("rowid",))
-        or (new_key == ("rowid",) and copy_rowid),
+        replace_by_key=replace_by_key,
+        integer_key=tuple(old_key) == ("rowid",) or tuple(old_key) == (src.rowid_alias,),
+        nullable_key=_nullable(src, tuple(old_key)),
+        updated=updated, compared=compared,
     )
     return tp, refusals
+
+
+def _nullable(src: Table, key: tuple[str, ...]) -> bool:
+    """Can a row's key be NULL? Only in a rowid table, for a key that is not the rowid."""
+    if src.without_rowid or key in (("rowid",), (src.rowid_alias,)):
+        return False
+    return any(not (col := src.column(k)) or not col.notnull for k in key)
+
+
+def _fast_path(tt: Table, cols: list[ColumnSource], key: tuple[str, ...],
+               target: Schema) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(columns replay may update in place, columns that must be unchanged for it).
+
+    Only plain indexes and constraints: an expression or partial index, or a
+    generated column, may read any column, so such a table always replaces.
+    """
+    indexes = target.indexes_of(tt.name)
+    plain = [tuple(unquote_ident(c.strip()) for c in i.columns) for i in indexes]
+    if any(i.where for i in indexes) or any(not tt.column(c) for cols_ in plain for c in cols_) \
+            or any(c.generated is not None for c in tt.columns):
+        return (), ()
+    read = {c.lower() for group in plain + list(tt.uniques) + [tt.primary_key] for c in group}
+    keys = _lower(key)
+    copied = [c.target for c in cols if c.source is not None and c.target.lower() not in keys]
+    updated = tuple(c for c in copied if c.lower() not in read)
+    compared = tuple(c for c in copied if c.lower() in read)
+    return (updated, compared) if updated else ((), ())
+
+
+def _key_from_columns(tt: Table, cols: list[ColumnSource]) -> tuple[str, ...] | None:
+    """The old columns that become the key of a keyless table, when they all come from old columns.
+
+    Capture then logs those values rather than the rowid, so replay matches a
+    row by the key it has in the new table (its rowid there is the new key).
+    """
+    by_target = {c.target.lower(): c.source for c in cols}
+    sources = [by_target.get(k.lower()) for k in tt.primary_key]
+    if not tt.primary_key or any(s is None or s == "rowid" for s in sources):
+        return None
+    return tuple(s for s in sources if s is not None)
 
 
 def _lower(names: tuple[str, ...]) -> set[str]:
@@ -142,9 +221,10 @@ def _drop_table_check(table: Table) -> DataCheck:
     return DataCheck(
         table=name, column=None,
         reason="the new schema drops this non-empty table",
-        hint=f"declare it with `-- mig:drop-table {name}` (or DropTable \"{name}\"), "
+        hint=f"declare it with `-- mig:drop-table {directive_name(name)}` (or DropTable \"{name}\"), "
              "or rename it with `-- mig:rename-table`",
         count_sql=f"SELECT count(*) FROM old.{q(name)} WHERE {RANGE}",
         sample_sql=f"SELECT * FROM old.{q(name)} WHERE {RANGE} LIMIT 1",
-        chunk_table=None if table.without_rowid else name,
+        chunk_table=name,
+        chunk_key=tuple(table.primary_key) if table.without_rowid else ("rowid",),
     )

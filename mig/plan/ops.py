@@ -14,12 +14,16 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["ColumnSource", "TablePlan", "DataCheck", "Refusal", "Plan", "RANGE"]
+__all__ = ["ColumnSource", "TablePlan", "DataCheck", "Refusal", "ObjectChange", "Plan", "RANGE",
+           "GATHERED"]
 
-# Stands in a check's SQL where the runner puts a rowid range of `chunk_table`,
+# Stands in a check's SQL where the runner puts a key range of `chunk_table`,
 # so a check over a big table is many short reads, not one long one: in
 # rollback-journal mode a long read would stall the old service's writers.
 RANGE = "/*mig:range*/1"
+# The table a check with `gather_sql` counts in: the gathered rows, held by
+# the checker (on disk, not in memory), never in the old database.
+GATHERED = "main._gathered"
 
 
 @dataclass(frozen=True)
@@ -52,10 +56,20 @@ class TablePlan:
     # new_key is the target's own key, so INSERT OR REPLACE overwrites the row
     # in place and replay only has to delete rows gone from the old database.
     replace_by_key: bool = False
+    integer_key: bool = False  # the old key is the rowid (or its alias): always an integer
+    nullable_key: bool = False  # the old key may be NULL (a non-INTEGER key of a rowid table)
+    # Replay's fast path: a row whose `compared` columns (everything an index or
+    # constraint reads) are unchanged is updated in place, `updated` columns
+    # only, which touches no index. Empty when the table cannot take it.
+    updated: tuple[str, ...] = ()
+    compared: tuple[str, ...] = ()
 
     @property
     def copied_columns(self) -> tuple[ColumnSource, ...]:
         return tuple(c for c in self.columns if c.source is not None)
+
+
+_TUPLES = ("dropped_columns", "old_key", "new_key", "chunk_key", "updated", "compared")
 
 
 @dataclass(frozen=True)
@@ -63,9 +77,13 @@ class DataCheck:
     """A question about the old data whose non-zero answer is a refusal.
 
     `count_sql` returns one integer; `sample_sql` returns one row to show.
-    Both read the old database attached as `old`, and both contain RANGE:
-    the runner sums `count_sql` over rowid ranges of `chunk_table`, or runs
-    it once with RANGE true when `chunk_table` is None.
+    Both read the old database attached as `old` and contain RANGE: the
+    runner sums `count_sql` over ranges of `chunk_key` (the rowid, or a
+    WITHOUT ROWID table's primary key) of `chunk_table`, or runs it once with
+    RANGE true when `chunk_table` is None. A question about the whole table
+    at once (duplicates) has `gather_sql` instead: the runner copies its rows
+    range by range into GATHERED, then asks `count_sql` and `sample_sql`
+    there, so the old database is never read for long.
     """
 
     table: str
@@ -75,6 +93,8 @@ class DataCheck:
     count_sql: str
     sample_sql: str
     chunk_table: str | None = None
+    chunk_key: tuple[str, ...] = ("rowid",)
+    gather_sql: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +118,15 @@ class Refusal:
         return {**asdict(self), "message": self.message}
 
 
+@dataclass(frozen=True, order=True)
+class ObjectChange:
+    """An index, view or trigger of the target that is new or changed, or an old one dropped."""
+
+    kind: str  # index | view | trigger
+    name: str
+    change: str  # new | changed | dropped
+
+
 @dataclass(frozen=True)
 class Plan:
     schema_hash: str
@@ -107,6 +136,7 @@ class Plan:
     checks: tuple[DataCheck, ...] = ()
     refusals: tuple[Refusal, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    objects: tuple[ObjectChange, ...] = ()
 
     def table(self, target: str) -> TablePlan | None:
         return next((t for t in self.tables if t.target == target), None)
@@ -129,11 +159,12 @@ class Plan:
         data = json.loads(text)
         tables = tuple(
             TablePlan(**{**t, "columns": tuple(ColumnSource(**c) for c in t["columns"]),
-                         **{k: tuple(t[k]) for k in ("dropped_columns", "old_key", "new_key", "chunk_key")}})
+                         **{k: tuple(t.get(k, ())) for k in _TUPLES}})
             for t in data["tables"]
         )
         return Plan(
             schema_hash=data["schema_hash"], tables=tables,
             dropped_tables=tuple(data["dropped_tables"]), declared_drops=tuple(data["declared_drops"]),
             refusals=tuple(Refusal(**r) for r in data["refusals"]), notes=tuple(data["notes"]),
+            objects=tuple(ObjectChange(**o) for o in data.get("objects", ())),
         )

@@ -34,6 +34,7 @@ __all__ = [
     "copy_chunk_sql",
     "chunk_end_sql",
     "replay_sql",
+    "replay_keys_sql",
     "insert_mapped_sql",
 ]
 
@@ -45,13 +46,15 @@ CAPTURE_PREFIX = "_mig_capture_"
 GUARD_PREFIX = "_mig_guard_"
 
 
-def log_key(table: Table) -> tuple[str, ...]:
-    """How the capture log names a row of `table`."""
-    return table.primary_key or ("rowid",)
+def log_key(table: Table, plan: Plan | None = None) -> tuple[str, ...]:
+    """How the capture log names a row of `table`: the key its plan matches rows by,
+    else its primary key, else its rowid."""
+    tp = plan.by_source(table.name) if plan is not None else None
+    return tp.old_key if tp is not None else (table.primary_key or ("rowid",))
 
 
-def log_width(old: Schema) -> int:
-    return max((len(log_key(t)) for t in old.tables), default=1)
+def log_width(old: Schema, plan: Plan | None = None) -> int:
+    return max((len(log_key(t, plan)) for t in old.tables), default=1)
 
 
 def old_bookkeeping_sql(width: int) -> list[str]:
@@ -72,9 +75,8 @@ def _key_values(prefix: str, key: tuple[str, ...]) -> str:
     return ", ".join(f"{prefix}.{'rowid' if k == 'rowid' else q(k)}" for k in key)
 
 
-def _log_insert(table: Table, op: str, prefix: str, when: str | None = None) -> str:
+def _log_insert(table: Table, key: tuple[str, ...], op: str, prefix: str, when: str | None = None) -> str:
     """Log the key of row `prefix` (NEW or OLD), optionally only `when` it holds."""
-    key = log_key(table)
     cols = ", ".join(f"k{i + 1}" for i in range(len(key)))
     where = f" WHERE {when}" if when else ""
     return (f"INSERT INTO _migration_log (tbl, op, {cols}) SELECT "
@@ -86,8 +88,12 @@ def _unique_sets(table: Table, old: Schema) -> list[tuple[str, ...]]:
     return sets + [tuple(i.columns) for i in old.indexes_of(table.name) if i.unique]
 
 
-def _displaced_rows(table: Table, old: Schema, op: str) -> str | None:
-    """Log the rows a REPLACE on a UNIQUE constraint could silently delete."""
+def _displaced_rows(table: Table, key: tuple[str, ...], old: Schema, update: bool) -> str | None:
+    """Log the rows a REPLACE on a UNIQUE constraint could silently delete.
+
+    Such a delete fires no DELETE trigger (unless recursive_triggers is on).
+    An UPDATE's own row holds its values already and is logged as 'U'.
+    """
     conds = []
     for cols in _unique_sets(table, old):
         names = [unquote_ident(c.strip()) for c in cols]
@@ -96,11 +102,14 @@ def _displaced_rows(table: Table, old: Schema, op: str) -> str | None:
         conds.append("(" + " AND ".join(f"{q(n)} = NEW.{q(n)}" for n in names) + ")")
     if not conds:
         return None
-    key = log_key(table)
     slots = ", ".join(f"k{i + 1}" for i in range(len(key)))
     sel = ", ".join("rowid" if k == "rowid" else q(k) for k in key)
-    return (f"INSERT INTO _migration_log (tbl, op, {slots}) SELECT {quote_str(table.name)}, '{op}', "
-            f"{sel} FROM {q(table.name)} WHERE {' OR '.join(conds)}")
+    where = "(" + " OR ".join(conds) + ")"
+    if update:
+        where += " AND rowid IS NOT OLD.rowid" if not table.without_rowid else \
+            " AND (" + " OR ".join(f"{q(k)} IS NOT OLD.{q(k)}" for k in table.primary_key) + ")"
+    return (f"INSERT INTO _migration_log (tbl, op, {slots}) SELECT {quote_str(table.name)}, 'R', "
+            f"{sel} FROM {q(table.name)} WHERE {where}")
 
 
 def capture_trigger_names(table: Table) -> list[str]:
@@ -108,25 +117,30 @@ def capture_trigger_names(table: Table) -> list[str]:
     return [base + s for s in ("_ins", "_upd", "_del", "_bins", "_bupd")]
 
 
-def capture_trigger_sql(table: Table, old: Schema) -> list[str]:
-    """Triggers on one old table: block writes while draining, log every change."""
+def capture_trigger_sql(table: Table, old: Schema, key: tuple[str, ...] | None = None) -> list[str]:
+    """Triggers on one old table: block writes while draining, log every change.
+
+    Ops: I insert, U update (the row's key now), M the key an update moved
+    away from, D delete, R a row a REPLACE may have deleted. Only M, D and R
+    can mean a row is gone, so replay looks for deleted rows among those alone.
+    """
+    key = key or log_key(table)
     ins, upd, dele, bins, bupd = (q(n) for n in capture_trigger_names(table))
     t = q(table.name)
     block = (f"SELECT RAISE(ABORT, {quote_str(DRAINING_MESSAGE)}) FROM _migration_marker "
              "WHERE status = 'draining'")
-    key = [f"{'rowid' if k == 'rowid' else q(k)}" for k in log_key(table)]
-    key_changed = " OR ".join(f"OLD.{k} IS NOT NEW.{k}" for k in key)
+    cols = [f"{'rowid' if k == 'rowid' else q(k)}" for k in key]
+    key_changed = " OR ".join(f"OLD.{k} IS NOT NEW.{k}" for k in cols)
     out = [
         f"CREATE TRIGGER {ins} AFTER INSERT ON {t} BEGIN {block}; "
-        f"{_log_insert(table, 'I', 'NEW')}; END",
-        # An update that moves the key logs the old key too, so replay deletes it.
+        f"{_log_insert(table, key, 'I', 'NEW')}; END",
         f"CREATE TRIGGER {upd} AFTER UPDATE ON {t} BEGIN {block}; "
-        f"{_log_insert(table, 'U', 'NEW')}; {_log_insert(table, 'U', 'OLD', key_changed)}; END",
+        f"{_log_insert(table, key, 'U', 'NEW')}; {_log_insert(table, key, 'M', 'OLD', key_changed)}; END",
         f"CREATE TRIGGER {dele} AFTER DELETE ON {t} BEGIN {block}; "
-        f"{_log_insert(table, 'D', 'OLD')}; END",
+        f"{_log_insert(table, key, 'D', 'OLD')}; END",
     ]
     for name, op in ((bins, "INSERT"), (bupd, "UPDATE")):
-        displaced = _displaced_rows(table, old, "R")
+        displaced = _displaced_rows(table, key, old, op == "UPDATE")
         if displaced:
             out.append(f"CREATE TRIGGER {name} BEFORE {op} ON {t} BEGIN {displaced}; END")
     return out
@@ -169,15 +183,16 @@ def _select_list(tp: TablePlan) -> tuple[str, str]:
     return ", ".join(targets), ", ".join(sources)
 
 
-def insert_mapped_sql(tp: TablePlan, where: str) -> str:
+def insert_mapped_sql(tp: TablePlan, where: str, alias: str | None = None) -> str:
     """Write old rows matching `where` into the new table, replacing what is there."""
     targets, sources = _select_list(tp)
+    named = f" AS {alias}" if alias else ""
     return (f"INSERT OR REPLACE INTO main.{q(tp.target)} ({targets}) "
-            f"SELECT {sources} FROM old.{q(tp.source or '')} WHERE {where}")
+            f"SELECT {sources} FROM old.{q(tp.source or '')}{named} WHERE {where}")
 
 
-def _key_expr(cols: tuple[str, ...]) -> str:
-    names = ["rowid" if c == "rowid" else q(c) for c in cols]
+def _key_expr(cols: tuple[str, ...], prefix: str = "") -> str:
+    names = [_col(c, prefix) for c in cols]
     return names[0] if len(names) == 1 else "(" + ", ".join(names) + ")"
 
 
@@ -205,34 +220,104 @@ def copy_chunk_sql(tp: TablePlan, first: bool, last: bool) -> str:
     return insert_mapped_sql(tp, " AND ".join(conds) or "1")
 
 
+GONE_OPS = "('D', 'M', 'R')"  # the ops after which a logged row may be gone (see capture)
+KEYS = "temp.mig_keys"  # the batch's distinct keys of one table (see replay_keys_sql)
+
+
+def _col(name: str, prefix: str = "") -> str:
+    return ("rowid" if name == "rowid" else q(name)) if not prefix else \
+        f"{prefix}.{'rowid' if name == 'rowid' else q(name)}"
+
+
+def _match(left: tuple[str, ...], lp: str, right: tuple[str, ...], rp: str) -> str:
+    return " AND ".join(f"{_col(a, lp)} = {_col(b, rp)}" for a, b in zip(left, right))
+
+
+def replay_keys_sql(tp: TablePlan) -> list[str]:
+    """Gather the table's distinct logged keys in (seq_from, seq_to] once per batch.
+
+    Every replay statement then reads them through this table's own index,
+    instead of each one sorting the batch's log entries again.
+    Named params: :lo and :hi, the batch's seq range.
+    """
+    n = len(tp.old_key)
+    slots = [f"k{i + 1}" for i in range(n)]
+    cols = "k1 INTEGER PRIMARY KEY" if tp.integer_key else \
+        ", ".join(slots) + f", PRIMARY KEY ({', '.join(slots)})"
+    return [
+        f"DROP TABLE IF EXISTS {KEYS}",
+        f"CREATE TABLE {KEYS} ({cols})",
+        f"INSERT OR IGNORE INTO {KEYS} SELECT {', '.join(slots)} FROM old._migration_log "
+        f"WHERE seq > :lo AND seq <= :hi AND tbl = {quote_str(tp.source or '')}",
+    ]
+
+
 def replay_sql(tp: TablePlan) -> list[str]:
     """Bring the rows logged in (seq_from, seq_to] to the old database's state.
 
-    Params for each statement: (seq_from, seq_to). Rows gone from the old
-    database are deleted; every other logged row is written with its current
-    values by INSERT OR REPLACE, which overwrites the row with the same key
-    and any stale row holding one of its UNIQUE values. When the target's key
-    is not the key the log records, every logged row is deleted first so a
-    row whose target key moved leaves no stale copy. Running it twice gives
-    the same result (invariant 5).
+    Runs after replay_keys_sql, with the same named params.
+    Rows gone from the old database are deleted; every other logged row is
+    written with its current values. A row whose indexed columns did not
+    change is updated in place (no index is touched); the rest go through
+    INSERT OR REPLACE, which overwrites the row with the same key and any
+    stale row holding one of its UNIQUE values. When the target's key is not
+    the key the log records, every logged row is deleted first so a row
+    whose target key moved leaves no stale copy. Running it twice gives the
+    same result (invariant 5).
     """
-    slots = ", ".join(f"k{i + 1}" for i in range(len(tp.old_key)))
-    in_batch = f"seq > ? AND seq <= ? AND tbl = {quote_str(tp.source or '')}"
-    logged = f"SELECT {slots} FROM old._migration_log WHERE {in_batch}"
+    slots = tuple(f"k{i + 1}" for i in range(len(tp.old_key)))
+    keys = f"SELECT {', '.join(slots)} FROM {KEYS}"
+    old_t, new_t = f"old.{q(tp.source or '')}", f"main.{q(tp.target)}"
     if tp.replace_by_key:
-        match = " AND ".join(f"o.{'rowid' if k == 'rowid' else q(k)} = l.k{i + 1}"
-                             for i, k in enumerate(tp.old_key))
-        doomed = (f"SELECT {slots} FROM old._migration_log AS l WHERE {in_batch} AND NOT EXISTS "
-                  f"(SELECT 1 FROM old.{q(tp.source or '')} AS o WHERE {match})")
+        doomed = (f"SELECT {', '.join(slots)} FROM old._migration_log AS l WHERE seq > :lo AND seq <= :hi "
+                  f"AND tbl = {quote_str(tp.source or '')} AND op IN {GONE_OPS} AND NOT EXISTS "
+                  f"(SELECT 1 FROM {old_t} AS o WHERE {_match(tp.old_key, 'o', slots, 'l')})")
     else:
-        doomed = logged
-    return [
-        f"DELETE FROM main.{q(tp.target)} WHERE {_key_expr(tp.new_key)} IN ({doomed})",
-        insert_mapped_sql(tp, f"{_key_expr(tp.old_key)} IN ({logged})"),
-    ]
+        doomed = keys
+    out = [f"DELETE FROM {new_t} WHERE {_key_expr(tp.new_key)} IN ({doomed})"]
+    logged = f"{_key_expr(tp.old_key, 'o')} IN ({keys})"
+    if tp.updated:
+        out.append(_update_in_place_sql(tp, keys))
+        unchanged = _unchanged(tp, "n", "o")
+        logged += (f" AND NOT EXISTS (SELECT 1 FROM {new_t} AS n WHERE "
+                   f"{_match(tp.new_key, 'n', tp.old_key, 'o')} AND {unchanged})")
+    out.append(insert_mapped_sql(tp, logged, alias="o"))
+    if tp.nullable_key:
+        out += _null_key_sql(tp)
+    return out
+
+
+def _unchanged(tp: TablePlan, n: str, o: str) -> str:
+    """The compared columns hold the same value, type and bytes on both sides."""
+    source = {c.target: c.source or "" for c in tp.columns}
+    parts = [f"{_col(c, n)} IS {_col(source[c], o)} COLLATE BINARY "
+             f"AND typeof({_col(c, n)}) = typeof({_col(source[c], o)})" for c in tp.compared]
+    return " AND ".join(f"({p})" for p in parts) or "1"
+
+
+def _update_in_place_sql(tp: TablePlan, keys: str) -> str:
+    source = {c.target: c.source or "" for c in tp.columns}
+    targets = ", ".join(q(c) for c in tp.updated)
+    values = ", ".join(_col(source[c], "o") for c in tp.updated)
+    old_t, new_t = f"old.{q(tp.source or '')}", f"main.{q(tp.target)}"
+    return (f"UPDATE {new_t} AS n SET ({targets}) = (SELECT {values} FROM {old_t} AS o WHERE "
+            f"{_match(tp.old_key, 'o', tp.new_key, 'n')}) WHERE {_key_expr(tp.new_key, 'n')} IN ({keys}) "
+            f"AND EXISTS (SELECT 1 FROM {old_t} AS o WHERE {_match(tp.old_key, 'o', tp.new_key, 'n')} "
+            f"AND {_unchanged(tp, 'n', 'o')})")
+
+
+def _null_key_sql(tp: TablePlan) -> list[str]:
+    """Rows whose key holds a NULL cannot be told apart by it: when the batch logged
+    one, every such row of the table is copied again."""
+    any_null = " OR ".join(f"k{i + 1} IS NULL" for i in range(len(tp.old_key)))
+    logged_null = f"EXISTS (SELECT 1 FROM {KEYS} WHERE {any_null})"
+    new_null = " OR ".join(f"{_col(k)} IS NULL" for k in tp.new_key)
+    old_null = " OR ".join(f"{_col(k, 'o')} IS NULL" for k in tp.old_key)
+    return [f"DELETE FROM main.{q(tp.target)} WHERE ({new_null}) AND {logged_null}",
+            insert_mapped_sql(tp, f"({old_null}) AND {logged_null}", alias="o")]
 
 
 def plan_statements(plan: Plan) -> dict[str, list[str]]:
     """Per target table, the copy and replay SQL (what `mig plan --json` shows)."""
-    return {tp.target: [copy_chunk_sql(tp, True, True)] + replay_sql(tp)
+    return {tp.target: [copy_chunk_sql(tp, True, True)] + replay_keys_sql(tp) + replay_sql(tp)
             for tp in plan.captured}

@@ -17,7 +17,10 @@ def load_schema(path: str | Path, warn: Callable[[str], None] | None = None) -> 
     shown = str(path)
     if not p.is_file():
         raise NotFound(f"schema file {shown} does not exist")
-    return _not_reserved(_load(p, shown, warn), shown)
+    schema = _not_reserved(_load(p, shown, warn), shown)
+    if p.suffix.lower() != ".sql":  # schema.sql was built by SQLite already
+        _builds(schema, shown)
+    return schema
 
 
 def _load(p: Path, shown: str, warn: Callable[[str], None] | None) -> Schema:
@@ -35,6 +38,30 @@ def _load(p: Path, shown: str, warn: Callable[[str], None] | None) -> Schema:
 
         return fsx.load(p, shown, warn=warn)
     raise SchemaInputError(shown, 1, 1, "unknown schema format: use a .fsx, .py or .sql file")
+
+
+def _builds(schema: Schema, shown: str) -> None:
+    """Build the model in memory, so SQL that SQLite rejects (a DefaultExpr, a ViewSql)
+    is a schema error now, before `mig migrate` changes anything."""
+    import sqlite3
+
+    from mig.render import create_statements, seed_statements
+
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        for sql in create_statements(schema):
+            try:
+                conn.execute(sql)
+            except sqlite3.Error as exc:
+                raise SchemaInputError(shown, 1, 1, f"SQLite rejects the schema: {exc}, in: "
+                                       f"{' '.join(sql.split())[:200]}") from exc
+        for sql, params in seed_statements(schema):
+            try:
+                conn.execute(sql, params)
+            except sqlite3.Error as exc:
+                raise SchemaInputError(shown, 1, 1, f"SQLite rejects a seed row: {exc}") from exc
+    finally:
+        conn.close()
 
 
 def _not_reserved(schema: Schema, shown: str) -> Schema:

@@ -35,7 +35,7 @@ from typing import NoReturn
 
 from mig.errors import SchemaInputError
 from mig.schema.decl import (Attribute, CaseDecl, CaseField, FieldDecl, LetDecl, RecordDecl,
-                             Script, TypeExpr, UnionDecl, schema_error)
+                             Script, UnionDecl, schema_error)
 from mig.schema.fsx_attrs import parse_attr_lists, parse_str_arg
 from mig.schema.fsx_cursor import Cursor, describe
 from mig.schema.fsx_lexer import Token, lex
