@@ -70,6 +70,14 @@ def _watch_of(conn: Any, where: str, role: Role) -> Watch:
     return watch
 
 
+def _watch_in(ctx: Any) -> Watch | None:
+    """The failing connection's watch, if there is one to ask (none at connect time)."""
+    try:
+        return ctx.connection.connection.info.get(_WATCH_KEY) if ctx.connection else None
+    except Exception:  # noqa: BLE001 - a closed or invalidated connection: map by path
+        return None
+
+
 def install(engine: Engine, role: Role = "auto", path: str | Path | None = None) -> Engine:
     """Give a SQLAlchemy engine on a SQLite file the same checks, through engine events.
 
@@ -115,7 +123,7 @@ def install(engine: Engine, role: Role = "auto", path: str | Path | None = None)
 
     @event.listens_for(engine, "handle_error")
     def _on_error(ctx: Any) -> None:
-        watch = ctx.connection.connection.info.get(_WATCH_KEY) if ctx.connection else None
+        watch = _watch_in(ctx)
         mapped = (watch.translate(ctx.original_exception) if watch is not None else
                   translate(ctx.original_exception, where, os.path.realpath(where) if where else ""))
         if mapped is not None:
