@@ -6,7 +6,7 @@ Every case runs the same one-statement transaction `--n` times both ways on
 the same file (WAL, synchronous=NORMAL on every connection, SQLAlchemy's
 included, so a commit is cheap and the library's share is visible) and keeps
 the best of `--repeat` runs, raw and library runs alternating; the default
-takes about 15 s, `--quick` (500 x 1) a second or two:
+takes about 10 s, `--quick` (500 x 1) a second or two:
 - raw: `BEGIN IMMEDIATE` (writes) or `BEGIN` (reads), the statement, `COMMIT`
   on a plain `sqlite3` connection;
 - mig.runtime: `with db.transaction()` / `with db.read()`.
