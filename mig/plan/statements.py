@@ -15,6 +15,8 @@ such a write could displace; logging a row that did not change is harmless.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from mig.model import Schema, Table
 from mig.plan.ops import Plan, TablePlan
 from mig.sqltext import quote_ident as q
@@ -34,6 +36,7 @@ __all__ = [
     "copy_chunk_sql",
     "chunk_end_sql",
     "replay_sql",
+    "Replay",
     "replay_keys_sql",
     "insert_mapped_sql",
 ]
@@ -252,10 +255,31 @@ def replay_keys_sql(tp: TablePlan) -> list[str]:
     ]
 
 
-def replay_sql(tp: TablePlan) -> list[str]:
-    """Bring the rows logged in (seq_from, seq_to] to the old database's state.
+@dataclass(frozen=True)
+class Replay:
+    """The statements that replay one table's logged rows, in the order they run.
 
-    Runs after replay_keys_sql, with the same named params.
+    `keys` gathers the batch's distinct keys (its INSERT's row count is how
+    many); `delete` removes rows gone from the old database; `update` writes
+    rows whose indexed columns did not change in place; `replace` writes the
+    rest. When delete and update together account for every key, nothing is
+    left for `replace`, and the phase may skip it; `nulls` always runs.
+    """
+
+    keys: tuple[str, ...]
+    delete: str
+    update: str | None
+    replace: str
+    nulls: tuple[str, ...] = ()
+
+    @property
+    def statements(self) -> list[str]:
+        return [*self.keys, self.delete, *([self.update] if self.update else []), self.replace, *self.nulls]
+
+
+def replay_sql(tp: TablePlan) -> Replay:
+    """Bring the rows logged in (:lo, :hi] to the old database's state.
+
     Rows gone from the old database are deleted; every other logged row is
     written with its current values. A row whose indexed columns did not
     change is updated in place (no index is touched); the rest go through
@@ -274,17 +298,18 @@ def replay_sql(tp: TablePlan) -> list[str]:
                   f"(SELECT 1 FROM {old_t} AS o WHERE {_match(tp.old_key, 'o', slots, 'l')})")
     else:
         doomed = keys
-    out = [f"DELETE FROM {new_t} WHERE {_key_expr(tp.new_key)} IN ({doomed})"]
     logged = f"{_key_expr(tp.old_key, 'o')} IN ({keys})"
     if tp.updated:
-        out.append(_update_in_place_sql(tp, keys))
         unchanged = _unchanged(tp, "n", "o")
         logged += (f" AND NOT EXISTS (SELECT 1 FROM {new_t} AS n WHERE "
                    f"{_match(tp.new_key, 'n', tp.old_key, 'o')} AND {unchanged})")
-    out.append(insert_mapped_sql(tp, logged, alias="o"))
-    if tp.nullable_key:
-        out += _null_key_sql(tp)
-    return out
+    return Replay(
+        keys=tuple(replay_keys_sql(tp)),
+        delete=f"DELETE FROM {new_t} WHERE {_key_expr(tp.new_key)} IN ({doomed})",
+        update=_update_in_place_sql(tp, keys) if tp.updated else None,
+        replace=insert_mapped_sql(tp, logged, alias="o"),
+        nulls=tuple(_null_key_sql(tp)) if tp.nullable_key else (),
+    )
 
 
 def _unchanged(tp: TablePlan, n: str, o: str) -> str:
@@ -319,5 +344,5 @@ def _null_key_sql(tp: TablePlan) -> list[str]:
 
 def plan_statements(plan: Plan) -> dict[str, list[str]]:
     """Per target table, the copy and replay SQL (what `mig plan --json` shows)."""
-    return {tp.target: [copy_chunk_sql(tp, True, True)] + replay_keys_sql(tp) + replay_sql(tp)
+    return {tp.target: [copy_chunk_sql(tp, True, True)] + replay_sql(tp).statements
             for tp in plan.captured}
