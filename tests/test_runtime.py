@@ -127,9 +127,10 @@ def test_the_trigger_error_is_mapped_too(migrated: tuple[Path, Path, Path]) -> N
             assert not db.connection.in_transaction
 
 
-def test_old_database_retired_after_cleanup_and_after_abort(tmp_path: Path) -> None:
-    """Once this process saw draining, the file stays closed to its writes: after cleanup-old
-    nothing in the database refuses them any more, and after abort the operator restarts."""
+def test_old_database_retired_after_cleanup_but_live_again_after_abort(tmp_path: Path) -> None:
+    """Once this process saw draining, the file stays closed to its writes after cleanup-old,
+    where nothing in the database refuses them any more; after abort (the new file is gone)
+    the old database is the live one again, as DESIGN.md §1 says, and writes go on."""
     for finish in ("cleanup", "abort"):
         d, old = _project(tmp_path / finish)
         new = commands.migrate_command(commands.Inputs(d)).new
@@ -141,12 +142,16 @@ def test_old_database_retired_after_cleanup_and_after_abort(tmp_path: Path) -> N
             if finish == "cleanup":
                 commands.cutover_command(commands.Inputs(d))
                 commands.cleanup_old_command(commands.Inputs(d, old=old))
+                with pytest.raises(WritesBlocked, match="was retired by a migration to") as info:
+                    with db.transaction() as conn:
+                        _insert_book(conn, "would be lost")
+                assert info.value.new_path == new
             else:
                 commands.abort_command(commands.Inputs(d, old=old))
-            with pytest.raises(WritesBlocked, match="was retired by a migration to") as info:
                 with db.transaction() as conn:
-                    _insert_book(conn, "would be lost")
-            assert info.value.new_path == new
+                    _insert_book(conn, "kept")
+                assert sqlite3.connect(old).execute(
+                    "SELECT count(*) FROM books WHERE title = 'kept'").fetchone()[0] == 1
 
 
 def test_the_draining_memory_is_per_process_and_fed_by_reads_and_state(tmp_path: Path) -> None:

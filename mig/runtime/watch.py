@@ -6,7 +6,8 @@ connection of this process sees `draining` -- a read, a write, a `state()`
 call or a capture trigger's refusal -- writes to that file are refused for
 the rest of the process's life. After `mig cleanup-old` nothing in the old
 database refuses them any more, and a write there would never reach the new
-one.
+one. After `mig abort` the old database is the live one again: the new file
+it drained into is gone, or a new migration is recording, and writes go on.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Literal
 from mig.plan.statements import DRAINING_MESSAGE, MIGRATING_MESSAGE
 from mig.runtime.errors import DatabaseNotFound, MigRuntimeError, NotReady, WritesBlocked
 
-__all__ = ["Role", "ROLES", "DRAINED", "MigrationState", "Watch", "check_role", "require_file",
+__all__ = ["Role", "ROLES", "DRAINED", "RETIRED", "MigrationState", "Watch", "check_role", "require_file",
            "open_file", "translate"]
 
 Role = Literal["old", "new", "auto"]
@@ -31,6 +32,13 @@ ROLES = ("old", "new", "auto")
 # Per process, not per connection: a pooled connection that only read during
 # drain, or one opened after cleanup-old, must refuse writes all the same.
 DRAINED: dict[str, str | None] = {}
+# Of those, the ones whose new database was seen cut over: retired for good.
+RETIRED: set[str] = set()
+
+
+def _new_is_gone(new_path: str | None) -> bool:
+    """The migration was aborted: the new database it drained into no longer exists."""
+    return new_path is not None and not os.path.exists(new_path)
 
 
 def check_role(role: str) -> None:
@@ -158,9 +166,15 @@ class Watch:
                 if write:
                     raise WritesBlocked(self.label, row[1])
                 return
+            if row is not None and self.key not in RETIRED:
+                DRAINED.pop(self.key, None)  # recording again: aborted, then migrated anew
         if write and self.key in DRAINED:
-            # No draining marker (cleanup-old, abort, or another migration since):
-            # this process saw the file drain, and a write here may never be replayed.
+            if self.key not in RETIRED and _new_is_gone(DRAINED[self.key]):
+                DRAINED.pop(self.key)  # aborted: the old database is the live one again
+                return
+            # cleanup-old after cutover: this process saw the file drain, and a
+            # write here would never be replayed.
+            RETIRED.add(self.key)
             raise WritesBlocked(self.label, DRAINED[self.key], retired=True)
 
     def _saw_draining(self, new_path: str | None) -> None:
