@@ -104,7 +104,8 @@ def _verify(r: Any) -> list[str]:
     lines = [f"Old database: {r.old}", f"New database: {r.new}"]
     for t in r.tables:
         state = "ok" if t.ok else "DIFFERS"
-        lines.append(f"Table {t.table}: {state} (old {t.old_rows} rows, new {t.new_rows} rows)")
+        lines.append(f"Table {t.table}: {state} (old {t.old_rows} rows, new {t.new_rows} rows"
+                     + (f", {t.differing_rows} differing)" if t.differing_rows else ")"))
         lines += [f"  differing key: {k}" for k in t.differing_keys]
     lines += [f"Checked rows: {r.rows}", f"Verify time: {r.seconds:.3f} s",
               f"Verify rate: {r.rate:.0f} rows/s", f"Result: {'ok' if r.ok else 'tables differ'}"]

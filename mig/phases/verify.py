@@ -1,16 +1,19 @@
 """`mig verify`: compare the new database with the old one mapped through the stored plan.
 
-Per table: row count and an order-independent checksum, computed in one
-streaming pass over both sides in key order, which also names the first keys
-that differ. Columns that take their default (new columns) and rows that are
-seed rows are not compared: the old database has nothing to compare them
-with. Read-only on both sides; safe at any time (before drain finishes,
-differences are expected for the pending log entries).
+Per table: the row counts, and every row against its counterpart by key --
+value, type and bytes of each copied column -- which is an order-independent
+comparison stronger than a checksum (DESIGN.md §2): two tables agree exactly
+when no row of either side lacks an identical row on the other. The
+comparison runs in SQL, range by range of the old key, each range its own
+short read on both files, so verify is safe at any time (invariant 9) and
+fast enough to run before every cutover. Columns that take their default
+(new columns) and seed rows are not compared: the old database has nothing
+to compare them with. Before drain finishes, differences are expected for
+the pending log entries.
 """
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -19,15 +22,15 @@ from typing import Iterator
 
 from mig.db import attach_old, open_ro, translate_errors
 from mig.errors import WrongState
-from mig.model import encode_value
 from mig.phases.seeds import stored_seeds
 from mig.phases.state import read_new
 from mig.plan.ops import TablePlan
 from mig.sqltext import quote_ident as q
 
-__all__ = ["VerifyReport", "TableVerdict", "verify"]
+__all__ = ["VerifyReport", "TableVerdict", "verify", "VERIFY_CHUNK_ROWS"]
 
 MAX_KEYS = 5
+VERIFY_CHUNK_ROWS = 50_000
 
 
 @dataclass
@@ -35,14 +38,12 @@ class TableVerdict:
     table: str
     old_rows: int
     new_rows: int
-    old_checksum: str
-    new_checksum: str
+    differing_rows: int = 0  # rows of either side without an identical row on the other
     differing_keys: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.differing_keys and self.old_checksum == self.new_checksum \
-            and self.old_rows == self.new_rows
+        return not self.differing_rows and self.old_rows == self.new_rows
 
 
 @dataclass
@@ -71,8 +72,9 @@ def verify(new_path: Path, old_path: Path | None = None) -> VerifyReport:
                 raise WrongState(f"{new_path} is not a mig target (no stored plan); nothing to verify")
             old_path = old_path or Path(state.old_path)
             attach_old(conn, old_path, reader=True)
+            seeds = stored_seeds(conn)
             started = time.monotonic()
-            verdicts = [_verify_table(conn, tp, _seed_keys(conn, tp)) for tp in state.plan.captured]
+            verdicts = [_verify_table(conn, _Sides(tp, _seed_keys(seeds, tp))) for tp in state.plan.captured]
             seconds = time.monotonic() - started
         finally:
             conn.close()
@@ -80,71 +82,141 @@ def verify(new_path: Path, old_path: Path | None = None) -> VerifyReport:
     return VerifyReport(str(old_path), str(new_path), verdicts, rows, seconds)
 
 
-def _seed_keys(conn: sqlite3.Connection, tp: TablePlan) -> set[tuple[object, ...]]:
+def _seed_keys(seeds: list, tp: TablePlan) -> list[tuple[object, ...]]:  # type: ignore[type-arg]
     """Keys of seed rows: they legitimately differ from the old data."""
-    return {tuple(s.as_dict().get(k) for k in tp.new_key)
-            for s in stored_seeds(conn) if s.table == tp.target}
+    out = []
+    for s in seeds:
+        if s.table == tp.target:
+            values = {k.lower(): v for k, v in s.as_dict().items()}
+            out.append(tuple(values.get(k.lower()) for k in tp.new_key))
+    return out
 
 
-def _rows(conn: sqlite3.Connection, sql: str, width: int) -> Iterator[tuple[tuple[object, ...], int]]:
-    """(key, row digest) in key order."""
-    for row in conn.execute(sql):
-        digest = hashlib.blake2b(repr([encode_value(v) for v in row[width:]]).encode(), digest_size=8)
-        yield tuple(row[:width]), int.from_bytes(digest.digest(), "big")
+def _col(name: str, alias: str) -> str:
+    return f"{alias}.{'rowid' if name == 'rowid' else q(name)}"
 
 
-def _side_sql(tp: TablePlan, old: bool) -> str:
-    cols = tp.copied_columns
-    if old:
-        keys = ["rowid" if k == "rowid" else q(k) for k in tp.old_key]
-        vals = ["rowid" if c.source == "rowid" else q(c.source or "") for c in cols]
-        frm = f"old.{q(tp.source or '')}"
-    else:
-        keys = ["rowid" if k == "rowid" else q(k) for k in tp.new_key]
-        vals = [q(c.target) for c in cols]
-        frm = f"main.{q(tp.target)}"
-    order = ", ".join(f"{i + 1} COLLATE BINARY" for i in range(len(keys)))
-    return f"SELECT {', '.join(keys + vals)} FROM {frm} ORDER BY {order}"
+class _Sides:
+    """The SQL that looks at one table from both sides, by key."""
+
+    def __init__(self, tp: TablePlan, seed_keys: list[tuple[object, ...]]) -> None:
+        self.tp, self.seed_keys = tp, seed_keys
+        self.old_t, self.new_t = f"old.{q(tp.source or '')}", f"main.{q(tp.target)}"
+        cols = tp.copied_columns
+        self.same = " AND ".join(
+            [f"{_col(n, 'n')} IS {_col(o, 'o')}" for o, n in zip(tp.old_key, tp.new_key)]
+            + [f"{_col(c.target, 'n')} IS {_col(c.source or '', 'o')} COLLATE BINARY AND "
+               f"typeof({_col(c.target, 'n')}) = typeof({_col(c.source or '', 'o')})" for c in cols])
+        # IS, not =: rows whose key holds a NULL are compared too (nullable keys).
+        self.key_match = " AND ".join(f"{_col(o, 'o')} IS {_col(n, 'n')}" for o, n in zip(tp.old_key, tp.new_key))
+
+    def range_sql(self, alias: str, key: tuple[str, ...], lo: bool, hi: bool) -> str:
+        """Rows of one side in (lo, hi], BINARY order, never a seed row; keys holding NULL separately."""
+        k = _tuple(key, alias)
+        parts = [f"{k} > {_marks(len(key))}" if lo else "1", f"{k} <= {_marks(len(key))}" if hi else "1"]
+        parts.append(" AND ".join(f"{_col(c, alias)} IS NOT NULL" for c in key))
+        if self.seed_keys:
+            row = "(" + ", ".join("?" * len(key)) + ")"
+            parts.append(f"{k} NOT IN (VALUES {', '.join(row for _ in self.seed_keys)})")
+        return " AND ".join(parts)
+
+    def null_sql(self, alias: str, key: tuple[str, ...]) -> str:
+        return "(" + " OR ".join(f"{_col(c, alias)} IS NULL" for c in key) + ")"
 
 
-def _verify_table(conn: sqlite3.Connection, tp: TablePlan, skip: set[tuple[object, ...]]) -> TableVerdict:
-    """Merge both sides in key order: counts, checksums and the first differing keys."""
-    width = len(tp.old_key)
-    olds = (r for r in _rows(conn, _side_sql(tp, True), width) if r[0] not in skip)
-    news = (r for r in _rows(conn, _side_sql(tp, False), width) if r[0] not in skip)
-    verdict = TableVerdict(tp.target, 0, 0, "", "")
-    o, n = next(olds, None), next(news, None)
-    osum = nsum = 0
-    while o is not None or n is not None:
-        take_old = n is None or (o is not None and not _lt(n[0], o[0]))
-        take_new = o is None or (n is not None and not _lt(o[0], n[0]))
-        if not (take_old and take_new) or o[1] != n[1]:  # type: ignore[index]
-            _differ(verdict, (o if take_old else n)[0])  # type: ignore[index]
-        if take_old:
-            verdict.old_rows += 1
-            osum = (osum + o[1]) % 2**64  # type: ignore[index]
-            o = next(olds, None)
-        if take_new:
-            verdict.new_rows += 1
-            nsum = (nsum + n[1]) % 2**64  # type: ignore[index]
-            n = next(news, None)
-    verdict.old_checksum, verdict.new_checksum = f"{osum:016x}", f"{nsum:016x}"
+def _tuple(cols: tuple[str, ...], alias: str) -> str:
+    names = [f"{_col(c, alias)} COLLATE BINARY" for c in cols]
+    return names[0] if len(names) == 1 else "(" + ", ".join(names) + ")"
+
+
+def _marks(n: int) -> str:
+    return "?" if n == 1 else "(" + ", ".join("?" * n) + ")"
+
+
+def _ranges(conn: sqlite3.Connection, sides: _Sides) -> Iterator[tuple[tuple[object, ...] | None,
+                                                                       tuple[object, ...] | None]]:
+    """(lo, hi] bounds over the old key, VERIFY_CHUNK_ROWS old rows each; None is open."""
+    key = sides.tp.old_key
+    cols = ", ".join(f"{_col(c, 'o')}" for c in key)
+    order = ", ".join(f"{_col(c, 'o')} COLLATE BINARY" for c in key)
+    nonnull = " AND ".join(f"{_col(c, 'o')} IS NOT NULL" for c in key)
+    lo: tuple[object, ...] | None = None
+    while True:
+        after = f" AND {_tuple(key, 'o')} > {_marks(len(key))}" if lo is not None else ""
+        hi = conn.execute(f"SELECT {cols} FROM {sides.old_t} AS o WHERE {nonnull}{after} "
+                          f"ORDER BY {order} LIMIT 1 OFFSET ?", (*(lo or ()), VERIFY_CHUNK_ROWS - 1)).fetchone()
+        yield lo, tuple(hi) if hi is not None else None
+        if hi is None:
+            return
+        lo = tuple(hi)
+
+
+def _verify_table(conn: sqlite3.Connection, sides: _Sides) -> TableVerdict:
+    verdict = TableVerdict(sides.tp.target, 0, 0)
+    if not sides.tp.replace_by_key:
+        _compare_whole(conn, sides, verdict)
+        return verdict
+    for lo, hi in _ranges(conn, sides):
+        conn.execute("BEGIN")  # one short read of both files: the range is seen as of one moment
+        try:
+            _compare(conn, sides, verdict, sides.range_sql("o", sides.tp.old_key, lo is not None, hi is not None),
+                     sides.range_sql("n", sides.tp.new_key, lo is not None, hi is not None),
+                     _params(lo, hi, sides.seed_keys))
+        finally:
+            conn.execute("COMMIT")
+    if sides.tp.nullable_key:
+        _compare(conn, sides, verdict, sides.null_sql("o", sides.tp.old_key),
+                 sides.null_sql("n", sides.tp.new_key), ())
     return verdict
 
 
-def _lt(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
-    """SQLite's ordering of values: NULL < numbers < text < blob."""
-    def rank(v: object) -> tuple[int, object]:
-        if v is None:
-            return (0, 0)
-        if isinstance(v, (int, float)):
-            return (1, v)
-        if isinstance(v, str):
-            return (2, v)
-        return (3, v)
-    return [rank(x) for x in a] < [rank(x) for x in b]
+def _params(lo: tuple[object, ...] | None, hi: tuple[object, ...] | None,
+            seeds: list[tuple[object, ...]]) -> tuple[object, ...]:
+    return (*(lo or ()), *(hi or ()), *[v for key in seeds for v in key])
 
 
-def _differ(verdict: TableVerdict, key: tuple[object, ...]) -> None:
-    if len(verdict.differing_keys) < MAX_KEYS:
-        verdict.differing_keys.append(repr(key[0] if len(key) == 1 else key))
+def _compare(conn: sqlite3.Connection, sides: _Sides, verdict: TableVerdict, old_where: str,
+             new_where: str, params: tuple[object, ...]) -> None:
+    """Counts of one key range, and the rows of either side with no identical counterpart."""
+    verdict.old_rows += conn.execute(f"SELECT count(*) FROM {sides.old_t} AS o WHERE {old_where}",
+                                     params).fetchone()[0]
+    verdict.new_rows += conn.execute(f"SELECT count(*) FROM {sides.new_t} AS n WHERE {new_where}",
+                                     params).fetchone()[0]
+    old_keys = ", ".join(_col(c, "o") for c in sides.tp.old_key)
+    new_keys = ", ".join(_col(c, "n") for c in sides.tp.new_key)
+    lonely_old = (f"SELECT {old_keys} FROM {sides.old_t} AS o WHERE {old_where} AND NOT EXISTS "
+                  f"(SELECT 1 FROM {sides.new_t} AS n WHERE {sides.same})")
+    lonely_new = (f"SELECT {new_keys} FROM {sides.new_t} AS n WHERE {new_where} AND NOT EXISTS "
+                  f"(SELECT 1 FROM {sides.old_t} AS o WHERE {sides.key_match})")
+    for sql in (lonely_old, lonely_new):
+        for row in conn.execute(sql, params):
+            verdict.differing_rows += 1
+            if len(verdict.differing_keys) < MAX_KEYS:
+                key = repr(row[0] if len(row) == 1 else tuple(row))
+                if key not in verdict.differing_keys:
+                    verdict.differing_keys.append(key)
+
+
+def _compare_whole(conn: sqlite3.Connection, sides: _Sides, verdict: TableVerdict) -> None:
+    """A table whose key in the new schema is not its own primary key has no index to probe
+    by: both sides are compared as sets of rows (value and type of each column) at once."""
+    tp = sides.tp
+
+    def rows(alias: str, table: str, key: tuple[str, ...], cols: list[str]) -> str:
+        values = [f"typeof({c}), {c} COLLATE BINARY" for c in cols]
+        where = " AND ".join(f"{_tuple(key, alias)} <> {_marks(len(key))}" for _ in sides.seed_keys) or "1"
+        return f"SELECT {', '.join(_col(k, alias) for k in key)}, {', '.join(values)} FROM {table} AS {alias} " \
+               f"WHERE {where}"
+
+    old = rows("o", sides.old_t, tp.old_key, [_col(c.source or "", "o") for c in tp.copied_columns])
+    new = rows("n", sides.new_t, tp.new_key, [_col(c.target, "n") for c in tp.copied_columns])
+    seeds = tuple(v for key in sides.seed_keys for v in key)
+    verdict.old_rows = conn.execute(f"SELECT count(*) FROM ({old})", seeds).fetchone()[0]
+    verdict.new_rows = conn.execute(f"SELECT count(*) FROM ({new})", seeds).fetchone()[0]
+    width = len(tp.old_key)
+    for a, b in ((old, new), (new, old)):
+        for row in conn.execute(f"SELECT * FROM ({a} EXCEPT {b})", seeds + seeds):
+            verdict.differing_rows += 1
+            key = repr(row[0] if width == 1 else tuple(row[:width]))
+            if len(verdict.differing_keys) < MAX_KEYS and key not in verdict.differing_keys:
+                verdict.differing_keys.append(key)
