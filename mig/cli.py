@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
-from dataclasses import asdict, is_dataclass
+from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -49,11 +48,19 @@ def _inputs(directory: str, path_old: str | None = None, path_new: str | None = 
 
 
 def _jsonable(obj: Any) -> Any:
+    """A report as JSON data: its fields, the properties it names in `json_properties`,
+    and a stored plan in the plan's own JSON form."""
     if is_dataclass(obj) and not isinstance(obj, type):
-        data = asdict(obj)
-        if hasattr(obj, "plan"):
-            data["plan"] = json.loads(obj.plan.to_json())
+        if hasattr(obj, "to_json") and not hasattr(obj, "json_properties"):
+            own = obj.to_json()
+            return json.loads(own) if isinstance(own, str) else own
+        data = {f.name: _jsonable(getattr(obj, f.name)) for f in fields(obj)}
+        data.update({name: _jsonable(getattr(obj, name)) for name in getattr(obj, "json_properties", ())})
         return data
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(x) for x in obj]
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
     return obj
 
 
@@ -83,6 +90,12 @@ def _run(command: str, as_json: bool, call: Callable[[], Any], exit_code: Callab
         if os.environ.get("MIG_DEBUG") == "1":
             raise
         sys.exit(getattr(exc, "exit_code", 1))  # an interrupted demo exits 130/143
+    except Exception as exc:  # a bug: still one line, and the way to see more
+        if os.environ.get("MIG_DEBUG") == "1":
+            raise
+        click.echo(f"{command} failed: internal error ({type(exc).__name__}: {exc}); "
+                   "set MIG_DEBUG=1 to see the traceback", err=True)
+        sys.exit(1)
     code = exit_code(report) if exit_code else 0
     if as_json:
         click.echo(json.dumps({"ok": code == 0, "command": command, **_jsonable(report)},

@@ -82,10 +82,27 @@ class PlanReport:
     schema_hash: str
     plan: Plan
     statements: dict[str, list[str]]  # per table, the copy and replay SQL migrate and drain run
+    json_properties = ("refused", "copy_order", "created_tables", "renamed_tables", "dropped_tables")
 
     @property
     def refused(self) -> bool:
         return bool(self.plan.refusals)
+
+    @property
+    def copy_order(self) -> list[str]:
+        return [t.target for t in self.plan.tables]
+
+    @property
+    def created_tables(self) -> list[str]:
+        return [t.target for t in self.plan.tables if t.how == "create"]
+
+    @property
+    def renamed_tables(self) -> dict[str, str]:
+        return {t.target: t.source or "" for t in self.plan.tables if t.how == "renamed"}
+
+    @property
+    def dropped_tables(self) -> list[str]:
+        return list(self.plan.dropped_tables)
 
 
 def plan_command(inputs: Inputs, warn: Warn | None = None) -> PlanReport:

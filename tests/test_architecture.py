@@ -58,3 +58,15 @@ def test_every_command_is_in_the_readme_reference() -> None:
     readme = (ROOT / "README.md").read_text()
     for name in main.commands:
         assert f"`mig {name}" in readme, name
+
+
+def test_the_package_type_checks_strictly() -> None:
+    """STYLE.md: mypy --strict for the package (skipped only where mypy is not installed)."""
+    import subprocess
+    import sys
+
+    pytest = __import__("pytest")
+    pytest.importorskip("mypy")
+    out = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-error-summary", "mig"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -40,6 +40,7 @@ class TableVerdict:
     new_rows: int
     differing_rows: int = 0  # rows of either side without an identical row on the other
     differing_keys: list[str] = field(default_factory=list)
+    json_properties = ("ok",)
 
     @property
     def ok(self) -> bool:
@@ -53,6 +54,7 @@ class VerifyReport:
     tables: list[TableVerdict]
     rows: int
     seconds: float
+    json_properties = ("ok", "rate")
 
     @property
     def ok(self) -> bool:

@@ -9,7 +9,7 @@ strings out; the migrate phase runs them before anything is written
 
 from __future__ import annotations
 
-from mig.model import Column, ForeignKey, Index, Schema, Table
+from mig.model import Column, ForeignKey, Index, Schema, Table, Value
 from mig.plan.ops import GATHERED, RANGE, DataCheck, TablePlan
 from mig.render import default_value_sql
 from mig.sqltext import KEYWORDS, canonical, quote_ident, tokenize, unquote_ident
@@ -364,13 +364,13 @@ def _seed_checks(plans: dict[str, TablePlan], old: Schema, target: Schema) -> li
     return out
 
 
-def _seed_rows_sql(rows: list[dict[str, object]], cols: tuple[str, ...]) -> str:
+def _seed_rows_sql(rows: list[dict[str, Value]], cols: tuple[str, ...]) -> str:
     """The seed rows as a table of literals (only `cols`)."""
     selects = ["SELECT " + ", ".join(f"{_lit(r.get(c))} AS {q(c)}" for c in cols) for r in rows]
     return "(" + " UNION ALL ".join(selects) + ")"
 
 
-def _seed_fk_check(tt: Table, fk: ForeignKey, parent: Table, rows: list[dict[str, object]],
+def _seed_fk_check(tt: Table, fk: ForeignKey, parent: Table, rows: list[dict[str, Value]],
                    target: Schema, plans: dict[str, TablePlan]) -> DataCheck:
     ref_cols = fk.ref_columns or parent.primary_key
     shown = tuple(dict.fromkeys(tt.primary_key + fk.columns))
@@ -389,7 +389,7 @@ def _seed_fk_check(tt: Table, fk: ForeignKey, parent: Table, rows: list[dict[str
 
 
 def _seed_clash_check(tp: TablePlan, src: Table, tt: Table, cols: tuple[str, ...],
-                      rows: list[dict[str, object]]) -> DataCheck:
+                      rows: list[dict[str, Value]]) -> DataCheck:
     """A seed row whose UNIQUE values an old row with another key holds (upsert would fail)."""
     shown = tuple(dict.fromkeys(tt.primary_key + cols))
     same = " AND ".join(f"o.{q(c)} = c.{q(c)}" for c in cols)

@@ -10,7 +10,9 @@ asked by the migrate phase before anything is written. Pure code.
 
 from __future__ import annotations
 
-from mig.model import Schema, Table, schema_hash
+from typing import Sequence
+
+from mig.model import Index, Schema, Table, Trigger, View, schema_hash
 from mig.plan.checks import directive_name, plan_checks
 from mig.plan.ops import RANGE, ColumnSource, DataCheck, ObjectChange, Plan, Refusal, TablePlan
 from mig.sqltext import quote_ident as q
@@ -76,11 +78,13 @@ def _table_sources(old: Schema, target: Schema) -> dict[str, str | None]:
 
 def object_changes(old: Schema, target: Schema) -> tuple[ObjectChange, ...]:
     """Indexes, views and triggers that are new, changed or dropped (same ones are not listed)."""
+    a, b = old.canonical(), target.canonical()
+    pairs: list[tuple[str, Sequence[Index | View | Trigger], Sequence[Index | View | Trigger]]] = [
+        ("index", a.indexes, b.indexes), ("view", a.views, b.views), ("trigger", a.triggers, b.triggers)]
     out: list[ObjectChange] = []
-    for kind, olds, news in (("index", old.indexes, target.indexes), ("view", old.views, target.views),
-                             ("trigger", old.triggers, target.triggers)):
-        before = {o.name.lower(): o for o in Schema(**{_FIELD[kind]: olds}).canonical().__getattribute__(_FIELD[kind])}
-        after = {o.name.lower(): o for o in Schema(**{_FIELD[kind]: news}).canonical().__getattribute__(_FIELD[kind])}
+    for kind, olds, news in pairs:
+        before = {o.name.lower(): o for o in olds}
+        after = {o.name.lower(): o for o in news}
         names = {o.name.lower(): o.name for o in (*olds, *news)}
         for low in sorted(set(before) | set(after)):
             if low not in before:
@@ -90,9 +94,6 @@ def object_changes(old: Schema, target: Schema) -> tuple[ObjectChange, ...]:
             elif before[low] != after[low]:
                 out.append(ObjectChange(kind, names[low], "changed"))
     return tuple(out)
-
-
-_FIELD = {"index": "indexes", "view": "views", "trigger": "triggers"}
 
 
 def copy_order(schema: Schema) -> list[str]:
