@@ -218,3 +218,28 @@ def test_a_seed_row_whose_parent_is_nowhere_is_refused(tmp_path: Path) -> None:
     refusals = commands.plan_command(commands.Inputs(d)).plan.refusals
     assert [(r.table, r.column, r.rows) for r in refusals] == [("c", "p_id", 1)]
     assert "id=5" in (refusals[0].sample or "") and "missing p rows" in refusals[0].reason
+
+
+def test_drain_catches_up_while_writes_still_flow(tmp_path: Path) -> None:
+    """Before it blocks writes, drain replays what is logged; a write made meanwhile
+    is accepted by the old database and still reaches the new one."""
+    d = project(tmp_path, "CREATE TABLE n (id INTEGER PRIMARY KEY, v INTEGER);",
+                "CREATE TABLE n (id INTEGER PRIMARY KEY, v INTEGER, w TEXT);")
+    assert run_mig("migrate", cwd=d).returncode == 0
+    old = sqlite3.connect(d / OLD_DB, isolation_level=None)
+    old.execute("BEGIN")
+    old.executemany("INSERT INTO n VALUES (?, ?)", [(i, i) for i in range(20_000)])
+    old.execute("COMMIT")
+    during: list[str] = []
+
+    def progress(label: str, done: int, total: int | None) -> None:
+        if label == "catch-up" and not during:
+            old.execute("INSERT INTO n VALUES (99999, 1)")  # not blocked: still recording
+            during.append(label)
+
+    report = commands.drain_command(commands.Inputs(d), progress=progress)
+    assert during and report.caught_up >= 20_000 and report.replayed == 20_001
+    new = next(p for p in d.glob("proj-*.sqlite") if p.name != OLD_DB)
+    assert sqlite3.connect(new).execute("SELECT v FROM n WHERE id = 99999").fetchone() == (1,)
+    with pytest.raises(sqlite3.IntegrityError, match="writes are blocked"):
+        old.execute("INSERT INTO n VALUES (100000, 1)")

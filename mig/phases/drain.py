@@ -2,20 +2,24 @@
 
 The marker switches to `draining` only after every check passed; from that
 commit on, the capture triggers themselves reject writes from any client
-(invariant 6). Replay walks the log in batches; each batch and its
-checkpoint commit in one transaction on the new database, and replaying a
-batch twice gives the same rows, so a killed drain simply runs again
-(invariant 5). When nothing is pending, the seed rows and AUTOINCREMENT
-counters are applied.
+(invariant 6). Before it switches, drain catches up: it replays what the
+log holds while the old service still writes, in batches short enough not to
+stall it (invariant 9), until only a tail is left; so the time writes are
+refused is the time to replay the tail, not the whole log. Replay walks the
+log in batches; each batch and its checkpoint commit in one transaction on
+the new database, and replaying a batch twice gives the same rows, so a
+killed drain simply runs again (invariant 5). When nothing is pending, the
+seed rows and AUTOINCREMENT counters are applied.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from mig.db import MIG_CACHE_SIZE, attach_old, mig_writer, open_rw, translate_errors
 from mig.introspect import introspect
@@ -32,6 +36,13 @@ __all__ = ["DrainReport", "drain", "BATCH"]
 # (measured: 35k entries/s at 20k per batch, 139k/s at 250k). A killed drain
 # redoes at most one batch.
 BATCH = 250_000
+# Catching up while the old service writes: each batch holds the old
+# database's read lock, so it is sized to about CATCH_UP_TARGET_S; the
+# catch-up stops once CATCH_UP_TAIL entries or fewer are left, or when a
+# round no longer gains on the writers.
+CATCH_UP_TARGET_S = 0.05
+CATCH_UP_TAIL = 2_000
+CATCH_UP_ROUNDS = 10
 # KiB of page cache while replaying (negative: KiB, as PRAGMA cache_size reads it).
 REPLAY_CACHE_KIB = -98304
 
@@ -44,6 +55,8 @@ class DrainReport:
     replayed: int
     remaining: int
     seeds_applied: int
+    caught_up: int = 0  # of `replayed`, the entries replayed before writes were blocked
+    blocked_seconds: float = 0.0  # from blocking writes to the end of replay
 
 
 def drain(new_path: Path, old_path: Path | None = None, progress: Progress | None = None) -> DrainReport:
@@ -52,14 +65,21 @@ def drain(new_path: Path, old_path: Path | None = None, progress: Progress | Non
             conn = mig_writer(open_rw(new_path))
             try:
                 plan, old_path = _check_new(conn, new_path, old_path)
-                previous = _close_old(old_path, new_path)
+                previous = _check_old(old_path, new_path)
                 attach_old(conn, old_path)
-                replayed = _replay(conn, plan, progress)
+                caught_up = _catch_up(conn, plan, progress) if previous == "recording" else 0
+                _check_old(old_path, new_path)  # again: nothing may have changed while catching up
+                blocked = time.monotonic()
+                if previous == "recording":
+                    _block_writes(old_path)
+                replayed = caught_up + _replay(conn, plan, progress, log_max(conn, "old"), _fixed)
+                blocked_seconds = time.monotonic() - blocked
                 seeds = _finish(conn, plan)
                 remaining = log_max(conn, "old") - checkpoint(conn)
             finally:
                 conn.close()
-    return DrainReport(str(old_path), str(new_path), previous, replayed, remaining, seeds)
+    return DrainReport(str(old_path), str(new_path), previous, replayed, remaining, seeds,
+                       caught_up, blocked_seconds)
 
 
 def _check_new(conn: sqlite3.Connection, new_path: Path, old_path: Path | None) -> tuple[Plan, Path]:
@@ -74,8 +94,8 @@ def _check_new(conn: sqlite3.Connection, new_path: Path, old_path: Path | None) 
     return state.plan, old_path or Path(state.old_path)
 
 
-def _close_old(old_path: Path, new_path: Path) -> str:
-    """Check the old side, then switch the marker to draining (once)."""
+def _check_old(old_path: Path, new_path: Path) -> str:
+    """The old side is ours, for this target, and its schema is what migrate saw: its marker."""
     conn = open_rw(old_path)
     try:
         state = read_old(conn)
@@ -86,20 +106,59 @@ def _close_old(old_path: Path, new_path: Path) -> str:
         now_print = fingerprint(introspect(conn))
         if now_print != state.fingerprint:
             raise refuse("old_changed", detail=f"fingerprint {state.fingerprint} -> {now_print}")
-        if state.marker == "recording":
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("UPDATE _migration_marker SET status = 'draining'")
-            conn.execute("COMMIT")
         return state.marker
     finally:
         conn.close()
 
 
-def _replay(conn: sqlite3.Connection, plan: Plan, progress: Progress | None) -> int:
-    top = log_max(conn, "old")
+def _block_writes(old_path: Path) -> None:
+    """From this commit on the capture triggers refuse every write (invariant 6)."""
+    conn = open_rw(old_path)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("UPDATE _migration_marker SET status = 'draining'")
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+Sizer = Callable[[int, float], int]  # (last batch size, its seconds) -> next batch size
+
+
+def _fixed(size: int, elapsed: float) -> int:
+    return BATCH
+
+
+def _adaptive(size: int, elapsed: float) -> int:
+    """Keep each catch-up batch near CATCH_UP_TARGET_S of holding the old database."""
+    if elapsed < CATCH_UP_TARGET_S / 2:
+        size *= 2
+    elif elapsed > CATCH_UP_TARGET_S * 2:
+        size //= 2
+    return max(200, min(BATCH, size))
+
+
+def _catch_up(conn: sqlite3.Connection, plan: Plan, progress: Progress | None) -> int:
+    """Replay while the old service still writes, until only a tail is left."""
+    replayed, behind = 0, None
+    for _ in range(CATCH_UP_ROUNDS):
+        top = log_max(conn, "old")
+        pending = top - checkpoint(conn)
+        if pending <= CATCH_UP_TAIL or (behind is not None and pending >= behind):
+            break
+        replayed += _replay(conn, plan, progress, top, _adaptive, label="catch-up")
+        behind = pending
+    return replayed
+
+
+def _replay(conn: sqlite3.Connection, plan: Plan, progress: Progress | None, top: int,
+            sizer: Sizer, label: str = "replay") -> int:
+    """Replay (checkpoint, top] in batches; returns how many entries."""
     start = done = checkpoint(conn)
+    size = 1_000 if sizer is _adaptive else BATCH
     while done < top:
-        hi = min(done + BATCH, top)
+        hi = min(done + size, top)
+        started = time.monotonic()
         conn.execute("BEGIN")
         tables = [r[0] for r in conn.execute(
             "SELECT DISTINCT tbl FROM old._migration_log WHERE seq > ? AND seq <= ?", (done, hi))]
@@ -113,9 +172,11 @@ def _replay(conn: sqlite3.Connection, plan: Plan, progress: Progress | None) -> 
         conn.execute("UPDATE _migration_progress SET value = ? WHERE key = 'replay_checkpoint'", (hi,))
         conn.execute("COMMIT")
         done = hi
+        size = sizer(size, time.monotonic() - started)
         if progress:
-            progress("replay", done - start, top - start)
-    return int(conn.execute("SELECT count(*) FROM old._migration_log WHERE seq > ?", (start,)).fetchone()[0])
+            progress(label, done - start, top - start)
+    return int(conn.execute("SELECT count(*) FROM old._migration_log WHERE seq > ? AND seq <= ?",
+                            (start, top)).fetchone()[0])
 
 
 def _replay_table(conn: sqlite3.Connection, replay: Replay, params: dict[str, int]) -> None:
