@@ -36,10 +36,11 @@ __all__ = ["DrainReport", "drain", "BATCH"]
 # (measured: 35k entries/s at 20k per batch, 139k/s at 250k). A killed drain
 # redoes at most one batch.
 BATCH = 250_000
-# Catching up while the old service writes: each batch holds the old
-# database's read lock, so it is sized to about CATCH_UP_TARGET_S; the
-# catch-up stops once CATCH_UP_TAIL entries or fewer are left, or when a
-# round no longer gains on the writers.
+# Catching up while the old service writes: in rollback-journal mode each
+# batch's read lock on the old database holds its writers back, so batches are
+# sized to about CATCH_UP_TARGET_S (in WAL mode readers never block writers
+# and batches are full size); the catch-up stops once CATCH_UP_TAIL entries or
+# fewer are left, or when a round no longer gains on the writers.
 CATCH_UP_TARGET_S = 0.05
 CATCH_UP_TAIL = 2_000
 CATCH_UP_ROUNDS = 10
@@ -140,13 +141,15 @@ def _adaptive(size: int, elapsed: float) -> int:
 
 def _catch_up(conn: sqlite3.Connection, plan: Plan, progress: Progress | None) -> int:
     """Replay while the old service still writes, until only a tail is left."""
+    wal = conn.execute("PRAGMA old.journal_mode").fetchone()[0].lower() == "wal"
+    sizer = _fixed if wal else _adaptive
     replayed, behind = 0, None
     for _ in range(CATCH_UP_ROUNDS):
         top = log_max(conn, "old")
         pending = top - checkpoint(conn)
         if pending <= CATCH_UP_TAIL or (behind is not None and pending >= behind):
             break
-        replayed += _replay(conn, plan, progress, top, _adaptive, label="catch-up")
+        replayed += _replay(conn, plan, progress, top, sizer, label="catch-up")
         behind = pending
     return replayed
 
