@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
-from mig.db import MIG_CACHE_SIZE, attach_old, mig_writer, open_rw, translate_errors
+from mig.db import attach_old, mig_writer, open_rw, translate_errors
 from mig.introspect import introspect
 from mig.phases.migrate import Progress, fingerprint, guards_lifted
 from mig.phases.seeds import apply_seeds, count_mismatches
@@ -44,8 +43,6 @@ BATCH = 250_000
 CATCH_UP_TARGET_S = 0.05
 CATCH_UP_TAIL = 2_000
 CATCH_UP_ROUNDS = 10
-# KiB of page cache while replaying (negative: KiB, as PRAGMA cache_size reads it).
-REPLAY_CACHE_KIB = -98304
 
 
 @dataclass
@@ -165,13 +162,12 @@ def _replay(conn: sqlite3.Connection, plan: Plan, progress: Progress | None, top
         conn.execute("BEGIN")
         tables = [r[0] for r in conn.execute(
             "SELECT DISTINCT tbl FROM old._migration_log WHERE seq > ? AND seq <= ?", (done, hi))]
-        with _replay_cache(conn):
-            for name in tables:
-                tp = plan.by_source(name)
-                if tp is None:  # a table the new schema drops
-                    continue
-                with guards_lifted(conn, tp.target):  # restored before this batch commits
-                    _replay_table(conn, replay_sql(tp), {"lo": done, "hi": hi})
+        for name in tables:
+            tp = plan.by_source(name)
+            if tp is None:  # a table the new schema drops
+                continue
+            with guards_lifted(conn, tp.target):  # restored before this batch commits
+                _replay_table(conn, replay_sql(tp), {"lo": done, "hi": hi})
         conn.execute("UPDATE _migration_progress SET value = ? WHERE key = 'replay_checkpoint'", (hi,))
         conn.execute("COMMIT")
         done = hi
@@ -195,20 +191,6 @@ def _replay_table(conn: sqlite3.Connection, replay: Replay, params: dict[str, in
         conn.execute(replay.replace, params)
     for sql in replay.nulls:
         conn.execute(sql, params)
-
-
-@contextmanager
-def _replay_cache(conn: sqlite3.Connection) -> Iterator[None]:
-    """A bigger page cache while replaying: the logged rows are spread over whole tables.
-
-    The cache size is also what the guard triggers recognise mig's connection
-    by, so it is put back before anything guarded (the checkpoint) is written.
-    """
-    conn.execute(f"PRAGMA cache_size={REPLAY_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        conn.execute(f"PRAGMA cache_size={MIG_CACHE_SIZE}")
 
 
 def _finish(conn: sqlite3.Connection, plan: Plan) -> int:
