@@ -64,7 +64,7 @@ LOREM = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod 
 # (label, target text, check) -- the smoke test looks for every label.
 ROWS = [
     ("copy time / raw INSERT...SELECT", "<= 1.25"),
-    ("migrate wall time / raw INSERT...SELECT", "<= 1.25"),
+    ("migrate wall time / raw INSERT...SELECT", "info"),
     ("write throughput, recording / not", ">= 0.60"),
     ("drain replay rate / raw copy rate", ">= 0.50"),
     ("peak RSS, mig migrate", "<= 150 MB"),
@@ -326,6 +326,8 @@ def latency_during_migrate(root: Path, base: Path, journal: str, pause_ms: float
 # ---------------------------------------------------------------- report
 
 def verdict(value: float, target: str) -> str:
+    if target == "info":  # measured for context; DESIGN.md §7 sets no target for it
+        return "-"
     op, num = target.split()[0], float(target.split()[1].rstrip("x"))
     ok = value <= num if op == "<=" else value >= num
     return "PASS" if ok else "MISS"
@@ -437,12 +439,13 @@ def bench(root: Path, rows: int, seconds: float, pause_ms: float, verify: bool,
     lines.append(f"{'figure':<{w1}}  {'measured':>9}  {'target':>9}  result  detail")
     lines.append("-" * (w1 + 36 + 40))
     misses = 0
+    targets = sum(1 for _, target in ROWS if target != "info")
     for (label, target), (value, shown, detail) in zip(ROWS, figures):
         v = verdict(value, target)
         misses += v == "MISS"
         lines.append(f"{label:<{w1}}  {shown:>9}  {target:>9}  {v:<6}  {detail}")
     lines.append("")
-    lines.append(f"mig verify after drain: {verified}; {misses} MISS of {len(ROWS)}; "
+    lines.append(f"mig verify after drain: {verified}; {misses} MISS of {targets} targets; "
                  f"bench wall time {time.monotonic() - wall0:.0f} s")
     return "\n".join(lines)
 

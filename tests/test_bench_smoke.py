@@ -34,5 +34,6 @@ def test_quick_bench_prints_the_whole_table(tmp_path: Path) -> None:
     for label in LABELS:
         row = [line for line in lines if line.startswith(label + " ")]
         assert len(row) == 1, f"missing row {label!r} in:\n{out.stdout}"
-        assert ("PASS" in row[0]) != ("MISS" in row[0])
+        verdicts = [v for v in ("PASS", "MISS", " - ") if v in row[0]]
+        assert len(verdicts) == 1, row[0]  # a target met or missed, or a figure for context only
     assert "mig verify after drain: ok" in out.stdout
