@@ -187,3 +187,20 @@ def test_the_schema_file_is_named_as_typed(tmp_path: Path) -> None:
     d = project(tmp_path, OLD, "CREATE TABLE t (id INTEGER,);")
     out = run_mig("plan", "--schema", "./schema.sql", cwd=d)
     assert out.stderr.startswith("plan failed: ./schema.sql:1:1: "), out.stderr
+
+
+def test_cutover_refuses_a_new_database_changed_behind_its_back(tmp_path: Path) -> None:
+    """SQLite has no DDL triggers: DDL from a plain client on the closed new database
+    cannot be stopped, but cutover finds it and refuses."""
+    for ddl in ("CREATE TABLE intruder (x)", 'DROP TRIGGER "_mig_guard_item_ins"'):
+        (tmp_path / ddl.split()[0].lower()).mkdir()
+        d = project(tmp_path / ddl.split()[0].lower(), OLD, NEW)
+        assert run_mig("migrate", cwd=d).returncode == 0
+        assert run_mig("drain", cwd=d).returncode == 0
+        new = next(p for p in d.glob("proj-*.sqlite") if p.name != OLD_DB)
+        conn = sqlite3.connect(new)
+        conn.execute(ddl)
+        conn.commit()
+        conn.close()
+        out = run_mig("cutover", cwd=d)
+        assert out.returncode == 1 and "changed by another client" in out.stderr, (ddl, out.stderr)

@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mig.db import attach_old, mig_writer, open_ro, open_rw, translate_errors
+from mig.introspect import introspect
+from mig.phases.migrate import fingerprint
 from mig.phases.seeds import count_mismatches, stored_seeds
 from mig.phases.state import checkpoint, now, phase_lock, read_new, read_old, refuse, table_exists
 from mig.plan.ops import Plan
+from mig.plan.statements import guard_trigger_names
 from mig.sqltext import quote_ident as q
 
 __all__ = ["CutoverReport", "cutover"]
@@ -44,6 +47,7 @@ def cutover(new_path: Path, old_path: Path | None = None) -> CutoverReport:
                 if state.status == "ready":
                     return CutoverReport(str(new_path), "ready", "ready", False, False)
                 old = Path(old_path or state.old_path or "")
+                _check_new_schema(conn, state.plan)
                 _check_old_log(conn, old, new_path)
                 _check_seeds(conn)
                 _check_foreign_keys(conn)
@@ -52,6 +56,20 @@ def cutover(new_path: Path, old_path: Path | None = None) -> CutoverReport:
             finally:
                 conn.close()
     return CutoverReport(str(new_path), "migrating", "ready", *dropped)
+
+
+def _check_new_schema(conn: sqlite3.Connection, plan: Plan | None) -> None:
+    """The new schema is the one migrate built, and every table is still guarded."""
+    assert plan is not None
+    row = conn.execute("SELECT value FROM _migration_progress WHERE key = 'new_fingerprint'").fetchone()
+    now_print = fingerprint(introspect(conn))
+    if row is not None and row[0] != now_print:
+        raise refuse("new_changed", detail=f"fingerprint {row[0]} -> {now_print}")
+    guards = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    missing = [tp.target for tp in plan.tables
+               if not set(guard_trigger_names(tp.target)) <= guards]
+    if missing:
+        raise refuse("new_changed", detail=f"the write guards of {', '.join(missing)} were dropped")
 
 
 def _check_old_log(conn: sqlite3.Connection, old_path: Path, new_path: Path) -> None:

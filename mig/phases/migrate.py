@@ -31,6 +31,7 @@ from typing import Callable, Iterator
 from mig.db import (MIG_CACHE_SIZE, attach_old, create_db_file, mig_writer, open_ro, open_rw,
                     translate_errors)
 from mig.errors import NotFound, PlanRefused
+from mig.introspect import introspect
 from mig.model import Schema, canonical_json, encode_value, schema_hash
 from mig.phases import preflight
 from mig.phases.seeds import apply_seeds
@@ -273,6 +274,10 @@ def _build_indexes(conn: sqlite3.Connection) -> None:
     for sql in json.loads(row[0]):
         conn.execute(sql)
     apply_seeds(conn)
+    # What cutover checks the new schema against: SQLite has no DDL triggers, so
+    # DDL from another client while the file is closed to writes is found, not stopped.
+    conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES ('new_fingerprint', ?)",
+                 (fingerprint(introspect(conn)),))
     conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES ('copy_done', 1)")
     conn.execute("COMMIT")
 
