@@ -243,3 +243,15 @@ def test_drain_catches_up_while_writes_still_flow(tmp_path: Path) -> None:
     assert sqlite3.connect(new).execute("SELECT v FROM n WHERE id = 99999").fetchone() == (1,)
     with pytest.raises(sqlite3.IntegrityError, match="writes are blocked"):
         old.execute("INSERT INTO n VALUES (100000, 1)")
+
+
+def test_a_virtual_table_in_the_old_database_is_refused(tmp_path: Path) -> None:
+    try:
+        sqlite3.connect(":memory:").execute("CREATE VIRTUAL TABLE f USING fts5(a)")
+    except sqlite3.OperationalError:
+        pytest.skip("this SQLite has no FTS5")
+    d = project(tmp_path, "CREATE VIRTUAL TABLE f USING fts5(a); INSERT INTO f VALUES ('x');",
+                "CREATE TABLE t (x);")
+    before = snapshot(d)
+    out = run_mig("migrate", cwd=d)
+    assert out.returncode == 1 and "virtual table" in out.stderr and snapshot(d) == before

@@ -36,7 +36,7 @@ def make_plan(old_path: Path, target: Schema) -> tuple[Schema, Plan]:
             attach_old(conn, old_path, reader=True)
             old_schema = introspect(conn, "old")
             plan = compare(old_schema, target)
-            refusals = list(plan.refusals)
+            refusals = list(plan.refusals) + _virtual_tables(conn)
             for check in plan.checks:
                 refusal = _run_check(conn, check)
                 if refusal is not None:
@@ -44,6 +44,15 @@ def make_plan(old_path: Path, target: Schema) -> tuple[Schema, Plan]:
         finally:
             conn.close()
     return old_schema, replace(plan, refusals=tuple(refusals))
+
+
+def _virtual_tables(conn: sqlite3.Connection) -> list[Refusal]:
+    """SQLite allows no triggers on a virtual table, so its writes could not be captured."""
+    rows = conn.execute("SELECT name FROM old.sqlite_master WHERE type = 'table' "
+                        "AND sql LIKE 'CREATE VIRTUAL TABLE%'").fetchall()
+    return [Refusal(name, None, "a virtual table: SQLite allows no triggers on it, so mig cannot "
+                    "capture its writes", "move it out of the database before migrating (and rebuild "
+                    "it in the new one afterwards)") for (name,) in rows]
 
 
 def _key(cols: tuple[str, ...]) -> str:

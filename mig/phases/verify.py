@@ -22,6 +22,7 @@ from typing import Iterator
 
 from mig.db import attach_old, open_ro, translate_errors
 from mig.errors import WrongState
+from mig.model import SeedRow
 from mig.phases.seeds import stored_seeds
 from mig.phases.state import read_new
 from mig.plan.ops import TablePlan
@@ -31,6 +32,7 @@ __all__ = ["VerifyReport", "TableVerdict", "verify", "VERIFY_CHUNK_ROWS"]
 
 MAX_KEYS = 5
 VERIFY_CHUNK_ROWS = 50_000
+SEED_KEYS = "temp.mig_seed_keys"
 
 
 @dataclass
@@ -84,9 +86,9 @@ def verify(new_path: Path, old_path: Path | None = None) -> VerifyReport:
     return VerifyReport(str(old_path), str(new_path), verdicts, rows, seconds)
 
 
-def _seed_keys(seeds: list, tp: TablePlan) -> list[tuple[object, ...]]:  # type: ignore[type-arg]
+def _seed_keys(seeds: list[SeedRow], tp: TablePlan) -> list[tuple[object, ...]]:
     """Keys of seed rows: they legitimately differ from the old data."""
-    out = []
+    out: list[tuple[object, ...]] = []
     for s in seeds:
         if s.table == tp.target:
             values = {k.lower(): v for k, v in s.as_dict().items()}
@@ -113,13 +115,14 @@ class _Sides:
         self.key_match = " AND ".join(f"{_col(o, 'o')} IS {_col(n, 'n')}" for o, n in zip(tp.old_key, tp.new_key))
 
     def range_sql(self, alias: str, key: tuple[str, ...], lo: bool, hi: bool) -> str:
-        """Rows of one side in (lo, hi], BINARY order, never a seed row; keys holding NULL separately."""
+        """Rows of one side in (lo, hi] of the key's own order, never a seed row;
+        keys holding a NULL are compared on their own (null_sql)."""
         k = _tuple(key, alias)
         parts = [f"{k} > {_marks(len(key))}" if lo else "1", f"{k} <= {_marks(len(key))}" if hi else "1"]
         parts.append(" AND ".join(f"{_col(c, alias)} IS NOT NULL" for c in key))
         if self.seed_keys:
-            row = "(" + ", ".join("?" * len(key)) + ")"
-            parts.append(f"{k} NOT IN (VALUES {', '.join(row for _ in self.seed_keys)})")
+            slots = ", ".join(f"k{i + 1}" for i in range(len(key)))
+            parts.append(f"{k} NOT IN (SELECT {slots} FROM {SEED_KEYS})")
         return " AND ".join(parts)
 
     def null_sql(self, alias: str, key: tuple[str, ...]) -> str:
@@ -127,7 +130,8 @@ class _Sides:
 
 
 def _tuple(cols: tuple[str, ...], alias: str) -> str:
-    names = [f"{_col(c, alias)} COLLATE BINARY" for c in cols]
+    """The key as one value; in its columns' own collation, so the key's index serves the ranges."""
+    names = [_col(c, alias) for c in cols]
     return names[0] if len(names) == 1 else "(" + ", ".join(names) + ")"
 
 
@@ -140,7 +144,7 @@ def _ranges(conn: sqlite3.Connection, sides: _Sides) -> Iterator[tuple[tuple[obj
     """(lo, hi] bounds over the old key, VERIFY_CHUNK_ROWS old rows each; None is open."""
     key = sides.tp.old_key
     cols = ", ".join(f"{_col(c, 'o')}" for c in key)
-    order = ", ".join(f"{_col(c, 'o')} COLLATE BINARY" for c in key)
+    order = cols
     nonnull = " AND ".join(f"{_col(c, 'o')} IS NOT NULL" for c in key)
     lo: tuple[object, ...] | None = None
     while True:
@@ -153,8 +157,19 @@ def _ranges(conn: sqlite3.Connection, sides: _Sides) -> Iterator[tuple[tuple[obj
         lo = tuple(hi)
 
 
+def _store_seed_keys(conn: sqlite3.Connection, sides: _Sides) -> None:
+    """The seed keys in a temporary table (there may be thousands; no statement takes that many values)."""
+    width = len(sides.tp.new_key)
+    slots = ", ".join(f"k{i + 1}" for i in range(width))
+    conn.execute(f"DROP TABLE IF EXISTS {SEED_KEYS}")
+    conn.execute(f"CREATE TABLE {SEED_KEYS} ({slots})")
+    conn.executemany(f"INSERT INTO {SEED_KEYS} VALUES ({', '.join('?' * width)})", sides.seed_keys)
+
+
 def _verify_table(conn: sqlite3.Connection, sides: _Sides) -> TableVerdict:
     verdict = TableVerdict(sides.tp.target, 0, 0)
+    if sides.seed_keys:
+        _store_seed_keys(conn, sides)
     if not sides.tp.replace_by_key:
         _compare_whole(conn, sides, verdict)
         return verdict
@@ -163,7 +178,7 @@ def _verify_table(conn: sqlite3.Connection, sides: _Sides) -> TableVerdict:
         try:
             _compare(conn, sides, verdict, sides.range_sql("o", sides.tp.old_key, lo is not None, hi is not None),
                      sides.range_sql("n", sides.tp.new_key, lo is not None, hi is not None),
-                     _params(lo, hi, sides.seed_keys))
+                     _params(lo, hi))
         finally:
             conn.execute("COMMIT")
     if sides.tp.nullable_key:
@@ -172,9 +187,8 @@ def _verify_table(conn: sqlite3.Connection, sides: _Sides) -> TableVerdict:
     return verdict
 
 
-def _params(lo: tuple[object, ...] | None, hi: tuple[object, ...] | None,
-            seeds: list[tuple[object, ...]]) -> tuple[object, ...]:
-    return (*(lo or ()), *(hi or ()), *[v for key in seeds for v in key])
+def _params(lo: tuple[object, ...] | None, hi: tuple[object, ...] | None) -> tuple[object, ...]:
+    return (*(lo or ()), *(hi or ()))
 
 
 def _compare(conn: sqlite3.Connection, sides: _Sides, verdict: TableVerdict, old_where: str,
@@ -206,18 +220,18 @@ def _compare_whole(conn: sqlite3.Connection, sides: _Sides, verdict: TableVerdic
 
     def rows(alias: str, table: str, key: tuple[str, ...], cols: list[str]) -> str:
         values = [f"typeof({c}), {c} COLLATE BINARY" for c in cols]
-        where = " AND ".join(f"{_tuple(key, alias)} <> {_marks(len(key))}" for _ in sides.seed_keys) or "1"
+        slots = ", ".join(f"k{i + 1}" for i in range(len(key)))
+        where = f"{_tuple(key, alias)} NOT IN (SELECT {slots} FROM {SEED_KEYS})" if sides.seed_keys else "1"
         return f"SELECT {', '.join(_col(k, alias) for k in key)}, {', '.join(values)} FROM {table} AS {alias} " \
                f"WHERE {where}"
 
     old = rows("o", sides.old_t, tp.old_key, [_col(c.source or "", "o") for c in tp.copied_columns])
     new = rows("n", sides.new_t, tp.new_key, [_col(c.target, "n") for c in tp.copied_columns])
-    seeds = tuple(v for key in sides.seed_keys for v in key)
-    verdict.old_rows = conn.execute(f"SELECT count(*) FROM ({old})", seeds).fetchone()[0]
-    verdict.new_rows = conn.execute(f"SELECT count(*) FROM ({new})", seeds).fetchone()[0]
+    verdict.old_rows = conn.execute(f"SELECT count(*) FROM ({old})").fetchone()[0]
+    verdict.new_rows = conn.execute(f"SELECT count(*) FROM ({new})").fetchone()[0]
     width = len(tp.old_key)
     for a, b in ((old, new), (new, old)):
-        for row in conn.execute(f"SELECT * FROM ({a} EXCEPT {b})", seeds + seeds):
+        for row in conn.execute(f"SELECT * FROM ({a} EXCEPT {b})"):
             verdict.differing_rows += 1
             key = repr(row[0] if width == 1 else tuple(row[:width]))
             if len(verdict.differing_keys) < MAX_KEYS and key not in verdict.differing_keys:
