@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from mig.db import attach_old, mig_writer, open_rw, translate_errors
+from mig.db import attach_old, let_writers_in, mig_writer, open_rw, translate_errors
 from mig.introspect import introspect
 from mig.phases.migrate import Progress, fingerprint, guards_lifted
 from mig.phases.seeds import apply_seeds, count_mismatches
@@ -172,6 +172,7 @@ def _replay(conn: sqlite3.Connection, plan: Plan, progress: Progress | None, top
         conn.execute("COMMIT")
         done = hi
         size = sizer(size, time.monotonic() - started)
+        let_writers_in()
         if progress:
             progress(label, done - start, top - start)
     return int(conn.execute("SELECT count(*) FROM old._migration_log WHERE seq > ? AND seq <= ?",

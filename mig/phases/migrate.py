@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from mig.db import (MIG_CACHE_SIZE, attach_old, create_db_file, mig_writer, open_ro, open_rw,
-                    translate_errors)
+from mig.db import (MIG_CACHE_SIZE, WriteBack, attach_old, create_db_file, let_writers_in, mig_writer,
+                    open_ro, open_rw, translate_errors)
 from mig.errors import NotFound, PlanRefused
 from mig.introspect import introspect
 from mig.model import Schema, canonical_json, encode_value, schema_hash
@@ -48,7 +48,7 @@ from mig.plan.statements import (
     new_bookkeeping_sql,
     old_bookkeeping_sql,
 )
-from mig.render import index_statements, table_statements, trigger_statements, view_statements
+from mig.render import create_index_sql, table_statements, trigger_statements, view_statements
 from mig.sqltext import quote_ident as q
 
 __all__ = ["MigrateReport", "make_plan", "migrate", "guards_lifted", "Progress"]
@@ -207,7 +207,7 @@ def _target_parts(target: Schema) -> dict[str, object]:
     """What later phases build from the target: stored so they never re-read the schema file."""
     return {
         "replay_checkpoint": 0,
-        "target_indexes": json.dumps(index_statements(target)),
+        "target_indexes": json.dumps([[i.name, create_index_sql(i)] for i in target.indexes]),
         "target_triggers": json.dumps(trigger_statements(target)),
     }
 
@@ -249,15 +249,16 @@ def _copy_and_finish(old_path: Path, new_path: Path, plan: Plan, report: Migrate
             conn.execute("PRAGMA synchronous=OFF")  # a killed copy resumes; see docs/design.md
             attach_old(conn, old_path)
             started = time.monotonic()
-            for tp in plan.captured:
-                rows = _copy_table(conn, tp, progress)
-                report.tables[tp.target] = rows
-                report.copied_rows += rows
-            report.copied_tables = len(plan.captured)
-            # BEGIN IMMEDIATE locks every attached database: detach the old one
-            # first, or its writers would wait for the whole index build.
-            conn.execute("DETACH DATABASE old")
-            _build_indexes(conn)
+            with WriteBack(new_path):
+                for tp in plan.captured:
+                    rows = _copy_table(conn, tp, progress)
+                    report.tables[tp.target] = rows
+                    report.copied_rows += rows
+                report.copied_tables = len(plan.captured)
+                # BEGIN IMMEDIATE locks every attached database: detach the old one
+                # first, or its writers would wait for the whole index build.
+                conn.execute("DETACH DATABASE old")
+                _build_indexes(conn)
             report.copy_seconds = time.monotonic() - started
         finally:
             conn.close()
@@ -266,13 +267,19 @@ def _copy_and_finish(old_path: Path, new_path: Path, plan: Plan, report: Migrate
 def _build_indexes(conn: sqlite3.Connection) -> None:
     """Indexes after the copy: one sort per index instead of a b-tree insert per row.
 
-    The seed rows go in with them, so the new database holds them from the
-    end of migrate on; drain applies them again once the log is replayed.
+    One transaction per index (an interrupted build resumes with the indexes
+    not yet there), while WriteBack flushes beside it. The seed rows go in with the last, so the new database holds them
+    from the end of migrate on; drain applies them again once the log is replayed.
     """
-    conn.execute("BEGIN IMMEDIATE")
     row = conn.execute("SELECT value FROM _migration_progress WHERE key='target_indexes'").fetchone()
-    for sql in json.loads(row[0]):
+    have = {r[0].lower() for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    for name, sql in json.loads(row[0]):
+        if name.lower() in have:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
         conn.execute(sql)
+        conn.execute("COMMIT")
+    conn.execute("BEGIN IMMEDIATE")
     apply_seeds(conn)
     # What cutover checks the new schema against: SQLite has no DDL triggers, so
     # DDL from another client while the file is closed to writes is found, not stopped.
@@ -305,8 +312,9 @@ def _copy_table(conn: sqlite3.Connection, tp: TablePlan, progress: Progress | No
         conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES (?, ?)",
                      (key, json.dumps(state.__dict__)))
         conn.execute("COMMIT")
+        let_writers_in()
         if progress:
-            progress(f"copy {tp.target}", min(state.rows, total), total)
+            progress(f"copy {tp.target}", state.rows, max(total, state.rows))
         size = _next_chunk_size(size, time.monotonic() - started)
     return state.rows
 

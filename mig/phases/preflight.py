@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
-from mig.db import attach_old, translate_errors
+from mig.db import attach_old, let_writers_in, translate_errors
 from mig.introspect import introspect
 from mig.model import Schema
 from mig.plan.compare import compare
@@ -92,6 +92,7 @@ def _run_check(conn: sqlite3.Connection, check: DataCheck) -> Refusal | None:
     for cond, params in _ranges(conn, check.chunk_table, check.chunk_key):
         n_marks = check.count_sql.count(RANGE)
         found = conn.execute(check.count_sql.replace(RANGE, cond), params * n_marks).fetchone()[0]
+        let_writers_in()
         if found and sample is None:
             sample = _sample(conn, check.sample_sql.replace(RANGE, cond), params * n_marks)
         count += found
@@ -108,6 +109,7 @@ def _run_gathered(conn: sqlite3.Connection, check: DataCheck) -> Refusal | None:
         n = params * check.gather_sql.count(RANGE)
         conn.execute(f"CREATE TABLE {GATHERED} AS {sql}" if first else f"INSERT INTO {GATHERED} {sql}", n)
         first = False
+        let_writers_in()
     count = conn.execute(check.count_sql).fetchone()[0]
     sample = _sample(conn, check.sample_sql, ()) if count else None
     conn.execute(f"DROP TABLE {GATHERED}")

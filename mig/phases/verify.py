@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from mig.db import attach_old, open_ro, translate_errors
+from mig.db import attach_old, let_writers_in, open_ro, translate_errors
 from mig.errors import WrongState
 from mig.model import SeedRow
 from mig.phases.seeds import stored_seeds
@@ -181,6 +181,7 @@ def _verify_table(conn: sqlite3.Connection, sides: _Sides) -> TableVerdict:
                      _params(lo, hi))
         finally:
             conn.execute("COMMIT")
+        let_writers_in()
     if sides.tp.nullable_key:
         _compare(conn, sides, verdict, sides.null_sql("o", sides.tp.old_key),
                  sides.null_sql("n", sides.tp.new_key), ())

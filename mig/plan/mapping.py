@@ -1,0 +1,108 @@
+"""The old rows as the new schema sees them, and the small SQL pieces every data check shares.
+
+Pure code: SQL strings out.
+"""
+
+from __future__ import annotations
+
+from mig.model import Column, Table
+from mig.plan.ops import RANGE, TablePlan
+from mig.render import default_value_sql
+from mig.sqltext import KEYWORDS, quote_ident, tokenize, unquote_ident
+from mig.sqltext import quote_ident as q
+
+__all__ = ["affinity", "directive_name", "stored_default", "mapped_select", "chunking", "columns_named",
+           "collation", "parent_probe", "lit"]
+
+
+def affinity(declared: str) -> str:
+    """SQLite's column affinity rules (https://sqlite.org/datatype3.html §3.1)."""
+    t = declared.upper()
+    if "INT" in t:
+        return "INTEGER"
+    if any(x in t for x in ("CHAR", "CLOB", "TEXT")):
+        return "TEXT"
+    if "BLOB" in t or not t:
+        return "BLOB"
+    if any(x in t for x in ("REAL", "FLOA", "DOUB")):
+        return "REAL"
+    return "NUMERIC"
+
+
+def directive_name(name: str) -> str:
+    """A name as a `-- mig:` directive argument: bare when it can be, else double-quoted."""
+    plain = name.replace("_", "a").isalnum() and name.isascii() and not name[:1].isdigit()
+    return name if plain and name.upper() not in KEYWORDS else quote_ident(name)
+
+
+def stored_default(col: Column) -> str | None:
+    """The default a copied row gets, or None when the column has none (DEFAULT NULL is none)."""
+    if col.default is None or col.default.strip().upper() == "NULL":
+        return None
+    return col.default
+
+
+def mapped_select(tp: TablePlan, tt: Table) -> str:
+    """The old rows as the new table would hold them (target column names, generated ones too)."""
+    cols = []
+    for cs in tp.columns:
+        col = tt.column(cs.target)
+        assert col is not None
+        if cs.source is None:
+            default = stored_default(col)
+            expr = default_value_sql(default) if default is not None else "NULL"
+        else:
+            expr = "rowid" if cs.source == "rowid" else q(cs.source)
+        cols.append(f"{expr} AS {q(cs.target)}")
+    sql = f"SELECT {', '.join(cols)} FROM old.{q(tp.source or '')} WHERE {RANGE}"
+    # A generated column can read the ones before it: one layer each, in column order.
+    for col in tt.columns:
+        if col.generated is not None:
+            sql = f"SELECT *, ({col.generated}) AS {q(col.name)} FROM ({sql})"
+    return sql
+
+
+def chunking(src: Table) -> dict[str, object]:
+    """How the runner walks `src` in short reads: its rowid, or its primary key."""
+    return {"chunk_table": src.name, "chunk_key": tuple(src.primary_key) if src.without_rowid else ("rowid",)}
+
+
+def columns_named(sql: str, tt: Table) -> str | None:
+    """The table's columns an expression reads, for the refusal to name."""
+    names: list[str] = []
+    for tok in tokenize(sql):
+        col = tt.column(unquote_ident(tok.text)) if tok.kind in ("word", "ident") else None
+        if col is not None and col.name not in names:
+            names.append(col.name)
+    return ", ".join(names) or None
+
+
+def collation(tt: Table, name: str) -> str:
+    col = tt.column(name)
+    return (col.collation or "BINARY").upper() if col is not None else "BINARY"
+
+
+def parent_probe(child_cols: tuple[str, ...], ref_cols: tuple[str, ...],
+                  parent: TablePlan | None) -> str:
+    """EXISTS against the old parent table itself, so its index answers."""
+    if parent is None or parent.source is None:
+        return "0"
+    by_target = {c.target.lower(): c.source for c in parent.columns}
+    sources = [by_target.get(r.lower()) for r in ref_cols]
+    if any(s is None for s in sources):
+        return "0"
+    match = " AND ".join(f"p.{'rowid' if s == 'rowid' else q(s)} = c.{q(a)}"  # type: ignore[arg-type]
+                         for a, s in zip(child_cols, sources))
+    return f"EXISTS (SELECT 1 FROM old.{q(parent.source)} p WHERE {match})"
+
+
+def lit(v: object) -> str:
+    if v is None:
+        return "NULL"
+    if isinstance(v, (bytes, bytearray)):
+        return "X'" + bytes(v).hex() + "'"
+    if isinstance(v, str):
+        return "'" + v.replace("'", "''") + "'"
+    if isinstance(v, float):
+        return repr(v) if v == v and abs(v) != float("inf") else ("1e999" if v > 0 else "-1e999")
+    return str(v)
