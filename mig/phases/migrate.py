@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from mig.db import (MIG_CACHE_SIZE, WriteBack, attach_old, create_db_file, let_writers_in, mig_writer,
-                    open_ro, open_rw, translate_errors)
+from mig.db import (MIG_CACHE_SIZE, WriteBack, attach_old, create_db_file, mig_writer, open_ro, open_rw,
+                    translate_errors)
 from mig.errors import NotFound, PlanRefused
 from mig.introspect import introspect
 from mig.model import Schema, canonical_json, encode_value, schema_hash
@@ -311,8 +311,7 @@ def _copy_table(conn: sqlite3.Connection, tp: TablePlan, progress: Progress | No
         _copy_chunk(conn, tp, state, size)
         conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES (?, ?)",
                      (key, json.dumps(state.__dict__)))
-        conn.execute("COMMIT")
-        let_writers_in()
+        conn.execute("COMMIT")  # its write to the new file lets the old one's writers in (no gap needed)
         if progress:
             progress(f"copy {tp.target}", state.rows, max(total, state.rows))
         size = _next_chunk_size(size, time.monotonic() - started)
