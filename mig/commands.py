@@ -234,7 +234,10 @@ def abort_command(inputs: Inputs, warn: Warn | None = None) -> cleanup.AbortRepo
         link = recorded_link(old) if old is not None else None
         return cleanup.abort(old, link[1] if link is not None and link[0] == "old" else None)
     if inputs.new is not None:
-        return cleanup.abort(_existing(inputs.old), inputs.new)
+        old = _existing(inputs.old)
+        if old is not None:
+            _same_file(old, inputs.new)
+        return cleanup.abort(old, inputs.new)
     pair = _pair(inputs, warn, "--old/--new")
     if pair.old is None and pair.new is None:
         raise WrongState("there is no migration to abort")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mig.db import open_ro, open_rw, translate_errors
-from mig.phases.state import phase_lock, read_new, read_old, recorded_link, refuse, table_exists
+from mig.phases.state import NewState, phase_lock, read_new, read_old, recorded_link, refuse, table_exists
 from mig.sqltext import quote_ident as q
 
 __all__ = ["CleanupReport", "AbortReport", "cleanup_old", "abort", "remove_capture"]
@@ -97,14 +97,7 @@ def abort(old_path: Path | None, new_path: Path | None) -> AbortReport:
     with phase_lock(anchor):
         with translate_errors("aborting the migration"):
             if new_path is not None and new_path.exists():
-                conn = open_ro(new_path)
-                try:
-                    state = read_new(conn)
-                finally:
-                    conn.close()
-                if state.status == "ready":
-                    raise refuse("already_ready", path=new_path, detail="abort is only possible "
-                                 "before cutover; route traffic back by hand if you must")
+                state = _deletable_target(new_path, old_path)
                 if old_path is None and state.old_path:
                     old_path = Path(state.old_path)
             previous, removed = "no marker", False
@@ -118,6 +111,27 @@ def abort(old_path: Path | None, new_path: Path | None) -> AbortReport:
             removed_new = _remove_db(new_path) if new_path is not None else False
     return AbortReport(str(old_path) if old_path else None, str(new_path) if new_path else None,
                        previous, removed, removed_new)
+
+
+def _deletable_target(new_path: Path, old_path: Path | None) -> NewState:
+    """Abort deletes the new file: only a mig target still migrating (or the empty file a
+    migrate killed before its first commit), never the old database or any other."""
+    if old_path is not None and old_path.exists() and old_path.resolve() == new_path.resolve():
+        raise refuse("not_a_target", path=new_path, detail="it is the old database itself")
+    conn = open_ro(new_path)
+    try:
+        state = read_new(conn)
+        objects = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        has_marker = table_exists(conn, "_migration_marker")
+    finally:
+        conn.close()
+    if state.status == "ready":
+        raise refuse("already_ready", path=new_path, detail="abort is only possible "
+                     "before cutover; route traffic back by hand if you must")
+    if has_marker or (state.status is None and objects):
+        raise refuse("not_a_target", path=new_path, detail="it holds no migration in progress"
+                     if not has_marker else "it is an old database being migrated")
+    return state
 
 
 def _remove_db(path: Path) -> bool:

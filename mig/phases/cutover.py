@@ -49,6 +49,9 @@ def cutover(new_path: Path, old_path: Path | None = None) -> CutoverReport:
                 old = Path(old_path or state.old_path or "")
                 _check_new_schema(conn, state.plan)
                 _check_old_log(conn, old, new_path)
+                if not state.seeds_applied:  # killed after its last batch, before seeds and counters
+                    raise refuse("drain_incomplete", detail="the last drain did not finish (seed rows "
+                                 "and AUTOINCREMENT counters)")
                 _check_seeds(conn)
                 _check_foreign_keys(conn)
                 _check_row_counts(conn, old, state.plan)

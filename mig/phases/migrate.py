@@ -186,7 +186,11 @@ def _build_new(old_path: Path, new_path: Path, target: Schema, plan: Plan, commi
             if journal.lower() == "wal":
                 conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("BEGIN IMMEDIATE")
-            for sql in new_bookkeeping_sql() + table_statements(target) + view_statements(target):
+            # UNIQUE indexes before the copy, like UNIQUE constraints: built afterwards over
+            # rows not yet replayed, a value that moved between two rows during the copy
+            # would fail the build; present during it, INSERT OR REPLACE settles it.
+            unique = [create_index_sql(i) for i in target.indexes if i.unique]
+            for sql in new_bookkeeping_sql() + table_statements(target) + unique + view_statements(target):
                 conn.execute(sql)
             for name in ["_migration_status", "_migration_progress", "_id_mapping",
                          "_schema_identity"] + [t.name for t in target.tables]:
@@ -207,7 +211,8 @@ def _target_parts(target: Schema) -> dict[str, object]:
     """What later phases build from the target: stored so they never re-read the schema file."""
     return {
         "replay_checkpoint": 0,
-        "target_indexes": json.dumps([[i.name, create_index_sql(i)] for i in target.indexes]),
+        "target_indexes": json.dumps([[i.name, create_index_sql(i)] for i in target.indexes
+                                      if not i.unique]),
         "target_triggers": json.dumps(trigger_statements(target)),
     }
 

@@ -57,7 +57,7 @@ def count_mismatches(conn: sqlite3.Connection, plan: Plan) -> list[str]:
     out = []
     for tp in plan.captured:
         table_seeds = [s for s in seeds if s.table == tp.target]
-        if table_seeds and not tp.replace_by_key:
+        if table_seeds and (not tp.replace_by_key or tp.new_key == ("rowid",)):
             continue  # seeds into a keyless table: "insert unless identical", not countable
         old = conn.execute(f"SELECT count(*) FROM old.{q(tp.source or '')}").fetchone()[0]
         new = conn.execute(f"SELECT count(*) FROM main.{q(tp.target)}").fetchone()[0]

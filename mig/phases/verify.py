@@ -25,7 +25,7 @@ from mig.errors import WrongState
 from mig.model import SeedRow
 from mig.phases.seeds import stored_seeds
 from mig.phases.state import read_new
-from mig.plan.ops import TablePlan
+from mig.plan.ops import ColumnSource, TablePlan
 from mig.sqltext import quote_ident as q
 
 __all__ = ["VerifyReport", "TableVerdict", "verify", "VERIFY_CHUNK_ROWS"]
@@ -33,6 +33,7 @@ __all__ = ["VerifyReport", "TableVerdict", "verify", "VERIFY_CHUNK_ROWS"]
 MAX_KEYS = 5
 VERIFY_CHUNK_ROWS = 50_000
 SEED_KEYS = "temp.mig_seed_keys"
+SEED_ROWS = "temp.mig_seed_rows"
 
 
 @dataclass
@@ -78,7 +79,8 @@ def verify(new_path: Path, old_path: Path | None = None) -> VerifyReport:
             attach_old(conn, old_path, reader=True)
             seeds = stored_seeds(conn)
             started = time.monotonic()
-            verdicts = [_verify_table(conn, _Sides(tp, _seed_keys(seeds, tp))) for tp in state.plan.captured]
+            verdicts = [_verify_table(conn, _Sides(tp, _seed_keys(seeds, tp), _seed_rows(seeds, tp)))
+                        for tp in state.plan.captured]
             seconds = time.monotonic() - started
         finally:
             conn.close()
@@ -87,13 +89,19 @@ def verify(new_path: Path, old_path: Path | None = None) -> VerifyReport:
 
 
 def _seed_keys(seeds: list[SeedRow], tp: TablePlan) -> list[tuple[object, ...]]:
-    """Keys of seed rows: they legitimately differ from the old data."""
+    """Keys of seed rows: they legitimately differ from the old data. A keyless table's
+    seed rows have no key (their rowid is whatever SQLite gave them): see _seed_rows."""
     out: list[tuple[object, ...]] = []
     for s in seeds:
-        if s.table == tp.target:
+        if s.table == tp.target and tp.new_key != ("rowid",):
             values = {k.lower(): v for k, v in s.as_dict().items()}
             out.append(tuple(values.get(k.lower()) for k in tp.new_key))
     return out
+
+
+def _seed_rows(seeds: list[SeedRow], tp: TablePlan) -> list[SeedRow]:
+    """A keyless table's seed rows, recognised in the new database by their values."""
+    return [s for s in seeds if s.table == tp.target and tp.new_key == ("rowid",)]
 
 
 def _col(name: str, alias: str) -> str:
@@ -103,8 +111,9 @@ def _col(name: str, alias: str) -> str:
 class _Sides:
     """The SQL that looks at one table from both sides, by key."""
 
-    def __init__(self, tp: TablePlan, seed_keys: list[tuple[object, ...]]) -> None:
-        self.tp, self.seed_keys = tp, seed_keys
+    def __init__(self, tp: TablePlan, seed_keys: list[tuple[object, ...]],
+                 seed_rows: list[SeedRow]) -> None:
+        self.tp, self.seed_keys, self.seed_rows = tp, seed_keys, seed_rows
         self.old_t, self.new_t = f"old.{q(tp.source or '')}", f"main.{q(tp.target)}"
         cols = tp.copied_columns
         self.same = " AND ".join(
@@ -113,6 +122,18 @@ class _Sides:
                f"typeof({_col(c.target, 'n')}) = typeof({_col(c.source or '', 'o')})" for c in cols])
         # IS, not =: rows whose key holds a NULL are compared too (nullable keys).
         self.key_match = " AND ".join(f"{_col(o, 'o')} IS {_col(n, 'n')}" for o, n in zip(tp.old_key, tp.new_key))
+        self.seed_only = self._seed_only(cols)
+
+    def _seed_only(self, cols: tuple[ColumnSource, ...]) -> str | None:
+        """A new row that is a keyless table's seed row and no old row's copy: not compared."""
+        if not self.seed_rows:
+            return None
+        seeded = " AND ".join(f"s.{q(c)} IS {_col(c, 'n')}" for c in self.seed_rows[0].columns)
+        copied = " AND ".join(f"{_col(c.target, 'n')} IS {_col(c.source or '', 'o')} AND "
+                              f"typeof({_col(c.target, 'n')}) = typeof({_col(c.source or '', 'o')})"
+                              for c in cols) or "1"
+        return (f"(EXISTS (SELECT 1 FROM {SEED_ROWS} AS s WHERE {seeded}) AND NOT EXISTS "
+                f"(SELECT 1 FROM {self.old_t} AS o WHERE {copied}))")
 
     def range_sql(self, alias: str, key: tuple[str, ...], lo: bool, hi: bool) -> str:
         """Rows of one side in (lo, hi] of the key's own order, never a seed row;
@@ -123,6 +144,8 @@ class _Sides:
         if self.seed_keys:
             slots = ", ".join(f"k{i + 1}" for i in range(len(key)))
             parts.append(f"{k} NOT IN (SELECT {slots} FROM {SEED_KEYS})")
+        if alias == "n" and self.seed_only:
+            parts.append(f"NOT {self.seed_only}")
         return " AND ".join(parts)
 
     def null_sql(self, alias: str, key: tuple[str, ...]) -> str:
@@ -166,10 +189,21 @@ def _store_seed_keys(conn: sqlite3.Connection, sides: _Sides) -> None:
     conn.executemany(f"INSERT INTO {SEED_KEYS} VALUES ({', '.join('?' * width)})", sides.seed_keys)
 
 
+def _store_seed_rows(conn: sqlite3.Connection, sides: _Sides) -> None:
+    """A keyless table's seed rows (those with the first one's columns) in a temporary table."""
+    cols = sides.seed_rows[0].columns
+    conn.execute(f"DROP TABLE IF EXISTS {SEED_ROWS}")
+    conn.execute(f"CREATE TABLE {SEED_ROWS} ({', '.join(q(c) for c in cols)})")
+    conn.executemany(f"INSERT INTO {SEED_ROWS} VALUES ({', '.join('?' * len(cols))})",
+                     [r.values for r in sides.seed_rows if r.columns == cols])
+
+
 def _verify_table(conn: sqlite3.Connection, sides: _Sides) -> TableVerdict:
     verdict = TableVerdict(sides.tp.target, 0, 0)
     if sides.seed_keys:
         _store_seed_keys(conn, sides)
+    if sides.seed_rows:
+        _store_seed_rows(conn, sides)
     if not sides.tp.replace_by_key:
         _compare_whole(conn, sides, verdict)
         return verdict
@@ -205,6 +239,7 @@ def _compare(conn: sqlite3.Connection, sides: _Sides, verdict: TableVerdict, old
                   f"(SELECT 1 FROM {sides.new_t} AS n WHERE {sides.same})")
     lonely_new = (f"SELECT {new_keys} FROM {sides.new_t} AS n WHERE {new_where} AND NOT EXISTS "
                   f"(SELECT 1 FROM {sides.old_t} AS o WHERE {sides.key_match})")
+
     for sql in (lonely_old, lonely_new):
         for row in conn.execute(sql, params):
             verdict.differing_rows += 1

@@ -158,7 +158,9 @@ def _table_plan(tt: Table, src: Table | None, target: Schema) -> tuple[TablePlan
     how = "copy" if src.name == tt.name else "renamed"
     replace_by_key = _lower(new_key) == _lower(tt.primary_key or ("rowid",)) \
         or (new_key == ("rowid",) and copy_rowid)
-    updated, compared = _fast_path(tt, cols, new_key, target) if replace_by_key else ((), ())
+    # In place, a row keeps its hidden rowid: only where the rowid is not carried explicitly.
+    fast = replace_by_key and not copy_rowid
+    updated, compared = _fast_path(tt, cols, new_key, target) if fast else ((), ())
     tp = TablePlan(
         target=tt.name, source=src.name, how=how, columns=tuple(cols), dropped_columns=dropped,
         old_key=tuple(old_key), new_key=new_key,

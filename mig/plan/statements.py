@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from mig.model import Schema, Table
 from mig.plan.ops import Plan, TablePlan
 from mig.sqltext import quote_ident as q
-from mig.sqltext import quote_str, unquote_ident
+from mig.sqltext import quote_str, tokenize, unquote_ident
 
 __all__ = [
     "DRAINING_MESSAGE",
@@ -91,6 +91,23 @@ def _unique_sets(table: Table, old: Schema) -> list[tuple[str, ...]]:
     return sets + [tuple(i.columns) for i in old.indexes_of(table.name) if i.unique]
 
 
+def _column_term(term: str, table: Table) -> tuple[str, str] | None:
+    """(column, ` COLLATE x` or "") of an index term over a plain column (`u`, `u DESC`,
+    `u COLLATE NOCASE`); None for an expression. The collation is the one the
+    UNIQUE compares under, so a REPLACE it triggers is matched the same way."""
+    toks = tokenize(term)
+    if toks and toks[-1].is_word("ASC", "DESC"):
+        toks = toks[:-1]
+    collation = ""
+    if len(toks) >= 3 and toks[-2].is_word("COLLATE"):
+        collation = f" COLLATE {unquote_ident(toks[-1].text)}"
+        toks = toks[:-2]
+    if len(toks) != 1 or toks[0].kind not in ("word", "ident"):
+        return None
+    col = table.column(unquote_ident(toks[0].text))
+    return (col.name, collation) if col is not None else None
+
+
 def _displaced_rows(table: Table, key: tuple[str, ...], old: Schema, update: bool) -> str | None:
     """Log the rows a REPLACE on a UNIQUE constraint could silently delete.
 
@@ -99,10 +116,11 @@ def _displaced_rows(table: Table, key: tuple[str, ...], old: Schema, update: boo
     """
     conds = []
     for cols in _unique_sets(table, old):
-        names = [unquote_ident(c.strip()) for c in cols]
-        if not all(table.column(n) for n in names):
+        terms = [_column_term(c, table) for c in cols]
+        if not all(terms):
             continue  # an expression index: not tracked (see docs/design.md)
-        conds.append("(" + " AND ".join(f"{q(n)} = NEW.{q(n)}" for n in names) + ")")
+        conds.append("(" + " AND ".join(f"{q(n)} = NEW.{q(n)}{coll}"
+                                        for n, coll in (t for t in terms if t)) + ")")
     if not conds:
         return None
     slots = ", ".join(f"k{i + 1}" for i in range(len(key)))
@@ -313,10 +331,16 @@ def replay_sql(tp: TablePlan) -> Replay:
 
 
 def _unchanged(tp: TablePlan, n: str, o: str) -> str:
-    """The compared columns hold the same value, type and bytes on both sides."""
+    """The key and the compared columns hold the same value, type and bytes on both sides.
+
+    The key too: rows matched by `=` under a NOCASE key, or 1 against 1.0 in an
+    untyped one, are the same row with a different key value.
+    """
     source = {c.target: c.source or "" for c in tp.columns}
-    parts = [f"{_col(c, n)} IS {_col(source[c], o)} COLLATE BINARY "
-             f"AND typeof({_col(c, n)}) = typeof({_col(source[c], o)})" for c in tp.compared]
+    pairs = [(k, ok) for k, ok in zip(tp.new_key, tp.old_key) if k != "rowid"]
+    pairs += [(c, source[c]) for c in tp.compared]
+    parts = [f"{_col(c, n)} IS {_col(src, o)} COLLATE BINARY "
+             f"AND typeof({_col(c, n)}) = typeof({_col(src, o)})" for c, src in pairs]
     return " AND ".join(f"({p})" for p in parts) or "1"
 
 

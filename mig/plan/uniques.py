@@ -31,8 +31,11 @@ class _Unique:
 
 
 def _term(text: str, tt: Table) -> tuple[str, str]:
-    """(expression, collation) of an index term: `x COLLATE NOCASE`, `lower(x)`, `x`."""
+    """(expression, collation) of an index term: `x COLLATE NOCASE`, `x DESC`, `lower(x)`, `x`."""
     toks = tokenize(text)
+    if toks and toks[-1].is_word("ASC", "DESC"):  # the order of an index, not its uniqueness
+        text = text[:toks[-1].start].strip()
+        toks = toks[:-1]
     if len(toks) >= 3 and toks[-2].is_word("COLLATE"):
         return text[:toks[-2].start].strip(), unquote_ident(toks[-1].text).upper()
     col = tt.column(unquote_ident(text.strip()))
@@ -52,9 +55,11 @@ def _target_uniques(tt: Table, target: Schema) -> list[tuple[_Unique, tuple[str,
 
 
 def _index_unique(tt: Table, index: Index) -> tuple[_Unique, tuple[str, ...] | None]:
-    plain = [tt.column(unquote_ident(t.strip())) for t in index.columns]
     label = f"UNIQUE index {index.name} ({', '.join(index.columns)})"
     terms = tuple(_term(t, tt) for t in index.columns)
+    # A plain column under its own collation is the column's uniqueness; anything else is not.
+    plain = [c if (c := tt.column(unquote_ident(e.strip()))) is not None and coll == collation(tt, c.name)
+             else None for e, coll in terms]
     if all(plain) and index.where is None:
         return _Unique(terms, label=label), tuple(c.name for c in plain if c is not None)
     return _Unique(terms, index.where, label), None
