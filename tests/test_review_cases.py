@@ -133,3 +133,24 @@ def test_replace_through_a_desc_or_nocase_unique_index_is_captured(tmp_path: Pat
     new = sqlite3.connect(new_db(d))
     assert new.execute("SELECT id, u FROM t").fetchall() == [(2, "a")]
     assert new.execute("SELECT id, u FROM n").fetchall() == [(2, "A")]
+
+
+def test_writes_during_recording_that_the_plan_would_refuse_stop_drain(tmp_path: Path) -> None:
+    """The plan checked the rows it saw; rows written later get the same questions at drain's end."""
+    cases = [
+        ("CREATE TABLE z (id INTEGER PRIMARY KEY, zip);", "CREATE TABLE z (id INTEGER PRIMARY KEY, zip INTEGER);",
+         "INSERT INTO z VALUES (1, '007')", "type change"),
+        ("CREATE TABLE k (id INT, v TEXT);", "CREATE TABLE k (id INTEGER PRIMARY KEY, v TEXT);",
+         "INSERT INTO k VALUES (NULL, 'b')", "INTEGER PRIMARY KEY"),
+        ("CREATE TABLE e (id INTEGER PRIMARY KEY); CREATE TABLE gone (x);", "CREATE TABLE e (id INTEGER PRIMARY KEY);",
+         "INSERT INTO gone VALUES (1)", "has rows now"),
+    ]
+    for i, (old, new, write, reason) in enumerate(cases):
+        (tmp_path / str(i)).mkdir()
+        d = project(tmp_path / str(i), old, new)
+        assert run_mig("migrate", cwd=d).returncode == 0, reason
+        write_old(d, write)
+        out = run_mig("drain", cwd=d)
+        assert out.returncode == 1 and reason in out.stderr, (reason, out.stderr)
+        out = run_mig("cutover", cwd=d)
+        assert out.returncode == 1 and out.stderr.startswith("cutover failed: Drain is not complete")

@@ -23,7 +23,8 @@ from typing import Callable
 from mig.db import attach_old, let_writers_in, mig_writer, open_rw, translate_errors
 from mig.introspect import introspect
 from mig.phases.migrate import Progress, fingerprint, guards_lifted
-from mig.phases.seeds import apply_seeds, count_mismatches
+from mig.phases.preflight import logged_refusals
+from mig.phases.seeds import apply_seeds, count_mismatches, stored_seeds
 from mig.phases.state import checkpoint, log_max, phase_lock, read_new, read_old, refuse
 from mig.plan.ops import Plan
 from mig.plan.statements import Replay, replay_sql
@@ -197,6 +198,9 @@ def _replay_table(conn: sqlite3.Connection, replay: Replay, params: dict[str, in
 def _finish(conn: sqlite3.Connection, plan: Plan) -> int:
     """Seeds (upsert by key) and AUTOINCREMENT counters, once the log is replayed;
     then the truth check that no row went missing on the way."""
+    refused = logged_refusals(conn, plan, tuple(stored_seeds(conn)))
+    if refused:
+        raise refuse("logged_refused", detail="; ".join(r.message for r in refused))
     conn.execute("BEGIN")
     applied = apply_seeds(conn)
     for tp in plan.captured:

@@ -17,12 +17,13 @@ from typing import Iterator
 
 from mig.db import attach_old, let_writers_in, translate_errors
 from mig.introspect import introspect
-from mig.model import Schema
+from mig.model import Schema, SeedRow
 from mig.plan.compare import compare
-from mig.plan.ops import GATHERED, RANGE, DataCheck, Plan, Refusal
+from mig.plan.checks import plan_checks
+from mig.plan.ops import GATHERED, RANGE, DataCheck, Plan, Refusal, TablePlan
 from mig.sqltext import quote_ident as q
 
-__all__ = ["make_plan", "CHECK_CHUNK_ROWS"]
+__all__ = ["make_plan", "logged_refusals", "CHECK_CHUNK_ROWS"]
 
 CHECK_CHUNK_ROWS = 20_000
 
@@ -46,6 +47,51 @@ def make_plan(old_path: Path, target: Schema) -> tuple[Schema, Plan]:
     return old_schema, replace(plan, refusals=tuple(refusals))
 
 
+def logged_refusals(conn: sqlite3.Connection, plan: Plan, seeds: tuple[SeedRow, ...]) -> list[Refusal]:
+    """The plan's questions again, about the rows written while the old database recorded.
+
+    The plan asked them of the rows that existed when it ran; a row written
+    later (text '007' into what becomes an INTEGER column, a NULL where a new
+    key goes, a value in a column dropped because it was empty) would be
+    changed or lost by replay without a word. Asked at the end of drain, of
+    the logged keys only, on `conn` with the new database as main and the old
+    one attached as `old`.
+    """
+    target = replace(introspect(conn), seeds=seeds)
+    checks = plan_checks(list(plan.tables), introspect(conn, "old"), target)
+    out: list[Refusal] = []
+    for tp in plan.captured:
+        mine = [c for c in checks if c.chunk_table == tp.source and c.table == tp.target
+                and c.kind != "foreign-key"]  # cutover checks every reference in the new database
+        if mine:
+            cond = _logged_keys(conn, tp)
+            out += [r for c in mine if (r := _run_check(conn, replace(c, chunk_table=None), cond))]
+    for name in plan.dropped_tables:  # dropped because it was empty: is it still?
+        rows = 0 if name in plan.declared_drops else \
+            conn.execute(f"SELECT count(*) FROM old.{q(name)}").fetchone()[0]
+        if rows:
+            out.append(Refusal(name, None, "the new schema drops this table, which was empty at "
+                               "migrate time and has rows now", f"declare it with `-- mig:drop-table "
+                               f"{name}`, or keep the table", rows))
+    return out
+
+
+def _logged_keys(conn: sqlite3.Connection, tp: TablePlan) -> str:
+    """Gather the table's logged keys once; the condition that picks their rows."""
+    slots = ", ".join(f"k{i + 1}" for i in range(len(tp.old_key)))
+    conn.execute("DROP TABLE IF EXISTS temp.mig_logged")
+    conn.execute(f"CREATE TABLE temp.mig_logged ({slots}, PRIMARY KEY ({slots}))")
+    conn.execute(f"INSERT OR IGNORE INTO temp.mig_logged SELECT {slots} FROM old._migration_log "
+                 "WHERE tbl = ?", (tp.source,))
+    cond = f"{_key(tp.old_key)} IN (SELECT {slots} FROM temp.mig_logged)"
+    if not tp.nullable_key:
+        return cond
+    # A key holding a NULL matches nothing by IN: any such row, if one was logged.
+    row_null = " OR ".join(f"{q(k)} IS NULL" for k in tp.old_key)
+    slot_null = " OR ".join(f"k{i + 1} IS NULL" for i in range(len(tp.old_key)))
+    return f"({cond} OR (({row_null}) AND EXISTS (SELECT 1 FROM temp.mig_logged WHERE {slot_null})))"
+
+
 def _virtual_tables(conn: sqlite3.Connection) -> list[Refusal]:
     """SQLite allows no triggers on a virtual table, so its writes could not be captured."""
     rows = conn.execute("SELECT name FROM old.sqlite_master WHERE type = 'table' "
@@ -64,11 +110,11 @@ def _marks(n: int) -> str:
     return "?" if n == 1 else "(" + ", ".join("?" * n) + ")"
 
 
-def _ranges(conn: sqlite3.Connection, table: str | None,
-            key_cols: tuple[str, ...]) -> Iterator[tuple[str, tuple[object, ...]]]:
+def _ranges(conn: sqlite3.Connection, table: str | None, key_cols: tuple[str, ...],
+            only: str = "1") -> Iterator[tuple[str, tuple[object, ...]]]:
     """RANGE replacements that cover `table` in short reads of its key (one, whole, if None)."""
     if table is None:
-        yield "1", ()
+        yield only, ()
         return
     key, cols = _key(key_cols), ", ".join("rowid" if c == "rowid" else q(c) for c in key_cols)
     last: tuple[object, ...] | None = None
@@ -85,11 +131,12 @@ def _ranges(conn: sqlite3.Connection, table: str | None,
         last = tuple(end)
 
 
-def _run_check(conn: sqlite3.Connection, check: DataCheck) -> Refusal | None:
+def _run_check(conn: sqlite3.Connection, check: DataCheck, only: str = "1") -> Refusal | None:
+    """Ask one question range by range (`only` narrows it further: to the logged rows)."""
     if check.gather_sql is not None:
-        return _run_gathered(conn, check)
+        return _run_gathered(conn, check, only)
     count, sample = 0, None
-    for cond, params in _ranges(conn, check.chunk_table, check.chunk_key):
+    for cond, params in _ranges(conn, check.chunk_table, check.chunk_key, only):
         n_marks = check.count_sql.count(RANGE)
         found = conn.execute(check.count_sql.replace(RANGE, cond), params * n_marks).fetchone()[0]
         let_writers_in()
@@ -99,12 +146,12 @@ def _run_check(conn: sqlite3.Connection, check: DataCheck) -> Refusal | None:
     return _refusal(check, count, sample)
 
 
-def _run_gathered(conn: sqlite3.Connection, check: DataCheck) -> Refusal | None:
+def _run_gathered(conn: sqlite3.Connection, check: DataCheck, only: str = "1") -> Refusal | None:
     """Copy the check's rows range by range into GATHERED, then count there."""
     assert check.gather_sql is not None
     conn.execute(f"DROP TABLE IF EXISTS {GATHERED}")
     first = True
-    for cond, params in _ranges(conn, check.chunk_table, check.chunk_key):
+    for cond, params in _ranges(conn, check.chunk_table, check.chunk_key, only):
         sql = check.gather_sql.replace(RANGE, cond)
         n = params * check.gather_sql.count(RANGE)
         conn.execute(f"CREATE TABLE {GATHERED} AS {sql}" if first else f"INSERT INTO {GATHERED} {sql}", n)

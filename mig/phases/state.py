@@ -48,6 +48,8 @@ REFUSALS = {
     "fk_violation": "foreign key check failed in the new database: {detail}; fix the rows in "
                     "the old database (abort first) or the schema, then migrate again",
     "seeds_missing": "seed rows are not applied: {detail}; run `mig drain` again",
+    "logged_refused": "rows written to the old database during the migration would be changed or "
+                      "lost by the new schema: {detail}; `mig abort`, fix them, and migrate again",
     "rows_lost": "rows written to the old database during the migration do not fit the new schema "
                  "(a new UNIQUE or PRIMARY KEY they violate): {detail}; `mig verify` names the keys; "
                  "`mig abort`, fix the data in the old database, and migrate again",

@@ -78,6 +78,7 @@ def _check(tp: TablePlan, src: Table, column: str | None, reason: str, hint: str
 
 def _dropped_column_checks(tp: TablePlan, src: Table, target: Schema) -> list[DataCheck]:
     declared = {d.column.lower() for d in target.drop_columns if d.table.lower() == tp.target.lower()}
+    declared |= {c.lower() for c in tp.declared_drops}
     table, out = directive_name(tp.target), []
     for name in tp.dropped_columns:
         if name.lower() in declared:
@@ -184,5 +185,5 @@ def _fk_check(tp: TablePlan, src: Table, tt: Table, fk: ForeignKey, target: Sche
                      f"rows reference missing {fk.ref_table} rows (FOREIGN KEY)",
                      "fix or delete those rows in the old database first, or add the parent rows "
                      "as seed rows", count_sql=f"SELECT count(*) FROM {frm} WHERE {where}",
-                     sample_sql=f"SELECT c.* FROM {frm} WHERE {where} LIMIT 1",
+                     sample_sql=f"SELECT c.* FROM {frm} WHERE {where} LIMIT 1", kind="foreign-key",
                      **chunking(src))  # type: ignore[arg-type]

@@ -163,6 +163,8 @@ def _table_plan(tt: Table, src: Table | None, target: Schema) -> tuple[TablePlan
     updated, compared = _fast_path(tt, cols, new_key, target) if fast else ((), ())
     tp = TablePlan(
         target=tt.name, source=src.name, how=how, columns=tuple(cols), dropped_columns=dropped,
+        declared_drops=tuple(c for c in dropped if c.lower() in {
+            d.column.lower() for d in target.drop_columns if d.table.lower() == tt.name.lower()}),
         old_key=tuple(old_key), new_key=new_key,
         chunk_key=("rowid",) if not src.without_rowid else tuple(src.primary_key),
         copy_rowid=copy_rowid,

@@ -46,6 +46,7 @@ class TablePlan:
     how: str  # "copy" | "renamed" | "create"
     columns: tuple[ColumnSource, ...] = ()
     dropped_columns: tuple[str, ...] = ()  # old columns not carried over
+    declared_drops: tuple[str, ...] = ()  # of those, the ones the schema declares dropped
     # How a row is recognised: the old key (primary key, or the rowid of a
     # keyless table) and the target columns holding the same values.
     old_key: tuple[str, ...] = ()
@@ -69,7 +70,7 @@ class TablePlan:
         return tuple(c for c in self.columns if c.source is not None)
 
 
-_TUPLES = ("dropped_columns", "old_key", "new_key", "chunk_key", "updated", "compared")
+_TUPLES = ("dropped_columns", "declared_drops", "old_key", "new_key", "chunk_key", "updated", "compared")
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,9 @@ class DataCheck:
     chunk_table: str | None = None
     chunk_key: tuple[str, ...] = ("rowid",)
     gather_sql: str | None = None
+    # "foreign-key" for reference checks: after replay, cutover's foreign_key_check
+    # over the new database answers those for every row at once.
+    kind: str = ""
 
 
 @dataclass(frozen=True)
