@@ -14,8 +14,10 @@ import stat
 import struct
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -252,3 +254,42 @@ def test_two_phases_at_once_are_refused(project: Path) -> None:
         fcntl.flock(held, fcntl.LOCK_EX)
         out = run_mig("drain", "--dir", str(project))
     assert out.returncode == 1 and "another mig command is running" in out.stderr
+
+
+def test_a_lock_taken_on_a_removed_lock_file_does_not_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command that opened the lock file just before its holder removed it, and locked
+    it just after, must not run beside a third command that made a new lock file."""
+    from mig.errors import DatabaseBusy
+    from mig.phases import state
+
+    anchor = tmp_path / "app-0000000000000001.sqlite"
+    anchor.write_bytes(b"")
+    opened, released, inside, tried = (threading.Event() for _ in range(4))
+    real_open = os.open
+
+    def late_open(path: Any, flags: int, mode: int = 0o777) -> int:
+        fd = real_open(path, flags, mode)
+        if threading.current_thread().name == "late" and not released.is_set():
+            opened.set()
+            released.wait(5)  # the holder removes the file and unlocks meanwhile
+        return fd
+
+    monkeypatch.setattr(state.os, "open", late_open)
+
+    def late() -> None:
+        with state.phase_lock(anchor):
+            inside.set()
+            tried.wait(5)
+
+    with state.phase_lock(anchor):
+        thread = threading.Thread(target=late, name="late")
+        thread.start()
+        assert opened.wait(5)
+    released.set()
+    assert inside.wait(5)
+    with pytest.raises(DatabaseBusy):
+        with state.phase_lock(anchor):
+            pass
+    tried.set()
+    thread.join(5)
+    assert list(tmp_path.glob("*.mig-lock")) == []

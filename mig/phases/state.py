@@ -148,22 +148,38 @@ def read_new(conn: sqlite3.Connection) -> NewState:
 
 @contextlib.contextmanager
 def phase_lock(anchor: Path, like: Path | None = None) -> Iterator[None]:
-    """One mig phase at a time per migration: an flock on `<anchor>.mig-lock`."""
+    """One mig phase at a time per migration: an flock on `<anchor>.mig-lock`.
+
+    The holder removes the file when it is done. A second command may have
+    opened the file just before that and get its lock just after, on a file
+    no longer in the directory, while a third creates a new one: so a lock
+    counts only while the path still names the file that is locked.
+    """
     lock_path = anchor.with_name(anchor.name + ".mig-lock")
     mode = stat.S_IMODE(os.stat(like).st_mode) & 0o666 if like and like.exists() else 0o600
-    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, mode)
+    fd = _locked_fd(lock_path, anchor, mode)
     try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(lock_path)
+        os.close(fd)
+
+
+def _locked_fd(lock_path: Path, anchor: Path, mode: int) -> int:
+    while True:
+        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, mode)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
+            os.close(fd)
             raise DatabaseBusy(f"another mig command is running on {anchor.name} "
                                f"(lock {lock_path.name}); wait for it to finish") from exc
         try:
-            yield
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(lock_path)
-    finally:
+            if os.stat(lock_path).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass  # removed by the holder we waited for: take a fresh file
         os.close(fd)
 
 
