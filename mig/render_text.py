@@ -77,6 +77,7 @@ def _drain(r: Any) -> list[str]:
     return [f"Old database: {r.old}", f"New database: {r.new}",
             f"Previous marker status: {r.previous_marker}", "Marker status: draining",
             f"Replayed entries: {r.replayed}", f"Remaining log entries: {r.remaining}",
+            f"Replay time: {r.replay_seconds:.3f} s",
             f"Replayed before blocking writes: {r.caught_up}",
             f"Writes blocked for: {r.blocked_seconds:.3f} s (until replay ended)",
             f"Seed rows applied: {r.seeds_applied}"]

@@ -13,6 +13,7 @@ LABELS = [
     "migrate wall time / raw INSERT...SELECT",
     "write throughput, recording / not",
     "drain replay rate / raw copy rate",
+    "drain wall-time rate / raw copy rate",
     "peak RSS, mig migrate",
     "peak RSS, mig drain",
     "peak RSS growth, migrate rows/10 -> rows",

@@ -104,6 +104,7 @@ def test_runbook_lines_in_no_flag_mode(tmp_path: Path) -> None:
     assert early.returncode == 1 and early.stderr.startswith("cutover failed: Drain is not complete")
     drain = run_mig("drain", cwd=d)
     assert "Replayed entries: 0" in drain.stdout and "Remaining log entries: 0" in drain.stdout
+    assert any(line.startswith("Replay time: ") and line.endswith(" s") for line in drain.stdout.splitlines())
     cut = run_mig("cutover", cwd=d).stdout
     for line in ("Previous status: migrating", "Current status: ready", "Dropped _id_mapping: yes",
                  "Dropped _migration_progress: yes"):

@@ -59,6 +59,7 @@ class DrainReport:
     seeds_applied: int
     caught_up: int = 0  # of `replayed`, the entries replayed before writes were blocked
     blocked_seconds: float = 0.0  # from blocking writes to the end of replay
+    replay_seconds: float = 0.0  # the replay alone (catch-up and tail), like migrate's Copy time
 
 
 def drain(new_path: Path, old_path: Path | None = None, progress: Progress | None = None) -> DrainReport:
@@ -69,19 +70,22 @@ def drain(new_path: Path, old_path: Path | None = None, progress: Progress | Non
                 plan, old_path = _check_new(conn, new_path, old_path)
                 previous = _check_old(old_path, new_path)
                 attach_old(conn, old_path)
+                started = time.monotonic()
                 caught_up = _catch_up(conn, plan, progress) if previous == "recording" else 0
+                caught_up_seconds = time.monotonic() - started
                 _check_old(old_path, new_path)  # again: nothing may have changed while catching up
                 blocked = time.monotonic()
                 if previous == "recording":
                     _block_writes(old_path)
                 replayed = caught_up + _replay(conn, plan, progress, log_max(conn, "old"), _fixed)
                 blocked_seconds = time.monotonic() - blocked
+                replay_seconds = caught_up_seconds + blocked_seconds
                 seeds = _finish(conn, plan)
                 remaining = log_max(conn, "old") - checkpoint(conn)
             finally:
                 conn.close()
     return DrainReport(str(old_path), str(new_path), previous, replayed, remaining, seeds,
-                       caught_up, blocked_seconds)
+                       caught_up, blocked_seconds, replay_seconds)
 
 
 def _check_new(conn: sqlite3.Connection, new_path: Path, old_path: Path | None) -> tuple[Plan, Path]:
