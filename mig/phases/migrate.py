@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from mig.db import (MIG_CACHE_SIZE, WriteBack, attach_old, create_db_file, mig_writer, open_ro, open_rw,
-                    translate_errors)
+                    small_cache, translate_errors)
 from mig.errors import NotFound, PlanRefused
 from mig.introspect import introspect
 from mig.model import Schema, canonical_json, encode_value, schema_hash
@@ -282,7 +282,8 @@ def _build_indexes(conn: sqlite3.Connection) -> None:
         if name.lower() in have:
             continue
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute(sql)
+        with small_cache(conn):
+            conn.execute(sql)
         conn.execute("COMMIT")
     conn.execute("BEGIN IMMEDIATE")
     apply_seeds(conn)
