@@ -41,6 +41,8 @@ __all__ = [
     "small_cache",
     "WriteBack",
     "let_writers_in",
+    "paced",
+    "READ_TARGET_S",
 ]
 
 BUSY_TIMEOUT_MS = 10_000
@@ -164,6 +166,21 @@ def let_writers_in() -> None:
     time.sleep(WRITER_GAP_S)
 
 
+# One of mig's reads or copy chunks of the old database aims at holding it this long.
+READ_TARGET_S = 0.04
+
+
+def paced(size: int, elapsed: float, target_s: float, lo: int, hi: int) -> int:
+    """The next chunk's size, so that a chunk takes about `target_s`: doubled after
+    one that took under half of it, halved after one that took over twice, within
+    [lo, hi]. How mig's reads and copies of the old database stay short (invariant 9)."""
+    if elapsed < target_s / 2:
+        return max(size, min(hi, size * 2))
+    if elapsed > target_s * 2:
+        return max(lo, size // 2)
+    return size
+
+
 class WriteBack:
     """Flush the new database to disk every FLUSH_BYTES it grows, from a thread of mig's own.
 
@@ -175,6 +192,12 @@ class WriteBack:
     hundreds of MB in one statement, so the flushing runs beside it, in a
     thread (sqlite3 releases the GIL while a statement runs). Used as a
     context manager around the copy and the index build (invariant 9).
+
+    The index build's sort spills to SQLite's temporary files, which are
+    deleted when opened and so have no name to open: on Linux they are
+    found among this process's open files and flushed the same way
+    (measured at 10M rows with a 2 MB sort buffer: a WAL writer stalled 266
+    ms behind them unflushed).
     """
 
     FLUSH_BYTES = 32 << 20
@@ -183,6 +206,7 @@ class WriteBack:
     def __init__(self, path: Path) -> None:
         self.files = [path, Path(str(path) + "-wal")]
         self.last = self._size()
+        self.temp_last: dict[int, int] = {}  # fd of a SQLite temp file -> its size when last flushed
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mig-writeback", daemon=True)
 
@@ -203,6 +227,16 @@ class WriteBack:
             if abs(size - self.last) >= self.FLUSH_BYTES:
                 self._flush()
                 self.last = size
+            self._flush_temp_files()
+
+    def _flush_temp_files(self) -> None:
+        sizes = _sqlite_temp_files()
+        for fd, size in sizes.items():
+            if abs(size - self.temp_last.get(fd, 0)) >= self.FLUSH_BYTES:
+                with contextlib.suppress(OSError):  # closed meanwhile: nothing left to flush
+                    os.fsync(fd)
+                self.temp_last[fd] = size
+        self.temp_last = {fd: self.temp_last.get(fd, 0) for fd in sizes}
 
     def _flush(self) -> None:
         # Our own files only: a global sync() would also make mig wait for
@@ -214,3 +248,16 @@ class WriteBack:
                     os.fsync(fd)
                 finally:
                     os.close(fd)
+
+
+def _sqlite_temp_files() -> dict[int, int]:
+    """This process's open SQLite temporary files (named `etilqs_*`), fd -> size; empty
+    where /proc is not there. A number reused by another file meanwhile costs one
+    needless fsync, nothing more."""
+    found: dict[int, int] = {}
+    with contextlib.suppress(OSError):
+        for name in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError, ValueError):
+                if "etilqs_" in os.readlink(f"/proc/self/fd/{name}"):
+                    found[int(name)] = os.fstat(int(name)).st_size
+    return found

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from mig.db import attach_old, let_writers_in, mig_writer, open_rw, translate_errors
+from mig.db import attach_old, let_writers_in, mig_writer, open_rw, paced, translate_errors
 from mig.introspect import introspect
 from mig.phases.migrate import Progress, fingerprint, guards_lifted
 from mig.phases.preflight import logged_refusals
@@ -137,11 +137,7 @@ def _fixed(size: int, elapsed: float) -> int:
 
 def _adaptive(size: int, elapsed: float) -> int:
     """Keep each catch-up batch near CATCH_UP_TARGET_S of holding the old database."""
-    if elapsed < CATCH_UP_TARGET_S / 2:
-        size *= 2
-    elif elapsed > CATCH_UP_TARGET_S * 2:
-        size //= 2
-    return max(200, min(BATCH, size))
+    return paced(size, elapsed, CATCH_UP_TARGET_S, 200, BATCH)
 
 
 def _catch_up(conn: sqlite3.Connection, plan: Plan, progress: Progress | None) -> int:

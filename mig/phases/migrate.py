@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from mig.db import (MIG_CACHE_SIZE, WriteBack, attach_old, create_db_file, mig_writer, open_ro, open_rw,
-                    small_cache, translate_errors)
+from mig.db import (MIG_CACHE_SIZE, READ_TARGET_S, WriteBack, attach_old, create_db_file, mig_writer, open_ro, open_rw,
+                    paced, small_cache, translate_errors)
 from mig.errors import NotFound, PlanRefused
 from mig.introspect import introspect
 from mig.model import Schema, canonical_json, encode_value, schema_hash
@@ -56,9 +56,6 @@ __all__ = ["MigrateReport", "make_plan", "migrate", "guards_lifted", "Progress"]
 make_plan = preflight.make_plan  # re-exported: `mig plan` and migrate refuse through one path
 
 Progress = Callable[[str, int, "int | None"], None]
-
-# A chunk aims at this many seconds of holding the old database's read lock.
-CHUNK_TARGET_S = 0.04
 
 
 @dataclass
@@ -320,7 +317,7 @@ def _copy_table(conn: sqlite3.Connection, tp: TablePlan, progress: Progress | No
         conn.execute("COMMIT")  # its write to the new file lets the old one's writers in (no gap needed)
         if progress:
             progress(f"copy {tp.target}", state.rows, max(total, state.rows))
-        size = _next_chunk_size(size, time.monotonic() - started)
+        size = paced(size, time.monotonic() - started, READ_TARGET_S, 100, 200_000)
     return state.rows
 
 
@@ -337,11 +334,3 @@ def _copy_chunk(conn: sqlite3.Connection, tp: TablePlan, state: _CopyState, size
     if end is not None:
         state.last = list(end)
 
-
-def _next_chunk_size(size: int, elapsed: float) -> int:
-    """Aim each chunk at CHUNK_TARGET_S of holding the old database's read lock."""
-    if elapsed < CHUNK_TARGET_S / 2:
-        size *= 2
-    elif elapsed > CHUNK_TARGET_S * 2:
-        size //= 2
-    return max(100, min(200_000, size))

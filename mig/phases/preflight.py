@@ -11,11 +11,12 @@ into a private temporary database on disk, and is asked there.
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
-from mig.db import attach_old, let_writers_in, translate_errors
+from mig.db import attach_old, let_writers_in, paced, translate_errors
 from mig.introspect import introspect
 from mig.model import Schema, SeedRow
 from mig.plan.compare import compare
@@ -25,7 +26,13 @@ from mig.sqltext import quote_ident as q
 
 __all__ = ["make_plan", "logged_refusals", "CHECK_CHUNK_ROWS"]
 
-CHECK_CHUNK_ROWS = 20_000
+CHECK_CHUNK_ROWS = 20_000  # the first range of a check; later ones are paced to CHECK_TARGET_S
+# Longer than the copy's chunks: between two reads the old service's commits
+# make SQLite drop mig's page cache of the old database, and a check re-reads
+# what a lookup needs (measured at 10M rows, rollback journal, a writer
+# running: at 40 ms per range the plan took twice as long; worst stall 184 ->
+# 145 ms).
+CHECK_TARGET_S = 0.08
 
 
 def make_plan(old_path: Path, target: Schema) -> tuple[Schema, Plan]:
@@ -110,19 +117,37 @@ def _marks(n: int) -> str:
     return "?" if n == 1 else "(" + ", ".join("?" * n) + ")"
 
 
+class _Pace:
+    """Rows per range of a check, so that each read holds the old database about
+    CHECK_TARGET_S: a lookup into a big parent table per row (a foreign key)
+    makes 20k rows take 100+ ms at 10M rows, a plain scan of them a few ms."""
+
+    def __init__(self) -> None:
+        self.rows = CHECK_CHUNK_ROWS
+        self._started = time.monotonic()
+
+    def start(self) -> None:
+        self._started = time.monotonic()
+
+    def done(self) -> None:
+        self.rows = paced(self.rows, time.monotonic() - self._started, CHECK_TARGET_S, 100, 200_000)
+
+
 def _ranges(conn: sqlite3.Connection, table: str | None, key_cols: tuple[str, ...],
-            only: str = "1") -> Iterator[tuple[str, tuple[object, ...]]]:
-    """RANGE replacements that cover `table` in short reads of its key (one, whole, if None)."""
+            only: str = "1", pace: _Pace | None = None) -> Iterator[tuple[str, tuple[object, ...]]]:
+    """RANGE replacements that cover `table` in short reads of its key (one, whole, if None),
+    each `pace.rows` long at the moment it is made."""
     if table is None:
         yield only, ()
         return
+    pace = pace or _Pace()
     key, cols = _key(key_cols), ", ".join("rowid" if c == "rowid" else q(c) for c in key_cols)
     last: tuple[object, ...] | None = None
     while True:
         after = "" if last is None else f"WHERE {key} > {_marks(len(key_cols))} "
         params: tuple[object, ...] = () if last is None else last
         end = conn.execute(f"SELECT {cols} FROM old.{q(table)} {after}ORDER BY {cols} LIMIT 1 OFFSET ?",
-                           params + (CHECK_CHUNK_ROWS - 1,)).fetchone()
+                           params + (pace.rows - 1,)).fetchone()
         lower = "" if last is None else f"{key} > {_marks(len(key_cols))} AND "
         if end is None:
             yield (lower + "1"), params
@@ -136,9 +161,12 @@ def _run_check(conn: sqlite3.Connection, check: DataCheck, only: str = "1") -> R
     if check.gather_sql is not None:
         return _run_gathered(conn, check, only)
     count, sample = 0, None
-    for cond, params in _ranges(conn, check.chunk_table, check.chunk_key, only):
+    pace = _Pace()
+    for cond, params in _ranges(conn, check.chunk_table, check.chunk_key, only, pace):
         n_marks = check.count_sql.count(RANGE)
+        pace.start()
         found = conn.execute(check.count_sql.replace(RANGE, cond), params * n_marks).fetchone()[0]
+        pace.done()
         let_writers_in()
         if found and sample is None:
             sample = _sample(conn, check.sample_sql.replace(RANGE, cond), params * n_marks)
@@ -151,10 +179,13 @@ def _run_gathered(conn: sqlite3.Connection, check: DataCheck, only: str = "1") -
     assert check.gather_sql is not None
     conn.execute(f"DROP TABLE IF EXISTS {GATHERED}")
     first = True
-    for cond, params in _ranges(conn, check.chunk_table, check.chunk_key, only):
+    pace = _Pace()
+    for cond, params in _ranges(conn, check.chunk_table, check.chunk_key, only, pace):
         sql = check.gather_sql.replace(RANGE, cond)
         n = params * check.gather_sql.count(RANGE)
+        pace.start()
         conn.execute(f"CREATE TABLE {GATHERED} AS {sql}" if first else f"INSERT INTO {GATHERED} {sql}", n)
+        pace.done()
         first = False
         let_writers_in()
     count = conn.execute(check.count_sql).fetchone()[0]

@@ -1,0 +1,46 @@
+"""The database boundary's small mechanisms: how chunks are paced and which files WriteBack flushes."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from mig.db import INDEX_BUILD_CACHE_SIZE, MIG_CACHE_SIZE, _sqlite_temp_files, paced, small_cache
+
+
+@pytest.mark.parametrize(("size", "elapsed", "expected"), [
+    (1000, 0.001, 2000),     # well under half the target: double
+    (1000, 0.03, 1000),      # near the target: keep
+    (1000, 0.5, 500),        # over twice the target: halve
+    (150, 0.5, 100),         # never below lo
+    (150_000, 0.001, 200_000),  # never above hi
+    (7, 0.001, 14),          # a size below lo still only doubles (tests start ranges tiny)
+])
+def test_paced_aims_each_chunk_at_its_target(size: int, elapsed: float, expected: int) -> None:
+    assert paced(size, elapsed, 0.04, 100, 200_000) == expected
+
+
+def test_small_cache_gives_back_the_cache_the_guards_know(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "x.sqlite", isolation_level=None)
+    conn.execute(f"PRAGMA cache_size={MIG_CACHE_SIZE}")
+    with pytest.raises(ZeroDivisionError), small_cache(conn):
+        assert conn.execute("PRAGMA cache_size").fetchone()[0] == INDEX_BUILD_CACHE_SIZE
+        raise ZeroDivisionError  # restored even when the statement fails
+    assert conn.execute("PRAGMA cache_size").fetchone()[0] == MIG_CACHE_SIZE
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="finding temp files needs /proc")
+def test_sqlite_temp_files_of_this_process_are_found(tmp_path: Path) -> None:
+    """SQLite deletes its temporary files as it opens them; WriteBack finds them by fd."""
+    conn = sqlite3.connect(tmp_path / "x.sqlite", isolation_level=None)
+    conn.execute("PRAGMA temp_store=FILE")
+    conn.execute("PRAGMA temp.cache_size=-64")  # 64 KiB: the temp database spills to its file
+    conn.execute("CREATE TEMP TABLE spill AS WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL "
+                 "SELECT i + 1 FROM c WHERE i < 4000) SELECT i, randomblob(500) AS b FROM c")
+    found = _sqlite_temp_files()
+    assert any(size > 1_000_000 for size in found.values()), found
+    conn.close()
+    assert not set(_sqlite_temp_files()) & set(found)  # closed with the connection
