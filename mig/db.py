@@ -217,6 +217,7 @@ class WriteBack:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        self._flush()  # the last < FLUSH_BYTES too, or the OS writes them back in one burst later
 
     def _size(self) -> int:
         return sum(f.stat().st_size for f in self.files if f.exists())
