@@ -299,6 +299,9 @@ def percentile(values: list[float], p: float) -> float:
 def latency_during_migrate(root: Path, base: Path, journal: str, pause_ms: float) -> Latency:
     name = "lat" + journal.lower()
     db = make_project(root, name, base, journal)
+    # The copy just made is gigabytes of dirty pages at 10M rows; written back
+    # during the run, the writer's fsync would wait behind the bench's own I/O.
+    os.sync()
     lat_file, stop, ready = root / f"{name}.lat", root / f"{name}.stop", root / f"{name}.ready"
     w = subprocess.Popen(writer_cmd(db, "--until", str(stop), "--ready", str(ready),
                                     "--pause-ms", str(pause_ms), "--latencies", str(lat_file)),
@@ -397,6 +400,7 @@ def bench(root: Path, rows: int, seconds: float, pause_ms: float, verify: bool,
 
     # 1. raw baseline, then mig migrate on an identical copy (WAL, no writer)
     db = make_project(root, "copy", base, "WAL")
+    os.sync()  # the bench's own copy is not written back during the measurements
     schema_sql = db.parent / "schema.sql"
     log("raw INSERT ... SELECT baseline")
     # Best of two: on a shared machine one slow baseline would flatter every ratio.
