@@ -405,6 +405,7 @@ def bench(root: Path, rows: int, seconds: float, pause_ms: float, verify: bool,
     log("raw INSERT ... SELECT baseline")
     # Best of two: on a shared machine one slow baseline would flatter every ratio.
     raw_s = min(raw_copy(db, root / f"raw-target-{i}.sqlite", schema_sql) for i in (1, 2))
+    os.sync()  # the baselines write with synchronous=OFF: not back during the throughput runs
     log("throughput without recording")
     tp_off = throughput(db, seconds)
     log("mig migrate")

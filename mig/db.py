@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import stat
 import threading
@@ -96,17 +97,28 @@ def open_rw(path: str | Path) -> sqlite3.Connection:
 
 
 def mig_writer(conn: sqlite3.Connection) -> sqlite3.Connection:
-    """Mark a connection as mig's own, so the new database's guard lets it write."""
-    conn.execute(f"PRAGMA cache_size={MIG_CACHE_SIZE}")
+    """Mark a connection as mig's own, so the new database's guard lets it write.
+
+    With the value its guards were made with: a migration started by a mig
+    whose value was another (-31337 before 2026-12-02) goes on with this one.
+    """
+    conn.execute(f"PRAGMA cache_size={_guard_identity(conn)}")
     conn.execute("PRAGMA foreign_keys=OFF")
     return conn
+
+
+def _guard_identity(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT sql FROM main.sqlite_master WHERE type = 'trigger' "
+                       "AND name LIKE '\\_mig\\_guard\\_%' ESCAPE '\\' LIMIT 1").fetchone()
+    found = re.search(r"pragma_cache_size\) <> (-?\d+)", row[0]) if row and row[0] else None
+    return int(found.group(1)) if found else MIG_CACHE_SIZE
 
 
 # The page cache while an index is built. SQLite sizes CREATE INDEX's sort
 # buffer by the cache, and a sort in small runs is faster here (measured at 1M
 # rows: four indexes 1.9 s with a 31 MB cache, 1.0-1.5 s with 2 MB) and its
 # memory no longer grows with the index until it reaches the cache's size.
-INDEX_BUILD_CACHE_SIZE = -2000
+INDEX_BUILD_CACHE_SIZE = -2000  # SQLite's default: harmless, the guards accept only mig's value
 
 
 @contextlib.contextmanager
@@ -116,11 +128,12 @@ def small_cache(conn: sqlite3.Connection) -> Iterator[None]:
     Only for statements that write no rows: while the cache is not mig's,
     the new database's guards refuse this connection's row writes too.
     """
+    mine = conn.execute("PRAGMA cache_size").fetchone()[0]
     conn.execute(f"PRAGMA cache_size={INDEX_BUILD_CACHE_SIZE}")
     try:
         yield
     finally:
-        conn.execute(f"PRAGMA cache_size={MIG_CACHE_SIZE}")
+        conn.execute(f"PRAGMA cache_size={mine}")
 
 
 def create_db_file(path: Path, like: Path) -> sqlite3.Connection:
@@ -206,7 +219,7 @@ class WriteBack:
     def __init__(self, path: Path) -> None:
         self.files = [path, Path(str(path) + "-wal")]
         self.last = self._size()
-        self.temp_last: dict[int, int] = {}  # fd of a SQLite temp file -> its size when last flushed
+        self.temp_last: dict[tuple[int, int], int] = {}  # (fd, inode) of a temp file -> size at last flush
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mig-writeback", daemon=True)
 
@@ -232,12 +245,13 @@ class WriteBack:
 
     def _flush_temp_files(self) -> None:
         sizes = _sqlite_temp_files()
-        for fd, size in sizes.items():
-            if abs(size - self.temp_last.get(fd, 0)) >= self.FLUSH_BYTES:
+        for (fd, ino), size in sizes.items():
+            if abs(size - self.temp_last.get((fd, ino), 0)) >= self.FLUSH_BYTES:
                 with contextlib.suppress(OSError):  # closed meanwhile: nothing left to flush
-                    os.fsync(fd)
-                self.temp_last[fd] = size
-        self.temp_last = {fd: self.temp_last.get(fd, 0) for fd in sizes}
+                    if os.fstat(fd).st_ino == ino:  # not a number reused by another file since
+                        os.fsync(fd)
+                self.temp_last[(fd, ino)] = size
+        self.temp_last = {k: self.temp_last.get(k, 0) for k in sizes}
 
     def _flush(self) -> None:
         # Our own files only: a global sync() would also make mig wait for
@@ -251,14 +265,14 @@ class WriteBack:
                     os.close(fd)
 
 
-def _sqlite_temp_files() -> dict[int, int]:
-    """This process's open SQLite temporary files (named `etilqs_*`), fd -> size; empty
-    where /proc is not there. A number reused by another file meanwhile costs one
-    needless fsync, nothing more."""
-    found: dict[int, int] = {}
+def _sqlite_temp_files() -> dict[tuple[int, int], int]:
+    """This process's open SQLite temporary files (named `etilqs_*`), (fd, inode) -> size;
+    empty where /proc is not there."""
+    found: dict[tuple[int, int], int] = {}
     with contextlib.suppress(OSError):
         for name in os.listdir("/proc/self/fd"):
             with contextlib.suppress(OSError, ValueError):
                 if "etilqs_" in os.readlink(f"/proc/self/fd/{name}"):
-                    found[int(name)] = os.fstat(int(name)).st_size
+                    st = os.fstat(int(name))
+                    found[(int(name), st.st_ino)] = st.st_size
     return found

@@ -293,3 +293,30 @@ def test_a_lock_taken_on_a_removed_lock_file_does_not_count(tmp_path: Path, monk
     tried.set()
     thread.join(5)
     assert list(tmp_path.glob("*.mig-lock")) == []
+
+
+def test_a_migration_whose_guards_an_older_mig_made_goes_on(project: Path) -> None:
+    """Guards made with another cache-size identity (-31337 before 2026-12-02) still let
+    mig, and only mig, write: drain and cutover take the value the guards hold."""
+    from mig.plan.statements import guard_trigger_names, guard_trigger_sql
+
+    seed_old(old_path(project), "wal")
+    mig(project, "migrate")
+    new = sqlite3.connect(new_path(project), isolation_level=None)
+    guarded = [r[0] for r in new.execute(
+        "SELECT DISTINCT tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '\\_mig\\_guard\\_%' ESCAPE '\\'")]
+    assert guarded
+    new.execute("BEGIN")
+    for table in guarded:
+        for name in guard_trigger_names(table):
+            new.execute(f'DROP TRIGGER "{name}"')
+        for sql in guard_trigger_sql(table, -31337):
+            new.execute(sql)
+    new.execute("COMMIT")
+    with pytest.raises(sqlite3.DatabaseError, match="accepts no writes"):
+        new.execute('DELETE FROM "group"')
+    old = sqlite3.connect(old_path(project), isolation_level=None)
+    old.execute("INSERT INTO tag VALUES ('late', 'en', 'after migrate')")
+    mig(project, "drain")
+    mig(project, "cutover")
+    assert new.execute("SELECT label FROM tag WHERE code = 'late'").fetchone() == ('after migrate',)

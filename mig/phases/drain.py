@@ -77,9 +77,10 @@ def drain(new_path: Path, old_path: Path | None = None, progress: Progress | Non
                 blocked = time.monotonic()
                 if previous == "recording":
                     _block_writes(old_path)
+                tail = time.monotonic()
                 replayed = caught_up + _replay(conn, plan, progress, log_max(conn, "old"), _fixed)
                 blocked_seconds = time.monotonic() - blocked
-                replay_seconds = caught_up_seconds + blocked_seconds
+                replay_seconds = caught_up_seconds + time.monotonic() - tail
                 seeds = _finish(conn, plan)
                 remaining = log_max(conn, "old") - checkpoint(conn)
             finally:

@@ -147,6 +147,7 @@ def _ranges(conn: sqlite3.Connection, table: str | None, key_cols: tuple[str, ..
     while True:
         after = "" if last is None else f"WHERE {key} > {_marks(len(key_cols))} "
         params: tuple[object, ...] = () if last is None else last
+        pace.start()  # finding the range's end is a read of the old database too
         end = conn.execute(f"SELECT {cols} FROM old.{q(table)} {after}ORDER BY {cols} LIMIT 1 OFFSET ?",
                            params + (pace.rows - 1,)).fetchone()
         lower = "" if last is None else f"{key} > {_marks(len(key_cols))} AND "
@@ -165,7 +166,6 @@ def _run_check(conn: sqlite3.Connection, check: DataCheck, only: str = "1") -> R
     pace = _Pace()
     for cond, params in _ranges(conn, check.chunk_table, check.chunk_key, only, pace):
         n_marks = check.count_sql.count(RANGE)
-        pace.start()
         found = conn.execute(check.count_sql.replace(RANGE, cond), params * n_marks).fetchone()[0]
         pace.done()
         let_writers_in()
@@ -184,7 +184,6 @@ def _run_gathered(conn: sqlite3.Connection, check: DataCheck, only: str = "1") -
     for cond, params in _ranges(conn, check.chunk_table, check.chunk_key, only, pace):
         sql = check.gather_sql.replace(RANGE, cond)
         n = params * check.gather_sql.count(RANGE)
-        pace.start()
         conn.execute(f"CREATE TABLE {GATHERED} AS {sql}" if first else f"INSERT INTO {GATHERED} {sql}", n)
         pace.done()
         first = False

@@ -171,15 +171,17 @@ def _locked_fd(lock_path: Path, anchor: Path, mode: int) -> int:
         fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, mode)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.stat(lock_path).st_ino == os.fstat(fd).st_ino:
+                return fd
         except BlockingIOError as exc:
             os.close(fd)
             raise DatabaseBusy(f"another mig command is running on {anchor.name} "
                                f"(lock {lock_path.name}); wait for it to finish") from exc
-        try:
-            if os.stat(lock_path).st_ino == os.fstat(fd).st_ino:
-                return fd
         except FileNotFoundError:
             pass  # removed by the holder we waited for: take a fresh file
+        except BaseException:
+            os.close(fd)
+            raise
         os.close(fd)
 
 
