@@ -10,8 +10,8 @@ strings out; the migrate phase runs them before anything is written
 from __future__ import annotations
 
 from mig.model import Column, ForeignKey, Schema, Table
-from mig.plan.mapping import (affinity, chunking, columns_named, directive_name, lit, mapped_select,
-                              parent_probe, stored_default)
+from mig.plan.mapping import (affinity, chunking, columns_named, directive_name, mapped_select,
+                              missing_parent, stored_default)
 from mig.plan.ops import RANGE, DataCheck, TablePlan
 from mig.plan.seed_checks import seed_checks
 from mig.plan.uniques import unique_checks
@@ -172,14 +172,7 @@ def _fk_check(tp: TablePlan, src: Table, tt: Table, fk: ForeignKey, target: Sche
     """Child rows whose reference finds neither a copied parent row nor a seeded one."""
     parent = target.table(fk.ref_table)
     assert parent is not None
-    ref_cols = fk.ref_columns or parent.primary_key
-    found = [parent_probe(fk.columns, ref_cols, plans.get(parent.name))]
-    seeds = [s.as_dict() for s in target.seeds_of(parent.name)]
-    if seeds:
-        rows = ", ".join("(" + ", ".join(lit(d.get(c)) for c in ref_cols) + ")" for d in seeds)
-        found.append(f"({', '.join(f'c.{q(a)}' for a in fk.columns)}) IN (VALUES {rows})")
-    nonnull = " AND ".join(f"c.{q(a)} IS NOT NULL" for a in fk.columns)
-    where = f"{nonnull} AND NOT ({' OR '.join(f for f in found if f)})"
+    where = missing_parent(fk, parent, target, plans)
     frm = f"({mapped_select(tp, tt)}) c"
     return DataCheck(tp.target, ", ".join(fk.columns),
                      f"rows reference missing {fk.ref_table} rows (FOREIGN KEY)",

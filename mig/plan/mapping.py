@@ -5,7 +5,7 @@ Pure code: SQL strings out.
 
 from __future__ import annotations
 
-from mig.model import Column, Table
+from mig.model import Column, ForeignKey, Schema, Table
 from mig.plan.ops import RANGE, TablePlan
 from mig.render import default_value_sql
 from mig.sqltext import KEYWORDS, quote_ident, tokenize, unquote_ident
@@ -94,6 +94,19 @@ def parent_probe(child_cols: tuple[str, ...], ref_cols: tuple[str, ...],
     match = " AND ".join(f"p.{'rowid' if s == 'rowid' else q(s)} = c.{q(a)}"  # type: ignore[arg-type]
                          for a, s in zip(child_cols, sources))
     return f"EXISTS (SELECT 1 FROM old.{q(parent.source)} p WHERE {match})"
+
+
+def missing_parent(fk: ForeignKey, parent: Table, target: Schema, plans: dict[str, TablePlan]) -> str:
+    """The condition on child row `c` whose reference finds neither a copied parent row
+    nor a seeded one (a NULL in the reference finds nothing and needs nothing)."""
+    ref_cols = fk.ref_columns or parent.primary_key
+    found = [parent_probe(fk.columns, ref_cols, plans.get(parent.name))]
+    seeds = [s.as_dict() for s in target.seeds_of(parent.name)]
+    if seeds:
+        rows = ", ".join("(" + ", ".join(lit(d.get(c)) for c in ref_cols) + ")" for d in seeds)
+        found.append(f"({', '.join(f'c.{q(a)}' for a in fk.columns)}) IN (VALUES {rows})")
+    nonnull = " AND ".join(f"c.{q(a)} IS NOT NULL" for a in fk.columns)
+    return f"{nonnull} AND NOT ({' OR '.join(found)})"
 
 
 def lit(v: object) -> str:

@@ -6,7 +6,7 @@ Pure code: DataChecks out.
 from __future__ import annotations
 
 from mig.model import ForeignKey, Schema, Table, Value
-from mig.plan.mapping import chunking, lit, mapped_select, parent_probe
+from mig.plan.mapping import chunking, lit, mapped_select, missing_parent
 from mig.plan.ops import DataCheck, TablePlan
 from mig.sqltext import quote_ident as q
 
@@ -44,16 +44,9 @@ def _seed_rows_sql(rows: list[dict[str, Value]], cols: tuple[str, ...]) -> str:
 
 def _seed_fk_check(tt: Table, fk: ForeignKey, parent: Table, rows: list[dict[str, Value]],
                    target: Schema, plans: dict[str, TablePlan]) -> DataCheck:
-    ref_cols = fk.ref_columns or parent.primary_key
     shown = tuple(dict.fromkeys(tt.primary_key + fk.columns))
-    found = [parent_probe(fk.columns, ref_cols, plans.get(parent.name))]
-    parents = [s.as_dict() for s in target.seeds_of(parent.name)]
-    if parents:
-        values = ", ".join("(" + ", ".join(lit(d.get(c)) for c in ref_cols) + ")" for d in parents)
-        found.append(f"({', '.join(f'c.{q(a)}' for a in fk.columns)}) IN (VALUES {values})")
-    nonnull = " AND ".join(f"c.{q(a)} IS NOT NULL" for a in fk.columns)
     frm = f"{_seed_rows_sql(rows, shown)} c"
-    where = f"{nonnull} AND NOT ({' OR '.join(found)})"
+    where = missing_parent(fk, parent, target, plans)
     return DataCheck(tt.name, ", ".join(fk.columns), f"seed rows reference missing {fk.ref_table} rows "
                      "(FOREIGN KEY)", f"add the {fk.ref_table} rows as seed rows too, or fix the seed rows",
                      count_sql=f"SELECT count(*) FROM {frm} WHERE {where}",
