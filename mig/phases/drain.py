@@ -185,15 +185,15 @@ def _replay(conn: sqlite3.Connection, plan: Plan, progress: Progress | None, top
 
 
 def _replay_table(conn: sqlite3.Connection, replay: Replay, params: dict[str, int]) -> None:
-    """Run one table's replay; skip the REPLACE when delete and update covered every key
-    (only with an in-place update: without one, delete removed every logged row)."""
+    """Run one table's replay; skip the REPLACE when delete and upsert covered every key
+    (only with an upsert: without one, delete removed every logged row)."""
     keys = 0
     for sql in replay.keys:
         keys = max(keys, conn.execute(sql, params).rowcount)
     handled = conn.execute(replay.delete, params).rowcount
-    if replay.update is not None:
-        handled += conn.execute(replay.update, params).rowcount
-    if replay.update is None or handled != keys or replay.nulls:
+    if replay.upsert is not None:
+        handled += conn.execute(replay.upsert, params).rowcount
+    if replay.upsert is None or handled != keys or replay.nulls:
         conn.execute(replay.replace, params)
     for sql in replay.nulls:
         conn.execute(sql, params)

@@ -278,31 +278,33 @@ class Replay:
     """The statements that replay one table's logged rows, in the order they run.
 
     `keys` gathers the batch's distinct keys (its INSERT's row count is how
-    many); `delete` removes rows gone from the old database; `update` writes
-    rows whose indexed columns did not change in place; `replace` writes the
-    rest. When delete and update together account for every key, nothing is
-    left for `replace`, and the phase may skip it; `nulls` always runs.
+    many); `delete` removes rows gone from the old database; `upsert` inserts
+    rows the new database lacks and updates in place those whose indexed
+    columns did not change; `replace` writes the rest. When delete and
+    upsert together account for every key, nothing is left for `replace`,
+    and the phase may skip it; `nulls` always runs.
     """
 
     keys: tuple[str, ...]
     delete: str
-    update: str | None
+    upsert: str | None
     replace: str
     nulls: tuple[str, ...] = ()
 
     @property
     def statements(self) -> list[str]:
-        return [*self.keys, self.delete, *([self.update] if self.update else []), self.replace, *self.nulls]
+        return [*self.keys, self.delete, *([self.upsert] if self.upsert else []), self.replace, *self.nulls]
 
 
 def replay_sql(tp: TablePlan) -> Replay:
     """Bring the rows logged in (:lo, :hi] to the old database's state.
 
     Rows gone from the old database are deleted; every other logged row is
-    written with its current values. A row whose indexed columns did not
-    change is updated in place (no index is touched); the rest go through
-    INSERT OR REPLACE, which overwrites the row with the same key and any
-    stale row holding one of its UNIQUE values. When the target's key is not
+    written with its current values. One upsert inserts the rows the new
+    database lacks and updates in place those whose indexed columns did not
+    change (no index is touched); the rest go through INSERT OR REPLACE,
+    which overwrites the row with the same key and any stale row holding one
+    of its UNIQUE values. When the target's key is not
     the key the log records, every logged row is deleted first so a row
     whose target key moved leaves no stale copy. Running it twice gives the
     same result (invariant 5).
@@ -324,35 +326,47 @@ def replay_sql(tp: TablePlan) -> Replay:
     return Replay(
         keys=tuple(replay_keys_sql(tp)),
         delete=f"DELETE FROM {new_t} WHERE {_key_expr(tp.new_key)} IN ({doomed})",
-        update=_update_in_place_sql(tp, keys) if tp.updated else None,
+        upsert=_upsert_sql(tp, keys) if tp.updated else None,
         replace=insert_mapped_sql(tp, logged, alias="o"),
         nulls=tuple(_null_key_sql(tp)) if tp.nullable_key else (),
     )
 
 
 def _unchanged(tp: TablePlan, n: str, o: str) -> str:
-    """The key and the compared columns hold the same value, type and bytes on both sides.
+    """The key and the compared columns hold the same value, type and bytes in the new
+    row `n` and the old row `o`.
 
     The key too: rows matched by `=` under a NOCASE key, or 1 against 1.0 in an
     untyped one, are the same row with a different key value.
     """
     source = {c.target: c.source or "" for c in tp.columns}
     pairs = [(k, ok) for k, ok in zip(tp.new_key, tp.old_key) if k != "rowid"]
-    pairs += [(c, source[c]) for c in tp.compared]
-    parts = [f"{_col(c, n)} IS {_col(src, o)} COLLATE BINARY "
-             f"AND typeof({_col(c, n)}) = typeof({_col(src, o)})" for c, src in pairs]
+    return _same(pairs + [(c, source[c]) for c in tp.compared], n, o)
+
+
+def _same(pairs: list[tuple[str, str]], left: str, right: str) -> str:
+    parts = [f"{_col(a, left)} IS {_col(b, right)} COLLATE BINARY "
+             f"AND typeof({_col(a, left)}) = typeof({_col(b, right)})" for a, b in pairs]
     return " AND ".join(f"({p})" for p in parts) or "1"
 
 
-def _update_in_place_sql(tp: TablePlan, keys: str) -> str:
-    source = {c.target: c.source or "" for c in tp.columns}
+def _upsert_sql(tp: TablePlan, keys: str) -> str:
+    """Insert the logged rows; where the key is there already, update the non-indexed
+    columns in place if the key and the indexed columns hold what the insert would
+    have written, else leave the row to `replace`.
+
+    One pass instead of an update and an insert: each row is read from the old
+    database once. A stale row holding one of an inserted row's UNIQUE values
+    is replaced, as `replace` would. Only where the fast path holds, so the
+    new key is the target's PRIMARY KEY and ON CONFLICT can name it.
+    """
     targets = ", ".join(q(c) for c in tp.updated)
-    values = ", ".join(_col(source[c], "o") for c in tp.updated)
-    old_t, new_t = f"old.{q(tp.source or '')}", f"main.{q(tp.target)}"
-    return (f"UPDATE {new_t} AS n SET ({targets}) = (SELECT {values} FROM {old_t} AS o WHERE "
-            f"{_match(tp.old_key, 'o', tp.new_key, 'n')}) WHERE {_key_expr(tp.new_key, 'n')} IN ({keys}) "
-            f"AND EXISTS (SELECT 1 FROM {old_t} AS o WHERE {_match(tp.old_key, 'o', tp.new_key, 'n')} "
-            f"AND {_unchanged(tp, 'n', 'o')})")
+    values = ", ".join(f"excluded.{q(c)}" for c in tp.updated)
+    pairs = [(c, c) for c in (*tp.new_key, *tp.compared) if c != "rowid"]
+    insert = insert_mapped_sql(tp, f"{_key_expr(tp.old_key, 'o')} IN ({keys})", alias="o")
+    insert = insert.replace(f"INTO main.{q(tp.target)} ", f"INTO main.{q(tp.target)} AS n ", 1)
+    return (f"{insert} ON CONFLICT ({', '.join(q(k) for k in tp.new_key)}) DO UPDATE SET "
+            f"({targets}) = ({values}) WHERE {_same(pairs, 'n', 'excluded')}")
 
 
 def _null_key_sql(tp: TablePlan) -> list[str]:
