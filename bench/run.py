@@ -419,6 +419,7 @@ def bench(root: Path, rows: int, seconds: float, pause_ms: float, verify: bool,
     log(f"logging {rows // 2:,} updates")
     make_log(db, rows // 2)
     entries = log_entries(db)
+    os.sync()  # the bench's own updates are not written back while drain is measured
     log(f"mig drain ({entries:,} entries)")
     drain = run_mig("drain", "--dir", str(db.parent))
     replayed = int(field(drain.stdout, "Replayed entries"))

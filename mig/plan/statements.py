@@ -36,6 +36,7 @@ __all__ = [
     "copy_chunk_sql",
     "chunk_end_sql",
     "replay_sql",
+    "GONE_OPS",
     "Replay",
     "replay_keys_sql",
     "insert_mapped_sql",
@@ -241,7 +242,7 @@ def copy_chunk_sql(tp: TablePlan, first: bool, last: bool) -> str:
     return insert_mapped_sql(tp, " AND ".join(conds) or "1")
 
 
-GONE_OPS = "('D', 'M', 'R')"  # the ops after which a logged row may be gone (see capture)
+GONE_OPS = ("D", "M", "R")  # the ops after which a logged row may be gone (see capture)
 KEYS = "temp.mig_keys"  # the batch's distinct keys of one table (see replay_keys_sql)
 
 
@@ -278,7 +279,10 @@ class Replay:
     """The statements that replay one table's logged rows, in the order they run.
 
     `keys` gathers the batch's distinct keys (its INSERT's row count is how
-    many); `delete` removes rows gone from the old database; `upsert` inserts
+    many); `delete` removes rows gone from the old database (when
+    `delete_gone_only`, it looks for them among the keys logged with a
+    GONE_OPS op alone, so a batch without one for the table may skip it);
+    `upsert` inserts
     rows the new database lacks and updates in place those whose indexed
     columns did not change; `replace` writes the rest. When delete and
     upsert together account for every key, nothing is left for `replace`,
@@ -290,6 +294,7 @@ class Replay:
     upsert: str | None
     replace: str
     nulls: tuple[str, ...] = ()
+    delete_gone_only: bool = False
 
     @property
     def statements(self) -> list[str]:
@@ -314,7 +319,7 @@ def replay_sql(tp: TablePlan) -> Replay:
     old_t, new_t = f"old.{q(tp.source or '')}", f"main.{q(tp.target)}"
     if tp.replace_by_key:
         doomed = (f"SELECT {', '.join(slots)} FROM old._migration_log AS l WHERE seq > :lo AND seq <= :hi "
-                  f"AND tbl = {quote_str(tp.source or '')} AND op IN {GONE_OPS} AND NOT EXISTS "
+                  f"AND tbl = {quote_str(tp.source or '')} AND op IN ({', '.join(map(quote_str, GONE_OPS))}) AND NOT EXISTS "
                   f"(SELECT 1 FROM {old_t} AS o WHERE {_match(tp.old_key, 'o', slots, 'l')})")
     else:
         doomed = keys
@@ -329,6 +334,7 @@ def replay_sql(tp: TablePlan) -> Replay:
         upsert=_upsert_sql(tp, keys) if tp.updated else None,
         replace=insert_mapped_sql(tp, logged, alias="o"),
         nulls=tuple(_null_key_sql(tp)) if tp.nullable_key else (),
+        delete_gone_only=tp.replace_by_key,
     )
 
 
