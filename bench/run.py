@@ -410,28 +410,46 @@ def bench(root: Path, rows: int, seconds: float, pause_ms: float, verify: bool,
     tp_off = throughput(db, seconds)
     log("mig migrate")
     mig = run_mig("migrate", "--dir", str(db.parent))
-    copy_s = float(field(mig.stdout, "Copy time").split()[0])
     copied = int(field(mig.stdout, "Copied rows"))
     log("throughput while recording")
     tp_on = throughput(db, seconds)
+    # Best of two, like the baseline: a second migrate of a fresh copy, no writer.
+    again = make_project(root, "copy-again", base, "WAL")
+    os.sync()
+    log("mig migrate, second run")
+    mig_again = run_mig("migrate", "--dir", str(again.parent))
+    shutil.rmtree(again.parent)
+    copy_s = min(float(field(r.stdout, "Copy time").split()[0]) for r in (mig, mig_again))
+    migrate_wall = min(mig.seconds, mig_again.seconds)
+    migrate_rss = max(mig.maxrss_mb, mig_again.maxrss_mb)
 
-    # 2. drain a log of rows/2 entries
+    # 2. drain a log of rows/2 entries, twice from the same files (best of two, like the baseline)
     log(f"logging {rows // 2:,} updates")
     make_log(db, rows // 2)
     entries = log_entries(db)
-    os.sync()  # the bench's own updates are not written back while drain is measured
-    log(f"mig drain ({entries:,} entries)")
-    drain = run_mig("drain", "--dir", str(db.parent))
-    replayed = int(field(drain.stdout, "Replayed entries"))
+    start = root / "drain-start"
+    shutil.copytree(db.parent, start)
+    drains = []
+    for i in (1, 2):
+        if i == 2:
+            shutil.rmtree(db.parent)
+            shutil.copytree(start, db.parent)
+        os.sync()  # the bench's own writes are not written back while drain is measured
+        log(f"mig drain ({entries:,} entries), run {i}")
+        drains.append(run_mig("drain", "--dir", str(db.parent)))
+    shutil.rmtree(start)
+    replayed = int(field(drains[0].stdout, "Replayed entries"))
     verified = "skipped"
     if verify:
         log("mig verify")
         v = run_mig("verify", "--dir", str(db.parent))
         verified = f"ok ({v.seconds:.1f} s)"
     raw_rate = copied / raw_s
-    replay_s = float(field(drain.stdout, "Replay time").split()[0])
+    replay_s = min(float(field(d.stdout, "Replay time").split()[0]) for d in drains)
     replay_rate = replayed / replay_s
-    wall_rate = replayed / drain.seconds
+    drain_wall = min(d.seconds for d in drains)
+    drain_rss = max(d.maxrss_mb for d in drains)
+    wall_rate = replayed / drain_wall
 
     # 3. memory at rows/10
     small = make_project(root, "small", small_base, "WAL")
@@ -446,18 +464,18 @@ def bench(root: Path, rows: int, seconds: float, pause_ms: float, verify: bool,
 
     figures = [
         (copy_s / raw_s, f"{copy_s / raw_s:.2f}", f"mig Copy time {copy_s:.2f} s vs raw {raw_s:.2f} s"),
-        (mig.seconds / raw_s, f"{mig.seconds / raw_s:.2f}",
-         f"mig migrate wall {mig.seconds:.2f} s vs raw {raw_s:.2f} s"),
+        (migrate_wall / raw_s, f"{migrate_wall / raw_s:.2f}",
+         f"mig migrate wall {migrate_wall:.2f} s vs raw {raw_s:.2f} s"),
         (tp_on / tp_off, f"{tp_on / tp_off:.2f}", f"{tp_on:,.0f} vs {tp_off:,.0f} commits/s, {seconds:g} s each"),
         (replay_rate / raw_rate, f"{replay_rate / raw_rate:.2f}",
          f"mig Replay time: {replayed:,} entries in {replay_s:.2f} s = {replay_rate:,.0f}/s "
          f"vs raw {raw_rate:,.0f} rows/s"),
         (wall_rate / raw_rate, f"{wall_rate / raw_rate:.2f}",
-         f"mig drain wall {drain.seconds:.2f} s = {wall_rate:,.0f} entries/s"),
-        (mig.maxrss_mb, f"{mig.maxrss_mb:.0f} MB", f"max RSS of the `mig migrate` process, {rows:,} rows"),
-        (drain.maxrss_mb, f"{drain.maxrss_mb:.0f} MB", f"max RSS of the `mig drain` process, {entries:,} entries"),
-        (mig.maxrss_mb / small_mig.maxrss_mb, f"{mig.maxrss_mb / small_mig.maxrss_mb:.2f}x",
-         f"{small_mig.maxrss_mb:.0f} MB at {max(2_000, rows // 10):,} rows -> {mig.maxrss_mb:.0f} MB"),
+         f"mig drain wall {drain_wall:.2f} s = {wall_rate:,.0f} entries/s"),
+        (migrate_rss, f"{migrate_rss:.0f} MB", f"max RSS of the `mig migrate` process, {rows:,} rows"),
+        (drain_rss, f"{drain_rss:.0f} MB", f"max RSS of the `mig drain` process, {entries:,} entries"),
+        (migrate_rss / small_mig.maxrss_mb, f"{migrate_rss / small_mig.maxrss_mb:.2f}x",
+         f"{small_mig.maxrss_mb:.0f} MB at {max(2_000, rows // 10):,} rows -> {migrate_rss:.0f} MB"),
     ]
     for lat, mode in ((lat_wal, "WAL"), (lat_del, "rollback")):
         ctx = (f"{lat.commits:,} commits during a {lat.migrate_s:.1f} s migrate; "
