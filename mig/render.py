@@ -142,7 +142,8 @@ def upsert_seed_sql(table: Table, row: SeedRow) -> str:
         action = f"DO UPDATE SET {sets}" if sets else "DO NOTHING"
         return (f"INSERT INTO {q(table.name)} ({cols}) VALUES ({marks}) "
                 f"ON CONFLICT ({', '.join(map(q, table.primary_key))}) {action}")
-    same = " AND ".join(f"{q(c)} IS ?" for c in row.columns)
+    # Identical means the same bytes: under a NOCASE column 'x' is not a row 'X'.
+    same = " AND ".join(f"{q(c)} IS ? COLLATE BINARY" for c in row.columns)
     return (f"INSERT INTO {q(table.name)} ({cols}) SELECT {marks} "
             f"WHERE NOT EXISTS (SELECT 1 FROM {q(table.name)} WHERE {same})")
 

@@ -104,6 +104,14 @@ def test_seed_rows_of_keyless_tables(tmp_path: Path) -> None:
     assert out.returncode == 1 and "Table k: DIFFERS" in out.stdout
 
 
+def test_a_keyless_seed_row_equal_to_an_old_row_only_under_nocase_is_still_a_seed(tmp_path: Path) -> None:
+    d = project(tmp_path, "CREATE TABLE k (a TEXT COLLATE NOCASE, b INT); INSERT INTO k VALUES ('X', 1);",
+                "CREATE TABLE k (a TEXT COLLATE NOCASE, b INT); INSERT INTO k VALUES ('x', 1);")
+    assert run_mig("migrate", cwd=d).returncode == 0
+    drained_ok(d)
+    assert sorted(sqlite3.connect(new_db(d)).execute("SELECT a, b FROM k").fetchall()) == [("X", 1), ("x", 1)]
+
+
 def test_a_unique_index_value_moving_during_the_copy(tmp_path: Path) -> None:
     rows = ", ".join(f"({i}, 'u{i}')" for i in range(1, 5001))
     d = project(tmp_path, f"CREATE TABLE t (id INTEGER PRIMARY KEY, u TEXT); INSERT INTO t VALUES {rows};",

@@ -95,7 +95,7 @@ def _check_old_log(conn: sqlite3.Connection, old_path: Path, new_path: Path) -> 
 
 def _check_seeds(conn: sqlite3.Connection) -> None:
     for row in stored_seeds(conn):
-        cond = " AND ".join(f"{q(c)} IS ?" for c in row.columns)
+        cond = " AND ".join(f"{q(c)} IS ? COLLATE BINARY" for c in row.columns)  # its bytes, as verify
         if conn.execute(f"SELECT 1 FROM {q(row.table)} WHERE {cond}", row.values).fetchone() is None:
             raise refuse("seeds_missing", detail=f"a seed row of {row.table} is missing or changed")
 

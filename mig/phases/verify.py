@@ -128,7 +128,7 @@ class _Sides:
         if not self.seed_rows:
             return None
         seeded = " AND ".join(f"s.{q(c)} IS {_col(c, 'n')}" for c in self.seed_rows[0].columns)
-        copied = " AND ".join(_same_value(c) for c in cols) or "1"
+        copied = " AND ".join(_same_value(c, " COLLATE BINARY") for c in cols) or "1"
         return (f"(EXISTS (SELECT 1 FROM {SEED_ROWS} AS s WHERE {seeded}) AND NOT EXISTS "
                 f"(SELECT 1 FROM {self.old_t} AS o WHERE {copied}))")
 
