@@ -9,6 +9,7 @@ Pure code: strings out, nothing executed here.
 
 from __future__ import annotations
 
+from mig.defaults import KEYWORD_DEFAULTS, canonical_default, default_is_literal
 from mig.model import (
     Column,
     ForeignKey,
@@ -16,13 +17,9 @@ from mig.model import (
     Schema,
     SeedRow,
     Table,
-    canonical_default,
-    default_is_literal,
     view_order,
 )
 from mig.sqltext import quote_ident as q
-
-_KEYWORD_DEFAULTS = ("NULL", "CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME")
 
 __all__ = [
     "create_table_sql",
@@ -62,7 +59,7 @@ def _column_sql(col: Column, table: Table) -> str:
 def default_sql(text: str) -> str:
     """Constants as written; anything else needs parentheses in a DEFAULT clause."""
     bare = canonical_default(text)
-    if bare is not None and (default_is_literal(bare) or bare in _KEYWORD_DEFAULTS):
+    if bare is not None and (default_is_literal(bare) or bare in KEYWORD_DEFAULTS):
         return text
     return f"({text})"
 
@@ -70,7 +67,7 @@ def default_sql(text: str) -> str:
 def default_value_sql(text: str) -> str:
     """An expression with the default's value, for a SELECT (`DEFAULT "x"` means the string 'x')."""
     bare = canonical_default(text)
-    if bare is not None and (default_is_literal(bare) or bare in _KEYWORD_DEFAULTS):
+    if bare is not None and (default_is_literal(bare) or bare in KEYWORD_DEFAULTS):
         return bare
     return f"({text})"
 

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PURE = ["mig/model.py", "mig/sqltext.py", "mig/render.py", "mig/schema/decl.py", "mig/plan"]
+PURE = ["mig/model.py", "mig/defaults.py", "mig/sqltext.py", "mig/render.py", "mig/schema/decl.py", "mig/plan"]
 
 
 def _imports(path: Path) -> set[str]:

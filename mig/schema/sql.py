@@ -18,8 +18,8 @@ from pathlib import Path
 
 from mig.errors import SchemaInputError
 from mig.introspect import MIG_TABLES, introspect, table_rows
-from mig.model import (Column, DropColumn, DropTable, RenameColumn, RenameTable, Schema, SeedRow,
-                       Table, default_is_literal)
+from mig.defaults import default_is_literal
+from mig.model import Column, DropColumn, DropTable, RenameColumn, RenameTable, Schema, SeedRow, Table
 from mig.render import create_table_sql
 from mig.sqltext import Token, tokenize, unquote_ident
 
