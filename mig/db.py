@@ -39,7 +39,7 @@ __all__ = [
     "BUSY_TIMEOUT_MS",
     "MIG_CACHE_SIZE",
     "mig_writer",
-    "small_cache",
+    "cache_sized",
     "WriteBack",
     "let_writers_in",
     "paced",
@@ -122,14 +122,15 @@ INDEX_BUILD_CACHE_SIZE = -2000  # SQLite's default: harmless, the guards accept 
 
 
 @contextlib.contextmanager
-def small_cache(conn: sqlite3.Connection) -> Iterator[None]:
-    """Run DDL with a small page cache, then be mig's writer again.
+def cache_sized(conn: sqlite3.Connection, size: int) -> Iterator[None]:
+    """Run with another page cache for the new database, then be mig's writer again.
 
-    Only for statements that write no rows: while the cache is not mig's,
-    the new database's guards refuse this connection's row writes too.
+    Only for DDL and for writes to tables whose guards are lifted: while the
+    cache is not mig's, the new database's guards refuse this connection's
+    row writes too.
     """
     mine = conn.execute("PRAGMA cache_size").fetchone()[0]
-    conn.execute(f"PRAGMA cache_size={INDEX_BUILD_CACHE_SIZE}")
+    conn.execute(f"PRAGMA cache_size={size}")
     try:
         yield
     finally:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mig.db import INDEX_BUILD_CACHE_SIZE, MIG_CACHE_SIZE, _sqlite_temp_files, paced, small_cache
+from mig.db import INDEX_BUILD_CACHE_SIZE, MIG_CACHE_SIZE, _sqlite_temp_files, cache_sized, paced
 
 
 @pytest.mark.parametrize(("size", "elapsed", "expected"), [
@@ -23,10 +23,10 @@ def test_paced_aims_each_chunk_at_its_target(size: int, elapsed: float, expected
     assert paced(size, elapsed, 0.04, 100, 200_000) == expected
 
 
-def test_small_cache_gives_back_the_cache_the_guards_know(tmp_path: Path) -> None:
+def test_cache_sized_gives_back_the_cache_the_guards_know(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "x.sqlite", isolation_level=None)
     conn.execute(f"PRAGMA cache_size={MIG_CACHE_SIZE}")
-    with pytest.raises(ZeroDivisionError), small_cache(conn):
+    with pytest.raises(ZeroDivisionError), cache_sized(conn, INDEX_BUILD_CACHE_SIZE):
         assert conn.execute("PRAGMA cache_size").fetchone()[0] == INDEX_BUILD_CACHE_SIZE
         raise ZeroDivisionError  # restored even when the statement fails
     assert conn.execute("PRAGMA cache_size").fetchone()[0] == MIG_CACHE_SIZE

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from mig.db import (MIG_CACHE_SIZE, READ_TARGET_S, WriteBack, attach_old, create_db_file, mig_writer, open_ro, open_rw,
-                    paced, small_cache, translate_errors)
+from mig.db import (INDEX_BUILD_CACHE_SIZE, MIG_CACHE_SIZE, READ_TARGET_S, WriteBack, attach_old, cache_sized,
+                    create_db_file, mig_writer, open_ro, open_rw, paced, translate_errors)
 from mig.errors import NotFound, PlanRefused
 from mig.introspect import introspect
 from mig.model import Schema, canonical_json, encode_value, schema_hash
@@ -281,7 +281,7 @@ def _build_indexes(conn: sqlite3.Connection) -> None:
         if name.lower() in have:
             continue
         conn.execute("BEGIN IMMEDIATE")
-        with small_cache(conn):
+        with cache_sized(conn, INDEX_BUILD_CACHE_SIZE):
             conn.execute(sql)
         conn.execute("COMMIT")
     conn.execute("BEGIN IMMEDIATE")
