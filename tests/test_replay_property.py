@@ -74,9 +74,9 @@ def apply(conn: sqlite3.Connection, ops: list[tuple[str, tuple[object, ...]]]) -
 
 @pytest.fixture(autouse=True)
 def restore_batch():  # type: ignore[no-untyped-def]
-    saved = drain_phase.BATCH
+    saved = drain_phase._batch_size
     yield
-    drain_phase.BATCH = saved
+    drain_phase._batch_size = saved
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -94,7 +94,7 @@ def test_any_writes_replayed_in_any_batches_give_the_old_rows(
         apply(old, before)
         report = migrate_command(Inputs(d))
         apply(old, during)
-        drain_phase.BATCH = batch
+        drain_phase._batch_size = lambda conn: batch
         drain_command(Inputs(d))
         new = sqlite3.connect(f"file:{report.new}?mode=ro", uri=True)
         try:

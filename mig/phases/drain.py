@@ -14,6 +14,7 @@ seed rows and AUTOINCREMENT counters are applied.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -36,8 +37,10 @@ __all__ = ["DrainReport", "drain", "BATCH"]
 # and write each page it touches once per batch: a log dense in one table's
 # rows rewrites most of its pages in every batch (measured at 1M rows, 523k
 # entries: 35k entries/s at 20k per batch, 92k/s at 250k, 125k/s in one
-# batch). A killed drain redoes at most one batch; the new database's WAL
-# holds at most one batch's pages.
+# batch). So a batch holds BATCH entries, or as many as migrate copied rows
+# when that is more (see _batch_size). A killed drain redoes at most one
+# batch; the new database's WAL holds at most one batch's pages, so never
+# more than the database itself.
 BATCH = 1_000_000
 # Catching up while the old service writes: in rollback-journal mode each
 # batch's read lock on the old database holds its writers back, so batches are
@@ -51,8 +54,11 @@ CATCH_UP_TARGET_S = 0.05
 # 1M rows, 523k entries: 3.4-4.0 s -> 3.2-3.7 s; 64 MB no faster). The new
 # one: with mig's 8 MB, pages an insert touches (its indexes') were written to
 # the WAL, dropped and read back (pwrite+pread 357k -> 308k; `mig drain` over 8
-# runs each: median 3.37 -> 3.29 s, best 3.26 -> 2.89 s). Flat: neither grows
-# with the log.
+# runs each: median 3.37 -> 3.29 s, best 3.26 -> 2.89 s). The temporary one:
+# a batch's keys of one table are a b-tree (2.2M keys at 10M rows), and with
+# SQLite's 2 MB its random inserts went out to the temp file and back (10M
+# rows, 5M entries in one batch: 48.6 s -> 40.1-43.7 s). Flat: none grows with
+# the log; drain's peak RSS 115 MB at 10M rows.
 REPLAY_CACHE_KIB = 32_768
 CATCH_UP_TAIL = 2_000
 CATCH_UP_ROUNDS = 10
@@ -80,6 +86,7 @@ def drain(new_path: Path, old_path: Path | None = None, progress: Progress | Non
                 previous = _check_old(old_path, new_path)
                 attach_old(conn, old_path)
                 conn.execute(f"PRAGMA old.cache_size=-{REPLAY_CACHE_KIB}")
+                conn.execute(f"PRAGMA temp.cache_size=-{REPLAY_CACHE_KIB}")
                 started = time.monotonic()
                 caught_up = _catch_up(conn, plan, progress) if previous == "recording" else 0
                 caught_up_seconds = time.monotonic() - started
@@ -88,7 +95,8 @@ def drain(new_path: Path, old_path: Path | None = None, progress: Progress | Non
                 if previous == "recording":
                     _block_writes(old_path)
                 tail = time.monotonic()
-                replayed = caught_up + _replay(conn, plan, progress, log_max(conn, "old"), _fixed)
+                batch = _batch_size(conn)
+                replayed = caught_up + _replay(conn, plan, progress, log_max(conn, "old"), batch, _fixed(batch))
                 blocked_seconds = time.monotonic() - blocked
                 replay_seconds = caught_up_seconds + time.monotonic() - tail
                 seeds = _finish(conn, plan)
@@ -139,38 +147,46 @@ def _block_writes(old_path: Path) -> None:
         conn.close()
 
 
+def _batch_size(conn: sqlite3.Connection) -> int:
+    """BATCH, or the rows migrate copied when more: a batch of 1M random keys in a
+    10M-row database still touches most pages of the tables it writes."""
+    copied = sum(int(json.loads(value).get("rows", 0)) for (value,) in conn.execute(
+        "SELECT value FROM _migration_progress WHERE key LIKE 'copy:%'"))
+    return max(BATCH, copied)
+
+
 Sizer = Callable[[int, float], int]  # (last batch size, its seconds) -> next batch size
 
 
-def _fixed(size: int, elapsed: float) -> int:
-    return BATCH
+def _fixed(batch: int) -> Sizer:
+    return lambda size, elapsed: batch
 
 
-def _adaptive(size: int, elapsed: float) -> int:
+def _adaptive(batch: int) -> Sizer:
     """Keep each catch-up batch near CATCH_UP_TARGET_S of holding the old database."""
-    return paced(size, elapsed, CATCH_UP_TARGET_S, 200, BATCH)
+    return lambda size, elapsed: paced(size, elapsed, CATCH_UP_TARGET_S, 200, batch)
 
 
 def _catch_up(conn: sqlite3.Connection, plan: Plan, progress: Progress | None) -> int:
     """Replay while the old service still writes, until only a tail is left."""
     wal = conn.execute("PRAGMA old.journal_mode").fetchone()[0].lower() == "wal"
-    sizer = _fixed if wal else _adaptive
+    batch = _batch_size(conn)
+    sizer, first = (_fixed(batch), batch) if wal else (_adaptive(batch), 1_000)
     replayed, behind = 0, None
     for _ in range(CATCH_UP_ROUNDS):
         top = log_max(conn, "old")
         pending = top - checkpoint(conn)
         if pending <= CATCH_UP_TAIL or (behind is not None and pending >= behind):
             break
-        replayed += _replay(conn, plan, progress, top, sizer, label="catch-up")
+        replayed += _replay(conn, plan, progress, top, first, sizer, label="catch-up")
         behind = pending
     return replayed
 
 
 def _replay(conn: sqlite3.Connection, plan: Plan, progress: Progress | None, top: int,
-            sizer: Sizer, label: str = "replay") -> int:
-    """Replay (checkpoint, top] in batches; returns how many entries."""
+            size: int, sizer: Sizer, label: str = "replay") -> int:
+    """Replay (checkpoint, top] in batches, the first of `size` entries; returns how many."""
     start = done = checkpoint(conn)
-    size = 1_000 if sizer is _adaptive else BATCH
     while done < top:
         hi = min(done + size, top)
         started = time.monotonic()
