@@ -205,11 +205,13 @@ def _select_list(tp: TablePlan) -> tuple[str, str]:
     return ", ".join(targets), ", ".join(sources)
 
 
-def insert_mapped_sql(tp: TablePlan, where: str, alias: str | None = None) -> str:
-    """Write old rows matching `where` into the new table, replacing what is there."""
+def insert_mapped_sql(tp: TablePlan, where: str, alias: str | None = None, target_alias: str | None = None) -> str:
+    """Write old rows matching `where` (the old table named `alias`) into the new table
+    (named `target_alias`, for an upsert's clauses), replacing what is there."""
     targets, sources = _select_list(tp)
     named = f" AS {alias}" if alias else ""
-    return (f"INSERT OR REPLACE INTO main.{q(tp.target)} ({targets}) "
+    target_named = f" AS {target_alias}" if target_alias else ""
+    return (f"INSERT OR REPLACE INTO main.{q(tp.target)}{target_named} ({targets}) "
             f"SELECT {sources} FROM old.{q(tp.source or '')}{named} WHERE {where}")
 
 
@@ -282,9 +284,8 @@ class Replay:
     many); `delete` removes rows gone from the old database (when
     `delete_gone_only`, it looks for them among the keys logged with a
     GONE_OPS op alone, so a batch without one for the table may skip it);
-    `upsert` inserts
-    rows the new database lacks and updates in place those whose indexed
-    columns did not change; `replace` writes the rest. When delete and
+    `upsert` inserts rows the new database lacks and updates in place those
+    whose indexed columns did not change; `replace` writes the rest. When delete and
     upsert together account for every key, nothing is left for `replace`,
     and the phase may skip it; `nulls` always runs.
     """
@@ -369,8 +370,7 @@ def _upsert_sql(tp: TablePlan, keys: str) -> str:
     targets = ", ".join(q(c) for c in tp.updated)
     values = ", ".join(f"excluded.{q(c)}" for c in tp.updated)
     pairs = [(c, c) for c in (*tp.new_key, *tp.compared) if c != "rowid"]
-    insert = insert_mapped_sql(tp, f"{_key_expr(tp.old_key, 'o')} IN ({keys})", alias="o")
-    insert = insert.replace(f"INTO main.{q(tp.target)} ", f"INTO main.{q(tp.target)} AS n ", 1)
+    insert = insert_mapped_sql(tp, f"{_key_expr(tp.old_key, 'o')} IN ({keys})", alias="o", target_alias="n")
     return (f"{insert} ON CONFLICT ({', '.join(q(k) for k in tp.new_key)}) DO UPDATE SET "
             f"({targets}) = ({values}) WHERE {_same(pairs, 'n', 'excluded')}")
 
