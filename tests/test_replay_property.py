@@ -22,6 +22,10 @@ from hypothesis import strategies as st
 
 import mig.phases.drain as drain_phase
 from mig.commands import Inputs, drain_command, migrate_command
+from mig.introspect import introspect
+from mig.plan.compare import compare
+from mig.plan.statements import replay_sql
+from mig.schema.sql import loads
 
 OLD_SCHEMA = """
 CREATE TABLE t (id INTEGER PRIMARY KEY, u TEXT COLLATE NOCASE UNIQUE, k INTEGER, p);
@@ -105,3 +109,36 @@ def test_any_writes_replayed_in_any_batches_give_the_old_rows(
         finally:
             new.close()
             old.close()
+
+
+def test_a_duplicate_key_in_a_keyless_old_table_does_not_hide_a_stale_row() -> None:
+    """An old keyless table whose new key comes from its column may hold a key twice for
+    a while during recording; the upsert then writes that key twice, and its row count
+    must not stand in for another key it left alone (found in review)."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.execute("ATTACH ':memory:' AS old")
+    conn.execute("CREATE TABLE old.t (a INTEGER NOT NULL, u TEXT, v)")
+    conn.execute("CREATE TABLE old._migration_log (seq INTEGER PRIMARY KEY, tbl, op, k1)")
+    new_schema = "CREATE TABLE t (a INTEGER PRIMARY KEY, u TEXT UNIQUE, v);"
+    tp = compare(introspect(conn, "old"), loads(new_schema)).by_source("t")
+    assert tp is not None and tp.updated and not tp.unique_old_key
+    conn.execute(new_schema)
+    conn.execute("INSERT INTO old.t VALUES (1, 'p', 0), (2, 'q', 0)")
+    conn.execute("INSERT INTO main.t SELECT * FROM old.t")  # the copy
+
+    def write(sql: str, op: str, key: int) -> None:
+        conn.execute(sql)
+        conn.execute("INSERT INTO old._migration_log (tbl, op, k1) VALUES ('t', ?, ?)", (op, key))
+
+    def replay(lo: int, hi: int, gone: bool) -> None:
+        conn.execute("BEGIN")
+        drain_phase._replay_table(conn, replay_sql(tp), {"lo": lo, "hi": hi}, gone=gone)
+        conn.execute("COMMIT")
+
+    write("INSERT INTO old.t VALUES (1, 'p', 0)", "I", 1)  # key 1 twice, for a while
+    write("UPDATE old.t SET u = 'r' WHERE a = 2", "U", 2)  # an indexed column changes
+    replay(0, 2, gone=False)
+    write("DELETE FROM old.t WHERE rowid = (SELECT max(rowid) FROM old.t WHERE a = 1)", "D", 1)
+    replay(2, 3, gone=True)
+    assert conn.execute("SELECT a, u, v FROM main.t ORDER BY a").fetchall() == \
+        conn.execute("SELECT a, u, v FROM old.t ORDER BY a").fetchall() == [(1, "p", 0), (2, "r", 0)]

@@ -224,14 +224,15 @@ def _replay_table(conn: sqlite3.Connection, replay: Replay, params: dict[str, in
     """Run one table's replay. Skip the delete when it would look for gone rows among
     no entry that can mean one (measured: a scan of the batch's log per table); skip
     the REPLACE when delete and upsert covered every key (only with an upsert:
-    without one, delete removed every logged row)."""
+    without one, delete removed every logged row; and only where row counts
+    count keys)."""
     keys = 0
     for sql in replay.keys:
         keys = max(keys, conn.execute(sql, params).rowcount)
     handled = conn.execute(replay.delete, params).rowcount if gone or not replay.delete_gone_only else 0
     if replay.upsert is not None:
         handled += conn.execute(replay.upsert, params).rowcount
-    if replay.upsert is None or handled != keys or replay.nulls:
+    if replay.upsert is None or handled != keys or not replay.counts_keys:
         conn.execute(replay.replace, params)
     for sql in replay.nulls:
         conn.execute(sql, params)

@@ -172,6 +172,7 @@ def _table_plan(tt: Table, src: Table | None, target: Schema) -> tuple[TablePlan
         replace_by_key=replace_by_key,
         integer_key=tuple(old_key) == ("rowid",) or tuple(old_key) == (src.rowid_alias,),
         nullable_key=_nullable(src, tuple(old_key)),
+        unique_old_key=bool(src.primary_key) or tuple(old_key) == ("rowid",),
         updated=updated, compared=compared,
     )
     return tp, refusals

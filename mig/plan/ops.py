@@ -59,6 +59,10 @@ class TablePlan:
     replace_by_key: bool = False
     integer_key: bool = False  # the old key is the rowid (or its alias): always an integer
     nullable_key: bool = False  # the old key may be NULL (a non-INTEGER key of a rowid table)
+    # The old table holds at most one row per old key (its primary key or rowid),
+    # so a count of rows replay wrote counts keys. Not so for a keyless table whose
+    # key comes from its columns: a duplicate may exist for a while during recording.
+    unique_old_key: bool = False
     # Replay's fast path: a row whose `compared` columns (everything an index or
     # constraint reads) are unchanged is updated in place, `updated` columns
     # only, which touches no index. Empty when the table cannot take it.

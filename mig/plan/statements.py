@@ -286,8 +286,9 @@ class Replay:
     GONE_OPS op alone, so a batch without one for the table may skip it);
     `upsert` inserts rows the new database lacks and updates in place those
     whose indexed columns did not change; `replace` writes the rest. When delete and
-    upsert together account for every key, nothing is left for `replace`,
-    and the phase may skip it; `nulls` always runs.
+    upsert together account for every key (their row counts count keys only if
+    `counts_keys`: each key names at most one old row), nothing is left for
+    `replace`, and the phase may skip it; `nulls` always runs.
     """
 
     keys: tuple[str, ...]
@@ -296,6 +297,7 @@ class Replay:
     replace: str
     nulls: tuple[str, ...] = ()
     delete_gone_only: bool = False
+    counts_keys: bool = False
 
     @property
     def statements(self) -> list[str]:
@@ -336,6 +338,7 @@ def replay_sql(tp: TablePlan) -> Replay:
         replace=insert_mapped_sql(tp, logged, alias="o"),
         nulls=tuple(_null_key_sql(tp)) if tp.nullable_key else (),
         delete_gone_only=tp.replace_by_key,
+        counts_keys=tp.unique_old_key and not tp.nullable_key,
     )
 
 
@@ -359,8 +362,9 @@ def _same(pairs: list[tuple[str, str]], left: str, right: str) -> str:
 
 def _upsert_sql(tp: TablePlan, keys: str) -> str:
     """Insert the logged rows; where the key is there already, update the non-indexed
-    columns in place if the key and the indexed columns hold what the insert would
-    have written, else leave the row to `replace`.
+    columns in place if the key and the indexed columns hold the old row's values
+    (as the insert carries them, before the column's affinity), else leave the
+    row to `replace`.
 
     One pass instead of an update and an insert: each row is read from the old
     database once. A stale row holding one of an inserted row's UNIQUE values
