@@ -118,7 +118,7 @@ class _Sides:
         cols = tp.copied_columns
         self.same = " AND ".join(
             [f"{_col(n, 'n')} IS {_col(o, 'o')}" for o, n in zip(tp.old_key, tp.new_key)]
-            + [_same_value(c, " COLLATE BINARY") for c in cols])
+            + [_same_value(c) for c in cols])
         # IS, not =: rows whose key holds a NULL are compared too (nullable keys).
         self.key_match = " AND ".join(f"{_col(o, 'o')} IS {_col(n, 'n')}" for o, n in zip(tp.old_key, tp.new_key))
         self.seed_only = self._seed_only(cols)
@@ -128,7 +128,7 @@ class _Sides:
         if not self.seed_rows:
             return None
         seeded = " AND ".join(f"s.{q(c)} IS {_col(c, 'n')}" for c in self.seed_rows[0].columns)
-        copied = " AND ".join(_same_value(c, " COLLATE BINARY") for c in cols) or "1"
+        copied = " AND ".join(_same_value(c) for c in cols) or "1"
         return (f"(EXISTS (SELECT 1 FROM {SEED_ROWS} AS s WHERE {seeded}) AND NOT EXISTS "
                 f"(SELECT 1 FROM {self.old_t} AS o WHERE {copied}))")
 
@@ -149,10 +149,10 @@ class _Sides:
         return "(" + " OR ".join(f"{_col(c, alias)} IS NULL" for c in key) + ")"
 
 
-def _same_value(c: ColumnSource, collate: str = "") -> str:
-    """New row `n` holds in column `c` what old row `o` holds in its source: value and type."""
+def _same_value(c: ColumnSource) -> str:
+    """New row `n` holds in column `c` what old row `o` holds in its source: value, type, bytes."""
     n, o = _col(c.target, "n"), _col(c.source or "", "o")
-    return f"{n} IS {o}{collate} AND typeof({n}) = typeof({o})"
+    return f"{n} IS {o} COLLATE BINARY AND typeof({n}) = typeof({o})"
 
 
 def _tuple(cols: tuple[str, ...], alias: str) -> str:
