@@ -87,15 +87,15 @@ def drain(new_path: Path, old_path: Path | None = None, progress: Progress | Non
                 attach_old(conn, old_path)
                 conn.execute(f"PRAGMA old.cache_size=-{REPLAY_CACHE_KIB}")
                 conn.execute(f"PRAGMA temp.cache_size=-{REPLAY_CACHE_KIB}")
+                batch = _batch_size(conn)
                 started = time.monotonic()
-                caught_up = _catch_up(conn, plan, progress) if previous == "recording" else 0
+                caught_up = _catch_up(conn, plan, batch, progress) if previous == "recording" else 0
                 caught_up_seconds = time.monotonic() - started
                 _check_old(old_path, new_path)  # again: nothing may have changed while catching up
                 blocked = time.monotonic()
                 if previous == "recording":
                     _block_writes(old_path)
                 tail = time.monotonic()
-                batch = _batch_size(conn)
                 replayed = caught_up + _replay(conn, plan, progress, log_max(conn, "old"), batch, _fixed(batch))
                 blocked_seconds = time.monotonic() - blocked
                 replay_seconds = caught_up_seconds + time.monotonic() - tail
@@ -167,10 +167,9 @@ def _adaptive(batch: int) -> Sizer:
     return lambda size, elapsed: paced(size, elapsed, CATCH_UP_TARGET_S, 200, batch)
 
 
-def _catch_up(conn: sqlite3.Connection, plan: Plan, progress: Progress | None) -> int:
+def _catch_up(conn: sqlite3.Connection, plan: Plan, batch: int, progress: Progress | None) -> int:
     """Replay while the old service still writes, until only a tail is left."""
     wal = conn.execute("PRAGMA old.journal_mode").fetchone()[0].lower() == "wal"
-    batch = _batch_size(conn)
     sizer, first = (_fixed(batch), batch) if wal else (_adaptive(batch), 1_000)
     replayed, behind = 0, None
     for _ in range(CATCH_UP_ROUNDS):
