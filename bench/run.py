@@ -22,6 +22,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,6 +189,27 @@ def run_mig(*args: str) -> Run:
     return run
 
 
+def run_mig_timed(*args: str) -> tuple[Run, list[tuple[float, str]]]:
+    """Like run_mig, and also when each of mig's progress lines (stderr) arrived."""
+    started = time.monotonic()
+    proc = subprocess.Popen(mig_cmd() + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=REPO)
+    steps: list[tuple[float, str]] = []
+    out: list[str] = []
+    reader = threading.Thread(target=lambda: out.append(proc.stdout.read() if proc.stdout else ""))
+    reader.start()
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        steps.append((time.monotonic(), line.strip()))
+    _, status, usage = os.wait4(proc.pid, 0)
+    reader.join()
+    seconds = time.monotonic() - started
+    err = "\n".join(line for _, line in steps)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"mig {' '.join(args)} failed:\n{''.join(out)}\n{err}")
+    return Run("".join(out), err, seconds, usage.ru_maxrss / 1024), steps
+
+
 def field(text: str, label: str) -> str:
     m = re.search(rf"^{re.escape(label)}: (.*)$", text, re.M)
     if not m:
@@ -287,6 +309,7 @@ class Latency:
     commits: int
     before_p99_ms: float
     migrate_s: float
+    worst_in: str  # the step of migrate the worst stall happened in, from mig's progress lines
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -312,7 +335,7 @@ def latency_during_migrate(root: Path, base: Path, journal: str, pause_ms: float
         time.sleep(0.01)
     time.sleep(1.0)  # latencies before migrate, for reference
     t0 = time.monotonic()
-    run = run_mig("migrate", "--dir", str(db.parent))
+    run, steps = run_mig_timed("migrate", "--dir", str(db.parent))
     t1 = time.monotonic()
     time.sleep(0.3)
     stop.touch()
@@ -321,10 +344,27 @@ def latency_during_migrate(root: Path, base: Path, journal: str, pause_ms: float
     with open(lat_file, "rb") as fh:
         raw.frombytes(fh.read())
     pairs = list(zip(raw[0::2], raw[1::2]))
-    during = [lat for start, lat in pairs if start + lat >= t0 and start <= t1]
+    during = [(start, lat) for start, lat in pairs if start + lat >= t0 and start <= t1]
     before = [lat for start, lat in pairs if start + lat < t0]
-    return Latency(max(during, default=float("nan")) * 1000, percentile(during, 99) * 1000,
-                   len(during), percentile(before, 99) * 1000, run.seconds)
+    lats = [lat for _, lat in during]
+    worst_start = max(during, key=lambda p: p[1])[0] if during else t0
+    return Latency(max(lats, default=float("nan")) * 1000, percentile(lats, 99) * 1000,
+                   len(lats), percentile(before, 99) * 1000, run.seconds,
+                   f"{step_at(steps, worst_start)} at {worst_start - t0:.1f} s")
+
+
+def step_at(steps: list[tuple[float, str]], when: float) -> str:
+    """What migrate was doing at `when`, from its progress lines: the data checks
+    before the first, a table's copy while its lines come, the indexes after the last."""
+    copies = [(t, line) for t, line in steps if line.startswith("copy ")]
+    current = "start-up and data checks"
+    for t, line in copies:
+        if t > when:
+            break
+        current = line.split(":")[0]
+    if copies and when > copies[-1][0] and "done" in copies[-1][1]:
+        current = "indexes"
+    return current
 
 
 # ---------------------------------------------------------------- report
@@ -384,7 +424,8 @@ def latency_report(root: Path, rows: int, pause_ms: float) -> str:
         lat = latency_during_migrate(root, base, journal, pause_ms)
         lines.append(f"write latency during migrate, {mode}: worst {lat.worst_ms:.1f} ms "
                      f"({verdict(lat.worst_ms, '<= 200')}), p99 {lat.p99_ms:.1f} ms; {lat.commits:,} "
-                     f"commits during a {lat.migrate_s:.1f} s migrate; p99 before {lat.before_p99_ms:.1f} ms")
+                     f"commits during a {lat.migrate_s:.1f} s migrate; p99 before {lat.before_p99_ms:.1f} ms; "
+                     f"worst during {lat.worst_in}")
     return "\n".join(lines)
 
 
@@ -479,7 +520,7 @@ def bench(root: Path, rows: int, seconds: float, pause_ms: float, verify: bool,
     ]
     for lat, mode in ((lat_wal, "WAL"), (lat_del, "rollback")):
         ctx = (f"{lat.commits:,} commits during a {lat.migrate_s:.1f} s migrate; "
-               f"p99 before migrate {lat.before_p99_ms:.1f} ms")
+               f"p99 before migrate {lat.before_p99_ms:.1f} ms; worst during {lat.worst_in}")
         figures.append((lat.worst_ms, f"{lat.worst_ms:.1f} ms", ctx))
         figures.append((lat.p99_ms, f"{lat.p99_ms:.1f} ms", f"{mode} journal, writer pause {pause_ms:g} ms"))
 

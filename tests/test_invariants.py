@@ -161,6 +161,54 @@ def test_killed_drain_rerun_gives_the_same_state(project: Path) -> None:
     assert run_mig("cutover", "--dir", str(project)).returncode == 0
 
 
+def _copy_state(db: Path) -> str:
+    """Where a killed migrate left the new database: none, copying or copied."""
+    if not any(p != old_path(db.parent) for p in db.parent.glob("shop-*.sqlite")):
+        return "none"
+    conn = sqlite3.connect(new_path(db.parent))  # rolls back the hot journal a kill may leave
+    try:
+        keys = {k for (k,) in conn.execute("SELECT key FROM _migration_progress")}
+    except sqlite3.OperationalError:  # killed before its first commit: an empty file
+        return "none"
+    finally:
+        conn.close()
+    return "copied" if "copy_done" in keys else "copying"
+
+
+@pytest.mark.parametrize("journal", ["wal", "delete"])
+def test_killed_migrate_resumes_and_loses_nothing(project: Path, journal: str) -> None:
+    """SIGKILL in the middle of the copy, run again: the same rows, and the old journal mode.
+
+    The copy writes the new database in rollback-journal mode and gives it the
+    old database's mode at the end, so a kill before the switch must leave it
+    to the resumed run."""
+    seed_old(old_path(project), journal)
+    conn = sqlite3.connect(old_path(project), isolation_level=None)
+    conn.execute('INSERT INTO "order" (id, group_id, amount, payload, big, note) '
+                 "WITH RECURSIVE c(i) AS (SELECT 1000 UNION ALL SELECT i + 1 FROM c WHERE i < 400000) "
+                 "SELECT i, 1 + i % 60, i * 0.5, randomblob(i % 50), i * 7, 'n' || i FROM c")
+    conn.close()
+    states = []
+    for delay in (0.3 + 0.15 * i for i in range(40)):  # later and later, each run resuming the last
+        proc = subprocess.Popen([*MIG, "migrate", "--dir", str(project)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        states.append(_copy_state(old_path(project)))
+        if states[-1] == "copied":
+            break
+    assert "copying" in states, states  # at least one kill landed in the middle of the copy
+    if states[-1] != "copied":
+        assert "Migration status: migrating" in mig(project, "migrate").stdout
+    new = sqlite3.connect(new_path(project))
+    assert new.execute("PRAGMA journal_mode").fetchone()[0] == journal
+    new.close()
+    mig(project, "drain")
+    assert_new_equals_old(project)
+    assert mig(project, "verify").returncode == 0
+
+
 def test_draining_blocks_every_client_and_reads_go_on(project: Path) -> None:
     """Invariant 6, with a plain sqlite3 connection that knows nothing of mig."""
     seed_old(old_path(project), "delete")
