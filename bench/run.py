@@ -166,6 +166,7 @@ class Run:
     stderr: str
     seconds: float
     maxrss_mb: float
+    steps: list[tuple[float, str]]  # (monotonic time, line) of each stderr line
 
 
 def mig_cmd() -> list[str]:
@@ -174,40 +175,23 @@ def mig_cmd() -> list[str]:
 
 
 def run_mig(*args: str) -> Run:
-    """Run mig as a child; wall time and that child's own peak RSS (wait4)."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        started = time.monotonic()
-        proc = subprocess.Popen(mig_cmd() + list(args), stdout=out, stderr=err, cwd=REPO)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.monotonic() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        run = Run(out.read(), err.read(), seconds, usage.ru_maxrss / 1024)
-    if proc.returncode != 0:
-        raise SystemExit(f"mig {' '.join(args)} failed ({proc.returncode}):\n{run.stdout}\n{run.stderr}")
-    return run
-
-
-def run_mig_timed(*args: str) -> tuple[Run, list[tuple[float, str]]]:
-    """Like run_mig, and also when each of mig's progress lines (stderr) arrived."""
+    """Run mig as a child: its output, wall time, peak RSS (wait4) and when each of
+    its progress lines (stderr) arrived."""
     started = time.monotonic()
     proc = subprocess.Popen(mig_cmd() + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, cwd=REPO)
-    steps: list[tuple[float, str]] = []
+    assert proc.stdout is not None and proc.stderr is not None
     out: list[str] = []
-    reader = threading.Thread(target=lambda: out.append(proc.stdout.read() if proc.stdout else ""))
+    reader = threading.Thread(target=lambda: out.append(proc.stdout.read()))  # type: ignore[union-attr]
     reader.start()
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        steps.append((time.monotonic(), line.strip()))
+    steps = [(time.monotonic(), line.strip()) for line in proc.stderr]
     _, status, usage = os.wait4(proc.pid, 0)
     reader.join()
     seconds = time.monotonic() - started
-    err = "\n".join(line for _, line in steps)
+    run = Run("".join(out), "\n".join(line for _, line in steps), seconds, usage.ru_maxrss / 1024, steps)
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"mig {' '.join(args)} failed:\n{''.join(out)}\n{err}")
-    return Run("".join(out), err, seconds, usage.ru_maxrss / 1024), steps
+        raise SystemExit(f"mig {' '.join(args)} failed:\n{run.stdout}\n{run.stderr}")
+    return run
 
 
 def field(text: str, label: str) -> str:
@@ -335,7 +319,7 @@ def latency_during_migrate(root: Path, base: Path, journal: str, pause_ms: float
         time.sleep(0.01)
     time.sleep(1.0)  # latencies before migrate, for reference
     t0 = time.monotonic()
-    run, steps = run_mig_timed("migrate", "--dir", str(db.parent))
+    run = run_mig("migrate", "--dir", str(db.parent))
     t1 = time.monotonic()
     time.sleep(0.3)
     stop.touch()
@@ -350,7 +334,7 @@ def latency_during_migrate(root: Path, base: Path, journal: str, pause_ms: float
     worst_start = max(during, key=lambda p: p[1])[0] if during else t0
     return Latency(max(lats, default=float("nan")) * 1000, percentile(lats, 99) * 1000,
                    len(lats), percentile(before, 99) * 1000, run.seconds,
-                   f"{step_at(steps, worst_start)} at {worst_start - t0:.1f} s")
+                   f"{step_at(run.steps, worst_start)} at {worst_start - t0:.1f} s")
 
 
 def step_at(steps: list[tuple[float, str]], when: float) -> str:

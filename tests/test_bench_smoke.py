@@ -38,3 +38,19 @@ def test_quick_bench_prints_the_whole_table(tmp_path: Path) -> None:
         verdicts = [v for v in ("PASS", "MISS", " - ") if v in row[0]]
         assert len(verdicts) == 1, row[0]  # a target met or missed, or a figure for context only
     assert "mig verify after drain: ok" in out.stdout
+    worst = [line for line in lines if line.startswith("write latency during migrate, ") and "worst" in line]
+    steps = ("start-up and data checks", "copy ", "indexes")
+    assert all(any(f"worst during {s}" in line for s in steps) for line in worst), worst
+
+
+def test_a_stall_is_placed_in_the_step_of_migrate_it_fell_in() -> None:
+    sys.path.insert(0, str(REPO / "bench"))
+    from run import step_at
+
+    steps = [(1.0, "copy users: 10/20"), (2.0, "copy users: 20/20 done (5/s)"),
+             (3.0, "copy posts: 5/9"), (4.0, "copy posts: 9/9 done (3/s)")]
+    assert step_at(steps, 0.5) == "start-up and data checks"
+    assert step_at(steps, 1.5) == "copy users"
+    assert step_at(steps, 3.5) == "copy posts"
+    assert step_at(steps, 4.5) == "indexes"
+    assert step_at(steps[:3], 3.5) == "copy posts"  # not done yet: still copying

@@ -11,7 +11,8 @@ Order of effect, each step committed before the next:
    are in the log and drain replays them; the copy and replay are both
    "make the new row equal the old row now", so the interleaving cannot
    lose or double a write;
-5. indexes, then `copy_done`.
+5. indexes, the old database's journal mode (the copy writes in rollback-journal
+   mode: each page once, not to a WAL and again), then `copy_done`.
 A killed migrate resumes from the last committed chunk when run again.
 """
 
