@@ -161,11 +161,11 @@ def test_killed_drain_rerun_gives_the_same_state(project: Path) -> None:
     assert run_mig("cutover", "--dir", str(project)).returncode == 0
 
 
-def _copy_state(db: Path) -> str:
+def _copy_state(d: Path) -> str:
     """Where a killed migrate left the new database: none, copying or copied."""
-    if not any(p != old_path(db.parent) for p in db.parent.glob("shop-*.sqlite")):
+    if not any(p != old_path(d) for p in d.glob("shop-*.sqlite")):
         return "none"
-    conn = sqlite3.connect(new_path(db.parent))  # rolls back the hot journal a kill may leave
+    conn = sqlite3.connect(new_path(d))  # rolls back the hot journal a kill may leave
     try:
         keys = {k for (k,) in conn.execute("SELECT key FROM _migration_progress")}
     except sqlite3.OperationalError:  # killed before its first commit: an empty file
@@ -195,7 +195,7 @@ def test_killed_migrate_resumes_and_loses_nothing(project: Path, journal: str) -
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        states.append(_copy_state(old_path(project)))
+        states.append(_copy_state(project))
         if states[-1] == "copied":
             break
     assert "copying" in states, states  # at least one kill landed in the middle of the copy
