@@ -26,6 +26,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -76,6 +77,7 @@ ROWS = [
     ("write latency during migrate, WAL, p99", "<= 200 ms"),
     ("write latency during migrate, rollback, worst", "<= 200 ms"),
     ("write latency during migrate, rollback, p99", "<= 200 ms"),
+    ("write latency during drain, WAL, worst", "info"),
 ]
 
 
@@ -292,7 +294,7 @@ class Latency:
     p99_ms: float
     commits: int
     before_p99_ms: float
-    migrate_s: float
+    mig_s: float
     worst_in: str  # the step of migrate the worst stall happened in, from mig's progress lines
 
 
@@ -309,7 +311,17 @@ def latency_during_migrate(root: Path, base: Path, journal: str, pause_ms: float
     # The copy just made is gigabytes of dirty pages at 10M rows; written back
     # during the run, the writer's fsync would wait behind the bench's own I/O.
     os.sync()
-    lat_file, stop, ready = root / f"{name}.lat", root / f"{name}.stop", root / f"{name}.ready"
+    return latency_while(db, pause_ms, "migrate", step_at)
+
+
+def latency_while(db: Path, pause_ms: float, command: str,
+                  step: Callable[[list[tuple[float, str]], float], str]) -> Latency:
+    """The old service's commit latencies while `mig <command>` runs on db's project;
+    `step` names what mig was doing at the worst one, from its progress lines."""
+    name = db.parent.name
+    lat_file, stop, ready = (db.parent.parent / f"{name}.{ext}" for ext in ("lat", "stop", "ready"))
+    for f in (lat_file, stop, ready):
+        f.unlink(missing_ok=True)
     w = subprocess.Popen(writer_cmd(db, "--until", str(stop), "--ready", str(ready),
                                     "--pause-ms", str(pause_ms), "--latencies", str(lat_file)),
                          stdout=subprocess.PIPE, text=True)
@@ -317,9 +329,9 @@ def latency_during_migrate(root: Path, base: Path, journal: str, pause_ms: float
         if w.poll() is not None:
             raise SystemExit("writer died before its first commit")
         time.sleep(0.01)
-    time.sleep(1.0)  # latencies before migrate, for reference
+    time.sleep(1.0)  # latencies before mig runs, for reference
     t0 = time.monotonic()
-    run = run_mig("migrate", "--dir", str(db.parent))
+    run = run_mig(command, "--dir", str(db.parent))
     t1 = time.monotonic()
     time.sleep(0.3)
     stop.touch()
@@ -334,7 +346,18 @@ def latency_during_migrate(root: Path, base: Path, journal: str, pause_ms: float
     worst_start = max(during, key=lambda p: p[1])[0] if during else t0
     return Latency(max(lats, default=float("nan")) * 1000, percentile(lats, 99) * 1000,
                    len(lats), percentile(before, 99) * 1000, run.seconds,
-                   f"{step_at(run.steps, worst_start)} at {worst_start - t0:.1f} s")
+                   f"{step(run.steps, worst_start)} at {worst_start - t0:.1f} s")
+
+
+def drain_step_at(steps: list[tuple[float, str]], when: float) -> str:
+    """What drain was doing at `when`: catching up while writes go on, or the tail."""
+    current = "start-up and checks"
+    for t, line in steps:
+        if t > when:
+            break
+        if line.startswith(("catch-up", "replay")):
+            current = line.split(":")[0]
+    return current
 
 
 def step_at(steps: list[tuple[float, str]], when: float) -> str:
@@ -408,7 +431,7 @@ def latency_report(root: Path, rows: int, pause_ms: float) -> str:
         lat = latency_during_migrate(root, base, journal, pause_ms)
         lines.append(f"write latency during migrate, {mode}: worst {lat.worst_ms:.1f} ms "
                      f"({verdict(lat.worst_ms, '<= 200')}), p99 {lat.p99_ms:.1f} ms; {lat.commits:,} "
-                     f"commits during a {lat.migrate_s:.1f} s migrate; p99 before {lat.before_p99_ms:.1f} ms; "
+                     f"commits during a {lat.mig_s:.1f} s migrate; p99 before {lat.before_p99_ms:.1f} ms; "
                      f"worst during {lat.worst_in}")
     return "\n".join(lines)
 
@@ -462,6 +485,12 @@ def bench(root: Path, rows: int, seconds: float, pause_ms: float, verify: bool,
         os.sync()  # the bench's own writes are not written back while drain is measured
         log(f"mig drain ({entries:,} entries), run {i}")
         drains.append(run_mig("drain", "--dir", str(db.parent)))
+    # 2b. the same drain while the old service writes (its catch-up, then blocked writes)
+    shutil.rmtree(db.parent)
+    shutil.copytree(start, db.parent)
+    os.sync()
+    log("mig drain while the old service writes")
+    lat_drain = latency_while(db, pause_ms, "drain", drain_step_at)
     shutil.rmtree(start)
     replayed = int(field(drains[0].stdout, "Replayed entries"))
     verified = "skipped"
@@ -503,10 +532,13 @@ def bench(root: Path, rows: int, seconds: float, pause_ms: float, verify: bool,
          f"{small_mig.maxrss_mb:.0f} MB at {max(2_000, rows // 10):,} rows -> {migrate_rss:.0f} MB"),
     ]
     for lat, mode in ((lat_wal, "WAL"), (lat_del, "rollback")):
-        ctx = (f"{lat.commits:,} commits during a {lat.migrate_s:.1f} s migrate; "
+        ctx = (f"{lat.commits:,} commits during a {lat.mig_s:.1f} s migrate; "
                f"p99 before migrate {lat.before_p99_ms:.1f} ms; worst during {lat.worst_in}")
         figures.append((lat.worst_ms, f"{lat.worst_ms:.1f} ms", ctx))
         figures.append((lat.p99_ms, f"{lat.p99_ms:.1f} ms", f"{mode} journal, writer pause {pause_ms:g} ms"))
+    figures.append((lat_drain.worst_ms, f"{lat_drain.worst_ms:.1f} ms",
+                    f"{lat_drain.commits:,} commits during a {lat_drain.mig_s:.1f} s drain (p99 "
+                    f"{lat_drain.p99_ms:.1f} ms); worst during {lat_drain.worst_in}"))
 
     lines = [f"mig bench: {rows:,} rows (" + ", ".join(f"{t} {c:,}" for t, c in n.items())
              + f"), old database {size_mb:,.0f} MB, {datetime.datetime.now():%Y-%m-%d %H:%M}"]

@@ -21,6 +21,7 @@ LABELS = [
     "write latency during migrate, WAL, p99",
     "write latency during migrate, rollback, worst",
     "write latency during migrate, rollback, p99",
+    "write latency during drain, WAL, worst",
 ]
 
 

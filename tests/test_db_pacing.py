@@ -1,14 +1,16 @@
-"""The database boundary's small mechanisms: how chunks are paced and which files WriteBack flushes."""
+"""The small pacing mechanisms: how chunks and drain's catch-up batches are sized, which files WriteBack flushes."""
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 
 from mig.db import INDEX_BUILD_CACHE_SIZE, MIG_CACHE_SIZE, _sqlite_temp_files, cache_sized, paced
+from mig.phases import drain
 
 
 @pytest.mark.parametrize(("size", "elapsed", "expected"), [
@@ -44,3 +46,53 @@ def test_sqlite_temp_files_of_this_process_are_found(tmp_path: Path) -> None:
     assert any(size > 1_000_000 for size in found.values()), found
     conn.close()
     assert not set(_sqlite_temp_files()) & set(found)  # closed with the connection
+
+
+PAGES = drain.CATCH_UP_PAGES
+
+
+@pytest.mark.parametrize(("size", "pages", "expected"), [
+    (10_000, PAGES, 10_000),             # wrote what it may: keep
+    (10_000, PAGES * 5 // 4, 8_000),     # a quarter more: a fifth fewer entries
+    (10_000, PAGES * 4, 5_000),          # four times as many: at most halve
+    (10_000, PAGES // 8, 20_000),        # far fewer: at most double
+    (10_000, -1, 20_000),                # no WAL to count: double
+    (600_000, 1, 1_000_000),             # never above the full batch
+    (300, PAGES * 10, 200),              # never below 200
+])
+def test_a_catch_up_batch_beside_a_writer_writes_a_bounded_number_of_pages(size: int, pages: int,
+                                                                          expected: int) -> None:
+    assert drain._page_paced(1_000_000)(size, 1.0, pages) == expected
+
+
+def _attached_log(tmp_path: Path) -> sqlite3.Connection:
+    setup = sqlite3.connect(tmp_path / "old.sqlite", isolation_level=None)
+    setup.execute("PRAGMA journal_mode=WAL")
+    setup.execute("CREATE TABLE _migration_log (seq INTEGER PRIMARY KEY, tbl TEXT)")
+    setup.close()
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.execute("ATTACH DATABASE ? AS old", (str(tmp_path / "old.sqlite"),))
+    return conn
+
+
+def test_a_quiet_old_service_is_not_taken_for_a_writer(tmp_path: Path) -> None:
+    assert not drain._old_service_writes(_attached_log(tmp_path))
+
+
+def test_an_old_service_that_writes_is_seen_writing(tmp_path: Path) -> None:
+    conn = _attached_log(tmp_path)
+    stop = threading.Event()
+
+    def write() -> None:
+        w = sqlite3.connect(tmp_path / "old.sqlite", isolation_level=None)
+        while not stop.wait(0.01):
+            w.execute("INSERT INTO _migration_log (tbl) VALUES ('t')")
+        w.close()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert drain._old_service_writes(conn)
+    finally:
+        stop.set()
+        writer.join()

@@ -44,10 +44,22 @@ __all__ = ["DrainReport", "drain", "BATCH"]
 BATCH = 1_000_000
 # Catching up while the old service writes: in rollback-journal mode each
 # batch's read lock on the old database holds its writers back, so batches are
-# sized to about CATCH_UP_TARGET_S (in WAL mode readers never block writers
-# and batches are full size); the catch-up stops once CATCH_UP_TAIL entries or
-# fewer are left, or when a round no longer gains on the writers.
+# sized to about CATCH_UP_TARGET_S (WAL mode: see CATCH_UP_PAGES); the
+# catch-up stops once CATCH_UP_TAIL entries or fewer are left, or when a
+# round no longer gains on the writers.
 CATCH_UP_TARGET_S = 0.05
+# In WAL mode readers never block writers, but a batch's commit and checkpoint
+# write every page it touched, and the old service's fsync waits behind that
+# burst on a shared disk: at 10M rows, a writer at ~470 commits/s waited up to
+# 1.1 s behind one full-size catch-up batch (5M entries, 1.2 GB of pages), and
+# 650-750 ms behind batches of ~57k entries. So when the old service is seen
+# writing (its log grew during WRITE_SAMPLE_S), catch-up batches are sized to
+# write about CATCH_UP_PAGES pages of the new database each (32 MB at 4 KB
+# pages), starting from CATCH_UP_FIRST entries: the catch-up takes longer, the
+# service does not wait. With no writer, one batch still takes the whole log.
+CATCH_UP_PAGES = 8_192
+CATCH_UP_FIRST = 2_000
+WRITE_SAMPLE_S = 0.2
 # Each database's page cache while replaying (KiB). The old one: each table's
 # key gathering and its delete read the batch's log entries, and SQLite's
 # default 2 MB for an attached database held a fraction of them (measured at
@@ -87,9 +99,11 @@ def drain(new_path: Path, old_path: Path | None = None, progress: Progress | Non
                 attach_old(conn, old_path)
                 conn.execute(f"PRAGMA old.cache_size=-{REPLAY_CACHE_KIB}")
                 conn.execute(f"PRAGMA temp.cache_size=-{REPLAY_CACHE_KIB}")
+                conn.execute("PRAGMA main.wal_autocheckpoint=0")  # _checkpoint does it, and counts
                 batch = _batch_size(conn)
+                pace = _catch_up_pace(conn, batch) if previous == "recording" else None
                 started = time.monotonic()
-                caught_up = _catch_up(conn, plan, batch, progress) if previous == "recording" else 0
+                caught_up = _catch_up(conn, plan, pace, progress) if pace else 0
                 caught_up_seconds = time.monotonic() - started
                 _check_old(old_path, new_path)  # again: nothing may have changed while catching up
                 blocked = time.monotonic()
@@ -155,22 +169,47 @@ def _batch_size(conn: sqlite3.Connection) -> int:
     return max(BATCH, copied)
 
 
-Sizer = Callable[[int, float], int]  # (last batch size, its seconds) -> next batch size
+# (last batch size, its seconds, pages it wrote to the new WAL or -1) -> next batch size
+Sizer = Callable[[int, float, int], int]
 
 
 def _fixed(batch: int) -> Sizer:
-    return lambda size, elapsed: batch
+    return lambda size, elapsed, pages: batch
 
 
 def _adaptive(batch: int) -> Sizer:
     """Keep each catch-up batch near CATCH_UP_TARGET_S of holding the old database."""
-    return lambda size, elapsed: paced(size, elapsed, CATCH_UP_TARGET_S, 200, batch)
+    return lambda size, elapsed, pages: paced(size, elapsed, CATCH_UP_TARGET_S, 200, batch)
 
 
-def _catch_up(conn: sqlite3.Connection, plan: Plan, batch: int, progress: Progress | None) -> int:
+def _page_paced(batch: int) -> Sizer:
+    """Keep the pages each catch-up batch writes near CATCH_UP_PAGES: the size that
+    would have written that many at the last batch's pages per entry, at most
+    twice or half the last size at a time."""
+    def size_next(size: int, elapsed: float, pages: int) -> int:
+        wanted = size * 2 if pages <= 0 else size * CATCH_UP_PAGES // pages
+        return max(200, min(batch, size * 2, max(size // 2, wanted)))
+    return size_next
+
+
+def _old_service_writes(conn: sqlite3.Connection) -> bool:
+    before = log_max(conn, "old")
+    time.sleep(WRITE_SAMPLE_S)
+    return log_max(conn, "old") != before
+
+
+def _catch_up_pace(conn: sqlite3.Connection, batch: int) -> tuple[Sizer, int]:
+    """How catch-up sizes its batches, and the first one's size."""
+    if conn.execute("PRAGMA old.journal_mode").fetchone()[0].lower() != "wal":
+        return _adaptive(batch), 1_000
+    if conn.execute("PRAGMA main.journal_mode").fetchone()[0].lower() == "wal" and _old_service_writes(conn):
+        return _page_paced(batch), CATCH_UP_FIRST
+    return _fixed(batch), batch
+
+
+def _catch_up(conn: sqlite3.Connection, plan: Plan, pace: tuple[Sizer, int], progress: Progress | None) -> int:
     """Replay while the old service still writes, until only a tail is left."""
-    wal = conn.execute("PRAGMA old.journal_mode").fetchone()[0].lower() == "wal"
-    sizer, first = (_fixed(batch), batch) if wal else (_adaptive(batch), 1_000)
+    sizer, first = pace
     replayed, behind = 0, None
     for _ in range(CATCH_UP_ROUNDS):
         top = log_max(conn, "old")
@@ -201,13 +240,20 @@ def _replay(conn: sqlite3.Connection, plan: Plan, progress: Progress | None, top
                 with guards_lifted(conn, tp.target):  # restored before this batch commits
                     _replay_table(conn, replay_sql(tp), {"lo": done, "hi": hi}, gone=bool(ops & set(GONE_OPS)))
             conn.execute("COMMIT")
+        pages = _checkpoint(conn)
         done = hi
-        size = sizer(size, time.monotonic() - started)
+        size = sizer(size, time.monotonic() - started, pages)
         let_writers_in()
         if progress:
             progress(label, done - start, top - start)
     return int(conn.execute("SELECT count(*) FROM old._migration_log WHERE seq > ? AND seq <= ?",
                             (start, top)).fetchone()[0])
+
+
+def _checkpoint(conn: sqlite3.Connection) -> int:
+    """Copy the batch's pages from the new WAL into the database, as SQLite's own
+    checkpoint at its commit would have; how many pages that was (-1: no WAL)."""
+    return int(conn.execute("PRAGMA main.wal_checkpoint(PASSIVE)").fetchone()[1])
 
 
 def _logged_ops(conn: sqlite3.Connection, lo: int, hi: int) -> dict[str, set[str]]:
