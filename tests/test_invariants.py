@@ -185,7 +185,7 @@ def test_killed_migrate_resumes_and_loses_nothing(project: Path, journal: str) -
     seed_old(old_path(project), journal)
     conn = sqlite3.connect(old_path(project), isolation_level=None)
     conn.execute('INSERT INTO "order" (id, group_id, amount, payload, big, note) '
-                 "WITH RECURSIVE c(i) AS (SELECT 1000 UNION ALL SELECT i + 1 FROM c WHERE i < 400000) "
+                 "WITH RECURSIVE c(i) AS (SELECT 1000 UNION ALL SELECT i + 1 FROM c WHERE i < 200000) "
                  "SELECT i, 1 + i % 60, i * 0.5, randomblob(i % 50), i * 7, 'n' || i FROM c")
     conn.close()
     states = []
