@@ -79,6 +79,7 @@ ROWS = [
     ("write latency during migrate, rollback, p99", "<= 200 ms"),
     ("write latency during drain, WAL, worst", "info"),
 ]
+TARGETS = dict(ROWS)
 
 
 def log(msg: str) -> None:
@@ -384,6 +385,14 @@ def verdict(value: float, target: str) -> str:
     return "PASS" if ok else "MISS"
 
 
+def ratio(value: float, target: str) -> str:
+    """Two decimals, or three where two would round a miss onto its target (0.497 is not 0.50)."""
+    shown = f"{value:.2f}"
+    if verdict(value, target) == "MISS" and verdict(float(shown), target) == "PASS":
+        shown = f"{value:.3f}"
+    return shown
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000, help="rows over all tables (100k to 10M)")
@@ -517,11 +526,11 @@ def bench(root: Path, rows: int, seconds: float, pause_ms: float, verify: bool,
     lat_del = latency_during_migrate(root, base, "DELETE", pause_ms)
 
     figures = [
-        (copy_s / raw_s, f"{copy_s / raw_s:.2f}", f"mig Copy time {copy_s:.2f} s vs raw {raw_s:.2f} s"),
+        (copy_s / raw_s, ratio(copy_s / raw_s, TARGETS["copy time / raw INSERT...SELECT"]), f"mig Copy time {copy_s:.2f} s vs raw {raw_s:.2f} s"),
         (migrate_wall / raw_s, f"{migrate_wall / raw_s:.2f}",
          f"mig migrate wall {migrate_wall:.2f} s vs raw {raw_s:.2f} s"),
-        (tp_on / tp_off, f"{tp_on / tp_off:.2f}", f"{tp_on:,.0f} vs {tp_off:,.0f} commits/s, {seconds:g} s each"),
-        (replay_rate / raw_rate, f"{replay_rate / raw_rate:.2f}",
+        (tp_on / tp_off, ratio(tp_on / tp_off, TARGETS["write throughput, recording / not"]), f"{tp_on:,.0f} vs {tp_off:,.0f} commits/s, {seconds:g} s each"),
+        (replay_rate / raw_rate, ratio(replay_rate / raw_rate, TARGETS["drain replay rate / raw copy rate"]),
          f"mig Replay time: {replayed:,} entries in {replay_s:.2f} s = {replay_rate:,.0f}/s "
          f"vs raw {raw_rate:,.0f} rows/s"),
         (wall_rate / raw_rate, f"{wall_rate / raw_rate:.2f}",
