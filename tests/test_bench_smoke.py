@@ -55,3 +55,13 @@ def test_a_stall_is_placed_in_the_step_of_migrate_it_fell_in() -> None:
     assert step_at(steps, 3.5) == "copy posts"
     assert step_at(steps, 4.5) == "indexes"
     assert step_at(steps[:3], 3.5) == "copy posts"  # not done yet: still copying
+
+
+def test_a_ratio_that_misses_its_target_never_prints_as_the_target() -> None:
+    sys.path.insert(0, str(REPO / "bench"))
+    from run import ratio
+
+    assert ratio(0.4966, ">= 0.50") == "0.497"
+    assert ratio(1.2512, "<= 1.25") == "1.251"
+    assert ratio(0.53, ">= 0.50") == "0.53"
+    assert ratio(0.35, ">= 0.50") == "0.35"
