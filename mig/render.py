@@ -31,6 +31,7 @@ __all__ = [
     "trigger_statements",
     "seed_statements",
     "upsert_seed_sql",
+    "seed_row_match_sql",
     "default_sql",
     "default_value_sql",
 ]
@@ -139,10 +140,14 @@ def upsert_seed_sql(table: Table, row: SeedRow) -> str:
         action = f"DO UPDATE SET {sets}" if sets else "DO NOTHING"
         return (f"INSERT INTO {q(table.name)} ({cols}) VALUES ({marks}) "
                 f"ON CONFLICT ({', '.join(map(q, table.primary_key))}) {action}")
-    # Identical means the same bytes: under a NOCASE column 'x' is not a row 'X'.
-    same = " AND ".join(f"{q(c)} IS ? COLLATE BINARY" for c in row.columns)
     return (f"INSERT INTO {q(table.name)} ({cols}) SELECT {marks} "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {q(table.name)} WHERE {same})")
+            f"WHERE NOT EXISTS (SELECT 1 FROM {q(table.name)} WHERE {seed_row_match_sql(row)})")
+
+
+def seed_row_match_sql(row: SeedRow) -> str:
+    """A row identical to the seed row, given its values as parameters: the same
+    bytes, so under a NOCASE column 'x' is not a row 'X'."""
+    return " AND ".join(f"{q(c)} IS ? COLLATE BINARY" for c in row.columns)
 
 
 def seed_statements(schema: Schema) -> list[tuple[str, tuple[object, ...]]]:

@@ -22,6 +22,7 @@ from mig.phases.seeds import count_mismatches, stored_seeds
 from mig.phases.state import checkpoint, now, phase_lock, read_new, read_old, refuse, table_exists
 from mig.plan.ops import Plan
 from mig.plan.statements import guard_trigger_names
+from mig.render import seed_row_match_sql
 from mig.sqltext import quote_ident as q
 
 __all__ = ["CutoverReport", "cutover"]
@@ -95,7 +96,7 @@ def _check_old_log(conn: sqlite3.Connection, old_path: Path, new_path: Path) -> 
 
 def _check_seeds(conn: sqlite3.Connection) -> None:
     for row in stored_seeds(conn):
-        cond = " AND ".join(f"{q(c)} IS ? COLLATE BINARY" for c in row.columns)  # its bytes, as verify
+        cond = seed_row_match_sql(row)  # its bytes, as drain applied it and verify compares it
         if conn.execute(f"SELECT 1 FROM {q(row.table)} WHERE {cond}", row.values).fetchone() is None:
             raise refuse("seeds_missing", detail=f"a seed row of {row.table} is missing or changed")
 
