@@ -39,6 +39,7 @@ from mig.schema.sql import loads
 __all__ = ["DemoReport", "DemoInterrupted", "run_demo"]
 
 ACK_FILE = "writer-acks.jsonl"
+SWITCH_WAIT_S = 10
 
 OLD_SCHEMA = """
 CREATE TABLE customers (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,
@@ -225,6 +226,22 @@ def _signals_ignored() -> Iterator[None]:
             signal.signal(sig, old)
 
 
+def _switch_writer(ack_file: Path, new_db: str, writer: subprocess.Popen[bytes]) -> None:
+    """Moves the writer to the new database and waits for its first write there."""
+    switch = Path(str(ack_file) + ".switch")
+    # Written aside and renamed: the writer polls for the file and must never read it half-written.
+    staged = switch.with_name(switch.name + ".tmp")
+    staged.write_text(json.dumps({"db": new_db, "note_column": "comment"}))
+    os.replace(staged, switch)
+    _wait_for(lambda: writer.poll() is not None
+              or any(a.get("db") == new_db and "acked" in a for a in _acks(ack_file)), SWITCH_WAIT_S)
+    if not any(a.get("db") == new_db and "acked" in a for a in _acks(ack_file)):
+        state = (f"exited with code {writer.returncode}" if writer.poll() is not None
+                 else f"wrote nothing there within {SWITCH_WAIT_S} s")
+        raise WrongState(f"the demo's writer did not reach the new database ({state}); the "
+                         f"cutover itself is done, the project is in {ack_file.parent}")
+
+
 def _stop(writer: subprocess.Popen[bytes], ack_file: Path) -> None:
     with _signals_ignored():
         Path(str(ack_file) + ".stop").touch()
@@ -317,9 +334,7 @@ def _tell(project: Path, rows: int, steps: _Steps) -> _Story:
         recorded = steps.run("status", lambda: commands.status_command(inputs)).log_entries or 0
         steps.say("\n# traffic switch: the writer moves to the new database")
         switched = time.time()
-        Path(str(ack_file) + ".switch").write_text(json.dumps({"db": migrated.new,
-                                                               "note_column": "comment"}))
-        _wait_for(lambda: any(a.get("db") == migrated.new and "acked" in a for a in _acks(ack_file)), 10)
+        _switch_writer(ack_file, migrated.new, writer)
         steps.run("cleanup-old", lambda: commands.cleanup_old_command(commands.Inputs(project, old=old_db)))
     finally:
         _stop(writer, ack_file)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from mig import demo
+from mig.errors import WrongState
 
 
 def _demo(*args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
@@ -56,11 +60,17 @@ def _writers(under: Path) -> list[int]:
     return pids
 
 
+def _default_sigint() -> None:
+    # A shell without job control starts background jobs with SIGINT ignored, and the
+    # demo would inherit that: Python then leaves Ctrl-C ignored instead of raising.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_until(tmp: Path, marker: bytes) -> tuple[subprocess.Popen[bytes], bytes]:
     """A demo in its own session (as a terminal's foreground job), read until `marker`."""
     demo = subprocess.Popen([sys.executable, "-m", "mig.cli", "demo", "--dir", str(tmp),
                              "--rows", "5000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_default_sigint)
     assert demo.stdout is not None
     seen, end = b"", time.monotonic() + 60
     while marker not in seen and time.monotonic() < end:
@@ -99,3 +109,42 @@ def test_a_killed_demo_leaves_no_writer_behind(tmp_path: Path) -> None:
     while _writers(tmp_path) and time.monotonic() < end:
         time.sleep(0.05)
     assert _writers(tmp_path) == []
+
+
+def _orders_db(path: Path, note_column: str) -> None:
+    conn = sqlite3.connect(path)
+    conn.executescript(f"""PRAGMA journal_mode=WAL;
+        CREATE TABLE customers (id INTEGER PRIMARY KEY);
+        INSERT INTO customers VALUES (1);
+        CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER, amount REAL,
+                             receipt BLOB, {note_column} TEXT);""")
+    conn.close()
+
+
+def test_the_writer_follows_the_traffic_switch_and_keeps_writing(tmp_path: Path) -> None:
+    old, new, acks = tmp_path / "old.sqlite", tmp_path / "new.sqlite", tmp_path / demo.ACK_FILE
+    _orders_db(old, "note")
+    _orders_db(new, "comment")
+    acks.touch()
+    writer = demo._start_writer(old, acks)
+    try:
+        demo._wait_for(lambda: len(demo._acks(acks)) >= 5, 10)
+        demo._switch_writer(acks, str(new), writer)
+        assert writer.poll() is None  # it read the switch file whole and went on
+        assert not list(tmp_path.glob("*.tmp"))
+    finally:
+        demo._stop(writer, acks)
+    dbs = [a["db"] for a in demo._acks(acks) if "acked" in a]
+    assert dbs[0] == str(old) and dbs[-1] == str(new)
+    assert dbs == sorted(dbs, key=lambda db: db == str(new))  # never back to the old one
+
+
+def test_a_writer_that_never_reaches_the_new_database_stops_the_demo(tmp_path: Path) -> None:
+    acks = tmp_path / demo.ACK_FILE
+    acks.touch()
+    gone = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    gone.wait(timeout=10)
+    started = time.monotonic()
+    with pytest.raises(WrongState, match=r"did not reach the new database \(exited with code 3\)"):
+        demo._switch_writer(acks, str(tmp_path / "new.sqlite"), gone)
+    assert time.monotonic() - started < demo.SWITCH_WAIT_S / 2  # noticed, not waited out
