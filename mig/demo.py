@@ -233,9 +233,12 @@ def _switch_writer(ack_file: Path, new_db: str, writer: subprocess.Popen[bytes])
     staged = switch.with_name(switch.name + ".tmp")
     staged.write_text(json.dumps({"db": new_db, "note_column": "comment"}))
     os.replace(staged, switch)
-    _wait_for(lambda: writer.poll() is not None
-              or any(a.get("db") == new_db and "acked" in a for a in _acks(ack_file)), SWITCH_WAIT_S)
-    if not any(a.get("db") == new_db and "acked" in a for a in _acks(ack_file)):
+
+    def reached() -> bool:
+        return any(a.get("db") == new_db and "acked" in a for a in _acks(ack_file))
+
+    _wait_for(lambda: writer.poll() is not None or reached(), SWITCH_WAIT_S)
+    if not reached():
         state = (f"exited with code {writer.returncode}" if writer.poll() is not None
                  else f"wrote nothing there within {SWITCH_WAIT_S} s")
         raise WrongState(f"the demo's writer did not reach the new database ({state}); the "

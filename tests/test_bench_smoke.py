@@ -65,3 +65,38 @@ def test_a_ratio_that_misses_its_target_never_prints_as_the_target() -> None:
     assert ratio(1.2512, "<= 1.25") == "1.251"
     assert ratio(0.53, ">= 0.50") == "0.53"
     assert ratio(0.35, ">= 0.50") == "0.35"
+
+
+def test_the_raw_baseline_writes_in_rollback_journal_mode_like_migs_copy(tmp_path: Path) -> None:
+    """A WAL baseline writes every page twice and would flatter both ratios that divide by it."""
+    import sqlite3
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from run import TARGET_SQL, build_db, make_project, raw_copy
+
+    base = tmp_path / "base.sqlite"
+    build_db(base, 2_000)
+    old = make_project(tmp_path, "p", base, "WAL")
+    target = tmp_path / "raw.sqlite"
+    assert raw_copy(old, target, old.parent / "schema.sql") > 0
+    conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert conn.execute("SELECT count(*) FROM comments").fetchone()[0] == 1_000
+    assert "bio TEXT" in TARGET_SQL and conn.execute("SELECT count(bio) FROM users").fetchone()[0] == 0
+    conn.close()
+
+
+def test_the_log_mix_is_counted_per_op(tmp_path: Path) -> None:
+    import sqlite3
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from run import log_entries
+
+    db = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE _migration_log (seq INTEGER PRIMARY KEY, tbl, op, k1)")
+    conn.executemany("INSERT INTO _migration_log (tbl, op, k1) VALUES ('t', ?, 1)",
+                     [("U",)] * 3000 + [("I",)] * 2 + [("D",)])
+    conn.commit()
+    conn.close()
+    assert log_entries(db) == (3003, "3,000 U, 2 I, 1 D")
