@@ -222,6 +222,26 @@ def test_draining_blocks_every_client_and_reads_go_on(project: Path) -> None:
     assert raw.execute('SELECT count(*) FROM "order"').fetchone()[0] == 300
 
 
+def test_draining_blocks_writes_to_migs_own_tables_too(project: Path) -> None:
+    """Invariant 6: a client that set the marker back to `recording` would reopen the old
+    database to writes nobody replays; one that wrote the log would change the replay."""
+    seed_old(old_path(project), "wal")
+    mig(project, "migrate")
+    raw = sqlite3.connect(old_path(project), isolation_level=None)
+    raw.execute("INSERT INTO tag VALUES ('logged', 'en', 'before drain')")  # the log is not empty
+    mig(project, "drain")
+    for sql in ("UPDATE _migration_marker SET status = 'recording'", "DELETE FROM _migration_marker",
+                "INSERT INTO _migration_log (tbl, op, k1) VALUES ('tag', 'D', 1)",
+                "UPDATE _migration_log SET op = 'D'", "DELETE FROM _migration_log"):
+        with pytest.raises(sqlite3.IntegrityError, match="writes are blocked"):
+            raw.execute(sql)
+    assert raw.execute("SELECT status FROM _migration_marker").fetchone()[0] == "draining"
+    mig(project, "drain")  # a second drain, then the rest of the runbook, as before
+    mig(project, "cutover")
+    mig(project, "cleanup-old")
+    assert raw.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE '%mig%'").fetchone()[0] == 0
+
+
 def test_new_database_is_closed_until_cutover(project: Path) -> None:
     """Invariant 7: a plain connection cannot write while migrating; it can after cutover."""
     seed_old(old_path(project), "wal")
@@ -267,6 +287,28 @@ def test_abort_leaves_the_old_database_as_its_service_made_it(project: Path) -> 
     conn.execute("INSERT INTO tag VALUES ('writes', 'en', 'work again')")
     assert conn.execute("SELECT count(*) FROM tag").fetchone()[0] == 4
     assert list(project.glob("*.mig-lock")) == []
+
+
+def test_after_cutover_abort_refuses_and_cleanup_old_reopens_the_old_database(project: Path) -> None:
+    """The runbook's rollback after cutover: traffic back to the old service, which reads at
+    once; abort refuses and names cleanup-old, which opens the old database to writes again."""
+    seed_old(old_path(project), "wal")
+    mig(project, "migrate")
+    mig(project, "drain")
+    mig(project, "cutover")
+    raw = sqlite3.connect(old_path(project), isolation_level=None)
+    assert raw.execute('SELECT count(*) FROM "order"').fetchall() == [(300,)]  # read to the end: no snapshot kept
+    with pytest.raises(sqlite3.IntegrityError, match="writes are blocked"):
+        raw.execute("INSERT INTO tag VALUES ('rolled', 'en', 'back')")
+    before = {p.name: p.read_bytes() for p in (old_path(project), new_path(project))}
+    refused = run_mig("abort", "--dir", str(project))
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1
+    assert "already cut over" in refused.stderr and "mig cleanup-old" in refused.stderr
+    assert {p.name: p.read_bytes() for p in (old_path(project), new_path(project))} == before
+    mig(project, "cleanup-old")
+    restarted = sqlite3.connect(old_path(project), isolation_level=None)  # the old service, restarted
+    restarted.execute("INSERT INTO tag VALUES ('rolled', 'en', 'back')")
+    assert new_path(project).exists()  # the new service's writes are kept for the operator
 
 
 def test_ids_and_autoincrement_counters_are_preserved(project: Path) -> None:

@@ -127,7 +127,9 @@ def _deletable_target(new_path: Path, old_path: Path | None) -> NewState:
         conn.close()
     if state.status == "ready":
         raise refuse("already_ready", path=new_path, detail="abort is only possible "
-                     "before cutover; route traffic back by hand if you must")
+                     "before cutover; to roll back, route traffic back to the old service (it "
+                     "serves reads) and run `mig cleanup-old` to open the old database to "
+                     "writes again (writes the new service took stay in the new database only)")
     if has_marker or (state.status is None and objects):
         raise refuse("not_a_target", path=new_path, detail="it holds no migration in progress"
                      if not has_marker else "it is an old database being migrated")

@@ -28,7 +28,7 @@ from mig.phases.preflight import logged_refusals
 from mig.phases.seeds import apply_seeds, count_mismatches, stored_seeds
 from mig.phases.state import checkpoint, log_max, phase_lock, read_new, read_old, refuse
 from mig.plan.ops import Plan
-from mig.plan.statements import GONE_OPS, Replay, replay_sql
+from mig.plan.statements import GONE_OPS, Replay, drain_lock_sql, replay_sql
 from mig.sqltext import quote_ident as q
 
 __all__ = ["DrainReport", "drain", "BATCH"]
@@ -151,11 +151,14 @@ def _check_old(old_path: Path, new_path: Path) -> str:
 
 
 def _block_writes(old_path: Path) -> None:
-    """From this commit on the capture triggers refuse every write (invariant 6)."""
+    """From this commit on the capture triggers refuse every write, and the lock
+    triggers every write to the marker and the log (invariant 6)."""
     conn = open_rw(old_path)
     try:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("UPDATE _migration_marker SET status = 'draining'")
+        for sql in drain_lock_sql():
+            conn.execute(sql)
         conn.execute("COMMIT")
     finally:
         conn.close()

@@ -28,6 +28,7 @@ __all__ = [
     "log_key",
     "log_width",
     "old_bookkeeping_sql",
+    "drain_lock_sql",
     "capture_trigger_sql",
     "capture_trigger_names",
     "guard_trigger_sql",
@@ -73,6 +74,18 @@ def old_bookkeeping_sql(width: int) -> list[str]:
         f"CREATE TABLE _migration_log (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, "
         f"op TEXT NOT NULL, {keys})",
     ]
+
+
+def drain_lock_sql() -> list[str]:
+    """Triggers that refuse every write to mig's own tables of the old database once
+    it drains: a client that set the marker back to `recording` would reopen the
+    database to writes nobody replays, and one that wrote the log would change
+    what drain replays (invariant 6). mig itself only drops these tables, which
+    fires no trigger; the names carry the capture prefix, so abort and cleanup-old
+    drop the triggers with the rest and introspection never counts them."""
+    return [f"CREATE TRIGGER IF NOT EXISTS {q(f'{CAPTURE_PREFIX}lock{table}_{op.lower()}')} "
+            f"BEFORE {op} ON {table} BEGIN SELECT RAISE(ABORT, {quote_str(DRAINING_MESSAGE)}); END"
+            for table in ("_migration_marker", "_migration_log") for op in ("INSERT", "UPDATE", "DELETE")]
 
 
 def _key_values(prefix: str, key: tuple[str, ...]) -> str:
