@@ -17,7 +17,7 @@ from typing import Callable
 
 from mig.errors import MigError, NotFound, PathInference, SchemaInputError, WrongState
 from mig.model import Schema, schema_hash
-from mig.paths import find_schema, infer_old, old_candidates, target_path
+from mig.paths import check_creatable, find_schema, infer_old, old_candidates, target_path
 from mig.phases import cleanup, cutover, drain, migrate, status
 from mig.phases.state import recorded_link
 from mig.plan.ops import Plan
@@ -110,6 +110,8 @@ def plan_command(inputs: Inputs, warn: Warn | None = None) -> PlanReport:
     new = inputs.new or target_path(inputs.dir, schema_hash(schema))
     old = _existing(inputs.old) or infer_old(inputs.dir, new)
     _same_file(old, new)
+    if not new.is_file():
+        check_creatable(new)
     _, plan = migrate.make_plan(old, schema)
     return PlanReport(str(old), str(new), str(schema_path), plan.schema_hash, plan,
                       plan_statements(plan))

@@ -157,8 +157,9 @@ def translate_errors(what: str) -> Iterator[None]:
     except sqlite3.OperationalError as exc:
         text = str(exc)
         if "locked" in text or "busy" in text:
-            raise DatabaseBusy(f"{what}: the database stayed locked for "
-                               f"{BUSY_TIMEOUT_MS // 1000} s ({text}); retry when the "
+            # Not "for 10 s": SQLite gives up at once where waiting could not help.
+            raise DatabaseBusy(f"{what}: another connection holds the database locked ({text}; "
+                               f"mig waits up to {BUSY_TIMEOUT_MS // 1000} s); retry when the "
                                "long-running writer is done") from exc
         raise DatabaseError(f"{what}: {text}") from exc
     except sqlite3.Error as exc:

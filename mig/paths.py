@@ -9,13 +9,15 @@ created here.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mig.errors import NotFound, PathInference
+from mig.errors import NotFound, PathInference, WrongState
 
-__all__ = ["SCHEMA_NAMES", "find_schema", "target_path", "old_candidates", "infer_old", "Paths"]
+__all__ = ["SCHEMA_NAMES", "find_schema", "target_path", "old_candidates", "infer_old", "Paths",
+           "check_creatable"]
 
 SCHEMA_NAMES = ("schema.py", "schema.sql", "schema.fsx")
 
@@ -67,3 +69,20 @@ def infer_old(directory: Path, target: Path | None) -> Path:
                             + "; pass --old")
     raise PathInference(f"several old database candidates in {directory}: "
                         f"{', '.join(p.name for p in found)}; pass --old to choose one")
+
+
+def check_creatable(path: Path) -> None:
+    """A new database can be made at `path`. Checked before migrate changes anything:
+    found later, the old database would already be recording for a target that
+    cannot exist (its lock file is the first thing created beside it)."""
+    if path.is_dir():
+        raise WrongState(f"{path} is a directory; pass --new with the path of a database file to create")
+    if path.is_symlink() and not path.exists():
+        raise WrongState(f"{path} is a symbolic link to {os.readlink(path)}, which does not exist; "
+                         "remove the link or pass another --new")
+    parent = path.parent
+    if not parent.is_dir():
+        raise NotFound(f"directory {parent} does not exist; create it or pass another --new")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise WrongState(f"cannot create files in {parent} (no write permission); "
+                         "run mig as a user who can, or pass another --new")

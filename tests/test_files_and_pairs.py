@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from clihelp import project, run_mig, snapshot
 
 OLD = "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO item VALUES (1, 'a');"
@@ -204,3 +206,20 @@ def test_cutover_refuses_a_new_database_changed_behind_its_back(tmp_path: Path) 
         conn.close()
         out = run_mig("cutover", cwd=d)
         assert out.returncode == 1 and "changed by another client" in out.stderr, (ddl, out.stderr)
+
+
+@pytest.mark.parametrize("target", ["dangling.sqlite", "a-directory", "no-such-dir/new.sqlite"])
+@pytest.mark.parametrize("command", ["plan", "migrate"])
+def test_a_new_path_that_cannot_become_a_database_is_refused_before_capture(
+        tmp_path: Path, command: str, target: str) -> None:
+    """Found only when the lock file or the new file is created, the old database would
+    already be recording for a target that cannot exist."""
+    d = wal_project(tmp_path)
+    (d / "dangling.sqlite").symlink_to(tmp_path / "nowhere.sqlite")
+    (d / "a-directory").mkdir()
+    before = snapshot(d)
+    out = run_mig(command, "--dir", str(d), "--old", str(d / OLD_DB), "--new", str(d / target))
+    assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
+    assert out.stderr.startswith(f"{command} failed: ") and "Traceback" not in out.stderr
+    assert "pass another --new" in out.stderr or "pass --new" in out.stderr
+    assert snapshot(d) == before

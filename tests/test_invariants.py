@@ -222,6 +222,26 @@ def test_draining_blocks_every_client_and_reads_go_on(project: Path) -> None:
     assert raw.execute('SELECT count(*) FROM "order"').fetchone()[0] == 300
 
 
+def test_a_drain_that_cannot_write_the_new_database_leaves_the_old_one_writable(project: Path) -> None:
+    """Invariant 6's other side: writes are blocked only by a drain that can then replay.
+    Found after the switch, a locked or read-only new file would leave the old service
+    refusing writes until the operator noticed."""
+    seed_old(old_path(project), "wal")
+    mig(project, "migrate")
+    holder = sqlite3.connect(new_path(project), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's write lock on the new file
+    try:
+        out = run_mig("drain", "--dir", str(project))
+    finally:
+        holder.execute("ROLLBACK")
+    assert out.returncode == 1 and out.stderr.count("\n") == 1 and "locked" in out.stderr, out.stderr
+    raw = sqlite3.connect(old_path(project), isolation_level=None)
+    assert raw.execute("SELECT status FROM _migration_marker").fetchall() == [("recording",)]
+    raw.execute("INSERT INTO tag VALUES ('still', 'en', 'writable')")
+    mig(project, "drain")
+    assert_new_equals_old(project)
+
+
 def test_draining_blocks_writes_to_migs_own_tables_too(project: Path) -> None:
     """Invariant 6: a client that set the marker back to `recording` would reopen the old
     database to writes nobody replays; one that wrote the log would change the replay."""

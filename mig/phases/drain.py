@@ -17,11 +17,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from mig.db import attach_old, cache_sized, let_writers_in, mig_writer, open_rw, paced, translate_errors
+from mig.errors import MigError
 from mig.introspect import introspect
 from mig.phases.migrate import Progress, fingerprint, guards_lifted
 from mig.phases.preflight import logged_refusals
@@ -106,14 +108,17 @@ def drain(new_path: Path, old_path: Path | None = None, progress: Progress | Non
                 caught_up = _catch_up(conn, plan, pace, progress) if pace else 0
                 caught_up_seconds = time.monotonic() - started
                 _check_old(old_path, new_path)  # again: nothing may have changed while catching up
+                if previous == "recording":
+                    _check_writable(conn)
                 blocked = time.monotonic()
                 if previous == "recording":
                     _block_writes(old_path)
                 tail = time.monotonic()
-                replayed = caught_up + _replay(conn, plan, progress, log_max(conn, "old"), batch, _fixed(batch))
-                blocked_seconds = time.monotonic() - blocked
-                replay_seconds = caught_up_seconds + time.monotonic() - tail
-                seeds = _finish(conn, plan)
+                with _blocked_on_failure(old_path), translate_errors(f"draining into {new_path}"):
+                    replayed = caught_up + _replay(conn, plan, progress, log_max(conn, "old"), batch, _fixed(batch))
+                    blocked_seconds = time.monotonic() - blocked
+                    replay_seconds = caught_up_seconds + time.monotonic() - tail
+                    seeds = _finish(conn, plan)
                 remaining = log_max(conn, "old") - checkpoint(conn)
             finally:
                 conn.close()
@@ -148,6 +153,28 @@ def _check_old(old_path: Path, new_path: Path) -> str:
         return state.marker
     finally:
         conn.close()
+
+
+def _check_writable(conn: sqlite3.Connection) -> None:
+    """Write to the new database and roll back, before the old one refuses writes: a
+    read-only file or another connection's lock would otherwise be found only once
+    the old service is down for writes."""
+    conn.execute("BEGIN")
+    try:
+        conn.execute("UPDATE _migration_progress SET value = value WHERE key = 'replay_checkpoint'")
+    finally:
+        conn.execute("ROLLBACK")
+
+
+@contextmanager
+def _blocked_on_failure(old_path: Path) -> Iterator[None]:
+    """A failure after writes were blocked says so, and what to do: they stay blocked."""
+    try:
+        yield
+    except MigError as exc:
+        exc.args = (f"{exc}; writes to {old_path} are blocked (draining) until "
+                    "`mig drain` succeeds or `mig abort` reopens it",)
+        raise
 
 
 def _block_writes(old_path: Path) -> None:

@@ -34,6 +34,7 @@ from mig.db import (INDEX_BUILD_CACHE_SIZE, MIG_CACHE_SIZE, READ_TARGET_S, Write
 from mig.errors import NotFound, PlanRefused
 from mig.introspect import introspect
 from mig.model import Schema, canonical_json, encode_value, schema_hash
+from mig.paths import check_creatable
 from mig.phases import preflight
 from mig.phases.seeds import apply_seeds
 from mig.phases.state import now, phase_lock, read_new, read_old, refuse, table_exists
@@ -122,6 +123,8 @@ def migrate(old_path: Path | None, new_path: Path, target: Schema, schema_path: 
             report.message = f"the target {new_path} exists and there is no source database; nothing to do"
             return report
         raise NotFound(f"database {old_path} does not exist")
+    if not new_path.is_file():
+        check_creatable(new_path)
     _remove_if_empty(new_path)
     if not new_path.exists():  # refuse before any side effect, the lock file included
         old_schema, plan = make_plan(old_path, target)
