@@ -223,3 +223,21 @@ def test_a_new_path_that_cannot_become_a_database_is_refused_before_capture(
     assert out.stderr.startswith(f"{command} failed: ") and "Traceback" not in out.stderr
     assert "pass another --new" in out.stderr or "pass --new" in out.stderr
     assert snapshot(d) == before
+
+
+@pytest.mark.parametrize("content", [b"", b"db"], ids=["empty file", "a database"])
+@pytest.mark.parametrize("command", ["cleanup-old", "abort"])
+def test_cleanup_and_abort_of_a_database_with_nothing_of_ours_write_nothing(
+        tmp_path: Path, command: str, content: bytes) -> None:
+    db = tmp_path / "plain.sqlite"
+    if content:
+        conn = sqlite3.connect(db)
+        conn.execute("CREATE TABLE t (x)")
+        conn.close()
+    else:
+        db.write_bytes(b"")  # SQLite reads an empty file as an empty database
+    before = snapshot(tmp_path)
+    out = run_mig(command, "--old", str(db))
+    assert out.returncode == 0, out.stderr
+    assert "Previous marker status: no marker" in out.stdout
+    assert snapshot(tmp_path) == before

@@ -45,6 +45,8 @@ def remove_capture(conn: sqlite3.Connection) -> tuple[bool, bool]:
         "SELECT name FROM sqlite_master WHERE type='trigger' AND name LIKE '\\_mig\\_capture\\_%' ESCAPE '\\'")]
     had_marker = table_exists(conn, "_migration_marker")
     had_log = table_exists(conn, "_migration_log")
+    if not (triggers or had_marker or had_log):
+        return False, False  # nothing of ours: not even an empty transaction (it writes an empty file)
     conn.execute("BEGIN IMMEDIATE")
     for name in triggers:
         conn.execute(f"DROP TRIGGER {q(name)}")
