@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mig.errors import SchemaInputError
-from mig.schema import decl, fsx
+from mig.schema import decl, fsx, load_schema
 from mig.schema.python import loads
 from mig.schema.translate import translate
 
@@ -103,3 +103,12 @@ def test_python_schema_nested_too_deeply_is_a_one_line_error(source: str) -> Non
         loads("from mig.dsl import *\n" + source, "schema.py")
     assert len(str(info.value).splitlines()) == 1
     assert "nested" in info.value.message.lower()
+
+
+def test_a_view_sqlite_cannot_read_is_a_schema_error(tmp_path: Path) -> None:
+    """SQLite creates such a view and fails only when it is read: by the new service."""
+    path = tmp_path / "schema.py"
+    path.write_text('from mig.dsl import *\n\n\n@AutoIncPK("id")\nclass Region:\n    id: int\n    name: str\n\n\n'
+                    '@ViewSql("SELECT nosuch FROM region")\nclass Names:\n    nosuch: str\n')
+    with pytest.raises(SchemaInputError, match="cannot read view names: no such column: nosuch"):
+        load_schema(path)

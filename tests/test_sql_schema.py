@@ -118,6 +118,9 @@ def test_seeds_with_time_defaults_hash_the_same_at_any_time() -> None:
     ("CREATE TABLE u (id TEXT PRIMARY KEY DEFAULT (hex(randomblob(4))), n);\nINSERT INTO u (n) VALUES (1);",
      1, 1, "primary key id"),
     ("CREATE TABLE t (a);\n  CREATE TABLE t (b);", 2, 3, "already exists"),
+    ("CREATE TABLE t (a);\n  CREATE VIEW IF NOT EXISTS \"my v\" AS SELECT nosuch FROM t;", 2, 3,
+     "cannot read view my v: no such column: nosuch"),
+    ("CREATE TABLE t (a);\nCREATE TABLE u (\0b);", 2, 17, "a NUL character"),
     ("CREATE TABLE b (a);\n-- mig:rename-table a b\n-- mig:drop-table a", 3, 4, "contradicts"),
     ("CREATE TABLE b (a); CREATE TABLE c (a);\n-- mig:rename-table a b\n-- mig:rename-table x b", 3, 4,
      "contradicts"),
@@ -137,3 +140,8 @@ def test_directives_are_line_comments_only() -> None:
 
 def test_the_last_statement_may_omit_its_semicolon() -> None:
     assert [t.name for t in loads("CREATE TABLE a (x);\nCREATE TABLE b (y)").tables] == ["a", "b"]
+
+
+def test_a_view_may_name_a_table_created_after_it() -> None:
+    schema = loads("CREATE VIEW v AS SELECT a FROM later;\nCREATE TABLE later (a);")
+    assert [v.name for v in schema.views] == ["v"]

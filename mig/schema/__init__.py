@@ -46,6 +46,7 @@ def _builds(schema: Schema, shown: str) -> None:
     import sqlite3
 
     from mig.render import create_statements, seed_statements
+    from mig.schema.sql import broken_view
 
     conn = sqlite3.connect(":memory:", isolation_level=None)
     try:
@@ -55,6 +56,9 @@ def _builds(schema: Schema, shown: str) -> None:
             except sqlite3.Error as exc:
                 raise SchemaInputError(shown, 1, 1, f"SQLite rejects the schema: {exc}, in: "
                                        f"{' '.join(sql.split())[:200]}") from exc
+        broken = broken_view(conn)
+        if broken is not None:
+            raise SchemaInputError(shown, 1, 1, f"SQLite cannot read view {broken[0]}: {broken[1]}")
         for sql, params in seed_statements(schema):
             try:
                 conn.execute(sql, params)

@@ -21,7 +21,7 @@ from mig.introspect import MIG_TABLES, introspect, table_rows
 from mig.defaults import default_is_literal
 from mig.model import Column, DropColumn, DropTable, RenameColumn, RenameTable, Schema, SeedRow, Table
 from mig.render import create_table_sql
-from mig.sqltext import Token, tokenize, unquote_ident
+from mig.sqltext import Token, quote_ident, tokenize, unquote_ident
 
 __all__ = ["load", "loads", "parse_directives"]
 
@@ -55,12 +55,16 @@ def load(path: str | Path, display_name: str | None = None) -> Schema:
 
 
 def loads(text: str, file: str = "schema.sql") -> Schema:
+    if "\0" in text:  # sqlite3 takes no string holding one
+        line, col = _position(text, text.index("\0"))
+        raise SchemaInputError(file, line, col, "a NUL character; a schema file is text: remove it")
     statements = _statements(text, file)
     conn = sqlite3.connect(":memory:", isolation_level=None)
     try:
         conn.execute("PRAGMA foreign_keys=ON")
         created = _execute_all(conn, statements, file)
         _check_references(conn, created, file)
+        _check_views(conn, statements, file)
         schema = introspect(conn, with_rows=True)
     finally:
         conn.close()
@@ -110,6 +114,37 @@ def _execute_all(conn: sqlite3.Connection, statements: list[_Statement], file: s
         for name in _names(conn) - before:
             created[name] = stmt.line
     return created
+
+
+def _check_views(conn: sqlite3.Connection, statements: list[_Statement], file: str) -> None:
+    """SQLite creates a view whatever its SELECT names and complains only when it is read:
+    read each one now, once every table and view exists."""
+    broken = broken_view(conn)
+    if broken is None:
+        return
+    name, error = broken
+    stmt = next((s for s in statements if _creates_view(s, name)), None)
+    line, col = (stmt.line, stmt.col) if stmt else (1, 1)
+    raise SchemaInputError(file, line, col, f"SQLite cannot read view {name}: {error}")
+
+
+def broken_view(conn: sqlite3.Connection) -> tuple[str, str] | None:
+    """The first view of `conn` that SQLite cannot read, with its error."""
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY rowid").fetchall():
+        try:
+            conn.execute(f"SELECT * FROM {quote_ident(name)} LIMIT 0").fetchall()
+        except sqlite3.Error as exc:
+            return name, str(exc)
+    return None
+
+
+def _creates_view(stmt: _Statement, name: str) -> bool:
+    """CREATE [TEMP] VIEW [IF NOT EXISTS] [schema.]name: the name is among the first words."""
+    words = tokenize(stmt.sql)[:8]
+    if [t.upper for t in words[:2]] != ["CREATE", "VIEW"]:
+        return False
+    return any(t.kind in ("word", "ident") and unquote_ident(t.text).lower() == name.lower()
+               for t in words[2:])
 
 
 def _names(conn: sqlite3.Connection) -> set[str]:
