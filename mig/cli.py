@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from dataclasses import fields, is_dataclass
 from pathlib import Path
@@ -75,14 +76,33 @@ def _progress(as_json: bool) -> Callable[[str, int, int | None], None]:
     return make_progress(quiet=False, stream=sys.stderr)
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread like Ctrl-C, so every `finally` runs."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated()
+
+
 def _run(command: str, as_json: bool, call: Callable[[], Any], exit_code: Callable[[Any], int] | None = None) -> None:
     from mig.progress import close_all
 
+    if command != "demo":  # the demo handles its own signals: it stops its writer first
+        signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         try:
             report = call()
         finally:
             close_all()  # a live bar would be redrawn under the summary or the error
+    except (KeyboardInterrupt, _Terminated) as exc:
+        name, code = ("SIGTERM", 143) if isinstance(exc, _Terminated) else ("SIGINT", 130)
+        message = (f"interrupted by {name}; every step mig had committed stays, and running "
+                   f"`mig {command}` again goes on from there (`mig status` shows where things stand)")
+        if as_json:
+            click.echo(json.dumps({"ok": False, "command": command,
+                                   "error": {"kind": "interrupted", "message": message}}))
+        click.echo(f"{command} failed: {message}", err=True)
+        sys.exit(code)
     except MigError as exc:
         if as_json:
             click.echo(json.dumps({"ok": False, "command": command, "error": exc.to_json()}))

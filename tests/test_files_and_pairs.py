@@ -241,3 +241,26 @@ def test_cleanup_and_abort_of_a_database_with_nothing_of_ours_write_nothing(
     assert out.returncode == 0, out.stderr
     assert "Previous marker status: no marker" in out.stdout
     assert snapshot(tmp_path) == before
+
+
+def test_a_migrate_that_fails_after_capture_says_the_old_database_records(tmp_path: Path) -> None:
+    """A damaged page the plan's checks never read breaks the copy: the message says the
+    old database now logs every write, and how to go on or undo it."""
+    d = tmp_path / "proj"
+    d.mkdir()
+    (d / "schema.sql").write_text(NEW)
+    db = d / OLD_DB
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT)")
+    conn.executemany("INSERT INTO item VALUES (?, ?)", [(i, "x" * 500) for i in range(2000)])
+    conn.commit()
+    conn.close()
+    data = bytearray(db.read_bytes())
+    data[4096 * 20:4096 * 20 + 100] = b"\xff" * 100  # a leaf page of item
+    db.write_bytes(bytes(data))
+    out = run_mig("migrate", "--dir", str(d))
+    said = [line for line in out.stderr.splitlines() if not line.startswith("copy ")]
+    assert out.returncode == 1 and len(said) == 1, out.stderr
+    assert "malformed" in said[0] and f"{OLD_DB} is recording" in said[0] and "`mig abort`" in said[0]
+    assert run_mig("abort", "--dir", str(d)).returncode == 0
+    assert sorted(p.name for p in d.iterdir()) == [OLD_DB, "schema.sql"]

@@ -175,6 +175,39 @@ def _copy_state(d: Path) -> str:
     return "copied" if "copy_done" in keys else "copying"
 
 
+def _seed_big(project: Path, journal: str) -> None:
+    """The usual rows plus 200k orders: a copy that takes a while."""
+    seed_old(old_path(project), journal)
+    conn = sqlite3.connect(old_path(project), isolation_level=None)
+    conn.execute('INSERT INTO "order" (id, group_id, amount, payload, big, note) '
+                 "WITH RECURSIVE c(i) AS (SELECT 1000 UNION ALL SELECT i + 1 FROM c WHERE i < 200000) "
+                 "SELECT i, 1 + i % 60, i * 0.5, randomblob(i % 50), i * 7, 'n' || i FROM c")
+    conn.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_migrate_says_so_in_one_line_and_resumes(project: Path, sig: signal.Signals) -> None:
+    _seed_big(project, "wal")
+    proc = subprocess.Popen([*MIG, "migrate", "--dir", str(project)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert proc.stderr is not None
+    lines = [proc.stderr.readline()]
+    while not lines[-1].startswith('copy order: '):  # copying the big table: mid-copy for sure
+        assert lines[-1], lines
+        lines.append(proc.stderr.readline())
+    proc.send_signal(sig)
+    rest = proc.stderr.read().splitlines()
+    assert proc.wait(timeout=30) == 128 + sig
+    said = [l for l in rest if not l.startswith("copy ")]
+    assert len(said) == 1 and said[0].startswith(f"migrate failed: interrupted by {sig.name}; "), rest
+    assert "`mig migrate` again" in said[0]
+    assert _copy_state(project) == "copying"
+    mig(project, "migrate")
+    mig(project, "drain")
+    assert_new_equals_old(project)
+
+
 @pytest.mark.parametrize("journal", ["wal", "delete"])
 def test_killed_migrate_resumes_and_loses_nothing(project: Path, journal: str) -> None:
     """SIGKILL in the middle of the copy, run again: the same rows, and the old journal mode.
@@ -182,12 +215,7 @@ def test_killed_migrate_resumes_and_loses_nothing(project: Path, journal: str) -
     The copy writes the new database in rollback-journal mode and gives it the
     old database's mode at the end, so a kill before the switch must leave it
     to the resumed run."""
-    seed_old(old_path(project), journal)
-    conn = sqlite3.connect(old_path(project), isolation_level=None)
-    conn.execute('INSERT INTO "order" (id, group_id, amount, payload, big, note) '
-                 "WITH RECURSIVE c(i) AS (SELECT 1000 UNION ALL SELECT i + 1 FROM c WHERE i < 200000) "
-                 "SELECT i, 1 + i % 60, i * 0.5, randomblob(i % 50), i * 7, 'n' || i FROM c")
-    conn.close()
+    _seed_big(project, journal)
     states = []
     for delay in (0.3 + 0.15 * i for i in range(40)):  # later and later, each run resuming the last
         proc = subprocess.Popen([*MIG, "migrate", "--dir", str(project)],

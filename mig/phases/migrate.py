@@ -31,7 +31,7 @@ from typing import Callable, Iterator
 
 from mig.db import (INDEX_BUILD_CACHE_SIZE, MIG_CACHE_SIZE, READ_TARGET_S, WriteBack, attach_old, cache_sized,
                     create_db_file, mig_writer, open_ro, open_rw, paced, translate_errors)
-from mig.errors import NotFound, PlanRefused
+from mig.errors import MigError, NotFound, PlanRefused
 from mig.introspect import introspect
 from mig.model import Schema, canonical_json, encode_value, schema_hash
 from mig.paths import check_creatable
@@ -134,9 +134,21 @@ def migrate(old_path: Path | None, new_path: Path, target: Schema, schema_path: 
         if new_path.exists():
             return _resume(old_path, new_path, report, progress)
         _install_capture(old_path, new_path, old_schema, plan)
-        _build_new(old_path, new_path, target, plan, schema_commit(schema_path))
-        _copy_and_finish(old_path, new_path, plan, report, progress)
+        with _recording_on_failure(old_path):
+            _build_new(old_path, new_path, target, plan, schema_commit(schema_path))
+            _copy_and_finish(old_path, new_path, plan, report, progress)
     return report
+
+
+@contextmanager
+def _recording_on_failure(old_path: Path) -> Iterator[None]:
+    """A failure once capture is in says what it leaves: the old database logging every write."""
+    try:
+        yield
+    except MigError as exc:
+        exc.args = (f"{exc}; {old_path} is recording: run `mig migrate` again to go on "
+                    "from the last copied chunk, or `mig abort` to undo the migration",)
+        raise
 
 
 def _remove_if_empty(path: Path) -> None:
@@ -242,7 +254,8 @@ def _resume(old_path: Path, new_path: Path, report: MigrateReport,
         return report
     assert state.plan is not None
     report.action = "resumed"
-    _copy_and_finish(old_path, new_path, state.plan, report, progress)
+    with _recording_on_failure(old_path):
+        _copy_and_finish(old_path, new_path, state.plan, report, progress)
     return report
 
 
