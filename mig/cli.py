@@ -3,7 +3,7 @@
 This is the only place errors are caught: a MigError prints
 `<command> failed: <message>` on stderr and exits 1 (with `--json`, an
 error object on stdout too); anything else is a bug and shows its traceback
-only with MIG_DEBUG=1. Usage errors are click's: exit 2.
+only with MIG_DEBUG=1. Usage errors are click's, in one line: exit 2.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import signal
 import sys
 from dataclasses import fields, is_dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import click
 
@@ -125,7 +125,28 @@ def _run(command: str, as_json: bool, call: Callable[[], Any], exit_code: Callab
     sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """click's group, with a usage error in one line (still exit 2), like every other error."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,  # type: ignore[override]
+             **extra: Any) -> Any:
+        extra.pop("standalone_mode", None)
+        try:
+            return super().main(args, prog_name or "mig", standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else "mig"
+            message = " ".join(exc.format_message().split()).rstrip(".")
+            click.echo(f"{where}: {message}; see `{where} --help`", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:  # Ctrl-C while click itself still reads the command line
+            click.echo("mig: interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="mig")
 def main() -> None:
     """Hot schema migrations for live SQLite databases (see the runbook)."""

@@ -20,9 +20,19 @@ def test_every_command_has_help(command: str) -> None:
     assert out.returncode == 0 and "--json" in out.stdout and "--dir" in out.stdout
 
 
-def test_usage_errors_exit_2() -> None:
-    assert run_mig("no-such-command").returncode == 2
-    assert run_mig("status", "--no-such-option").returncode == 2
+@pytest.mark.parametrize("args,fragment", [
+    (["no-such-command"], "mig: No such command 'no-such-command'"),
+    (["status", "--no-such-option"], "mig status: No such option '--no-such-option'"),
+    (["status", "--dri", "x"], "Did you mean"),
+    (["migrate", "extra"], "mig migrate: Got unexpected extra argument (extra)"),
+    (["demo", "--rows", "many"], "'many' is not a valid integer"),
+])
+def test_usage_errors_exit_2_in_one_line(args: list[str], fragment: str) -> None:
+    out = run_mig(*args)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.count("\n") == 1 and fragment in out.stderr, out.stderr
+    where = "mig" if args[0] == "no-such-command" else f"mig {args[0]}"
+    assert out.stderr.startswith(f"{where}: ") and out.stderr.rstrip().endswith(f"see `{where} --help`")
 
 
 @pytest.mark.parametrize("command", ["status", "drain", "cutover", "cleanup-old", "verify"])
