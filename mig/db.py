@@ -36,6 +36,7 @@ __all__ = [
     "attach_old",
     "create_db_file",
     "translate_errors",
+    "as_mig_error",
     "BUSY_TIMEOUT_MS",
     "MIG_CACHE_SIZE",
     "mig_writer",
@@ -67,7 +68,7 @@ def _connect(path: Path, mode: str) -> sqlite3.Connection:
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # fail now if not a database
     except sqlite3.DatabaseError as exc:
-        raise DatabaseError(f"{path}: {exc}") from exc
+        raise as_mig_error(str(path), exc) from exc
     return conn
 
 
@@ -154,16 +155,19 @@ def translate_errors(what: str) -> Iterator[None]:
     """Turn sqlite3 errors inside the block into MigErrors naming `what`."""
     try:
         yield
-    except sqlite3.OperationalError as exc:
-        text = str(exc)
-        if "locked" in text or "busy" in text:
-            # Not "for 10 s": SQLite gives up at once where waiting could not help.
-            raise DatabaseBusy(f"{what}: another connection holds the database locked ({text}; "
-                               f"mig waits up to {BUSY_TIMEOUT_MS // 1000} s); retry when the "
-                               "long-running writer is done") from exc
-        raise DatabaseError(f"{what}: {text}") from exc
     except sqlite3.Error as exc:
-        raise DatabaseError(f"{what}: {exc}") from exc
+        raise as_mig_error(what, exc) from exc
+
+
+def as_mig_error(what: str, exc: sqlite3.Error) -> DatabaseError | DatabaseBusy:
+    """The MigError for a sqlite3 error while doing `what`; a lock says what to do about it."""
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        # Not "for 10 s": SQLite gives up at once where waiting could not help.
+        return DatabaseBusy(f"{what}: another connection holds the database locked ({text}; "
+                            f"mig waits up to {BUSY_TIMEOUT_MS // 1000} s); retry when the "
+                            "long-running writer is done")
+    return DatabaseError(f"{what}: {text}")
 
 
 WRITER_GAP_S = 0.002

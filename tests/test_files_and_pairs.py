@@ -264,3 +264,16 @@ def test_a_migrate_that_fails_after_capture_says_the_old_database_records(tmp_pa
     assert "malformed" in said[0] and f"{OLD_DB} is recording" in said[0] and "`mig abort`" in said[0]
     assert run_mig("abort", "--dir", str(d)).returncode == 0
     assert sorted(p.name for p in d.iterdir()) == [OLD_DB, "schema.sql"]
+
+
+def test_a_database_another_process_holds_exclusively_is_a_busy_error_that_says_what_to_do(
+        tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW)
+    holder = sqlite3.connect(d / OLD_DB, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # rollback-journal mode: not even a reader gets in
+    try:
+        out = run_mig("status", "--old", str(d / OLD_DB))
+    finally:
+        holder.execute("ROLLBACK")
+    assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
+    assert "another connection holds the database locked" in out.stderr and "retry when" in out.stderr
