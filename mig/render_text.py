@@ -63,6 +63,11 @@ def _status(r: Any) -> list[str]:
     if r.migration_status is not None:
         lines += [f"New database: {r.new}", f"Migration status: {r.migration_status}",
                   f"Schema hash: {r.schema_hash or 'unknown'}"]
+        if r.bulk_copy == "not finished":
+            lines.append("Bulk copy: not finished (a migrate is running or was stopped; "
+                         "run `mig migrate` again to go on)")
+        elif r.bulk_copy is not None:
+            lines.append(f"Bulk copy: {r.bulk_copy}")
         if r.cutover_complete:
             lines.append("Pending replay entries: 0 (cutover complete)")
         elif r.pending is not None:

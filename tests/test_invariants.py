@@ -203,7 +203,9 @@ def test_an_interrupted_migrate_says_so_in_one_line_and_resumes(project: Path, s
     assert len(said) == 1 and said[0].startswith(f"migrate failed: interrupted by {sig.name}; "), rest
     assert "`mig migrate` again" in said[0]
     assert _copy_state(project) == "copying"
+    assert "Bulk copy: not finished" in mig(project, "status").stdout  # the marker alone looks the same
     mig(project, "migrate")
+    assert "Bulk copy: done" in mig(project, "status").stdout
     mig(project, "drain")
     assert_new_equals_old(project)
 

@@ -24,6 +24,9 @@ class StatusReport:
     cutover_complete: bool = False
     id_mapping_entries: int | None = None  # None: removed
     migration_progress: str | None = None  # present | removed
+    # While migrating: done | not finished. A migrate killed or still copying has the
+    # same marker and status as a finished one; only this line tells them apart.
+    bulk_copy: str | None = None
 
 
 def status(old_path: Path | None, new_path: Path | None, follow_links: bool = True) -> StatusReport:
@@ -70,6 +73,8 @@ def _new_lines(conn: sqlite3.Connection, report: StatusReport, old_schema: str |
     report.id_mapping_entries = n.id_mapping_entries
     report.migration_progress = "present" if n.checkpoint is not None else "removed"
     report.cutover_complete = n.status == "ready"
+    if n.status == "migrating":
+        report.bulk_copy = "done" if n.copy_done else "not finished"
     if n.status == "ready":
         report.pending = 0
     elif old_schema is not None and n.checkpoint is not None and table_exists(conn, "_migration_log", old_schema):
