@@ -53,6 +53,7 @@ PY_CASES: list[tuple[str, str, list[str]]] = [
     ("Index column", '@Index("a\\r\\nb")\nclass T:\n    a: str\n', ["not found", "a\\nb"]),
     ("DropTable", '@DropTable("""old\nstuff""")\nclass T:\n    a: str\n', ["DropTable", "old\\nstuff"]),
     ("exception in the file", 'raise ValueError("two\\nlines")\n', ["ValueError", "two"]),
+    ("BaseException of its own", 'class Stop(BaseException):\n    pass\nraise Stop("x")\n', ["Stop: x"]),
     ("view field", '@ViewSql("SELECT 1")\nclass V:\n    x: Annotated[int, PreviousName("a\\nb")]\n',
      ["PreviousName"]),
 ]

@@ -77,7 +77,9 @@ def _run(tree: ast.Module, source: str, file: str) -> dict[str, Any]:
         exec(code, namespace)
     except SchemaInputError:
         raise
-    except (Exception, SystemExit) as exc:
+    except KeyboardInterrupt:
+        raise  # a Ctrl-C while the file runs is the operator's, not the schema's
+    except BaseException as exc:  # SystemExit and a schema's own BaseException subclasses too
         line, col = _where(exc.__traceback__, source, file)
         message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         if isinstance(exc, NameError) and exc.name:
