@@ -277,3 +277,16 @@ def test_a_database_another_process_holds_exclusively_is_a_busy_error_that_says_
         holder.execute("ROLLBACK")
     assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
     assert "another connection holds the database locked" in out.stderr and "retry when" in out.stderr
+
+
+def test_migrate_onto_an_existing_file_that_is_no_target_says_to_pick_another(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW)
+    other = d / "other.sqlite"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE mine (x)")
+    conn.close()
+    before = snapshot(d)
+    out = run_mig("migrate", "--dir", str(d), "--new", str(other))
+    assert out.returncode == 1 and out.stderr.count("\n") == 1
+    assert "already exists and is not a mig target" in out.stderr and "pass another --new" in out.stderr
+    assert snapshot(d) == before

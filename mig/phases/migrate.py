@@ -240,7 +240,7 @@ def _resume(old_path: Path, new_path: Path, report: MigrateReport,
         conn = open_ro(new_path)
         try:
             if not table_exists(conn, "_migration_status"):
-                raise refuse("no_status", path=new_path)
+                raise refuse("target_taken", path=new_path)
             state = read_new(conn)
         finally:
             conn.close()

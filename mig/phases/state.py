@@ -35,6 +35,8 @@ REFUSALS = {
     "no_marker": "the old database {path} has no migration marker; run `mig migrate` first",
     "no_status": "the new database {path} is not a mig target (no _migration_status); "
                  "run `mig migrate` first",
+    "target_taken": "{path} already exists and is not a mig target (no _migration_status); "
+                    "pass another --new, or move that file away",
     "already_ready": "the new database {path} is already cut over (status ready); {detail}",
     "other_target": "the old database is being migrated to {other}, not {path}; finish or "
                     "`mig abort` that migration first",
