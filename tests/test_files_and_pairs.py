@@ -290,3 +290,6 @@ def test_migrate_onto_an_existing_file_that_is_no_target_says_to_pick_another(tm
     assert out.returncode == 1 and out.stderr.count("\n") == 1
     assert "already exists and is not a mig target" in out.stderr and "pass another --new" in out.stderr
     assert snapshot(d) == before
+    (d / OLD_DB).unlink()  # no source either: not "nothing to do", since the file is no target
+    out = run_mig("migrate", "--dir", str(d), "--new", str(other))
+    assert out.returncode == 1 and "already exists and is not a mig target" in out.stderr

@@ -119,6 +119,7 @@ def migrate(old_path: Path | None, new_path: Path, target: Schema, schema_path: 
     report = MigrateReport(str(old_path) if old_path else None, str(new_path), shash, "migrated")
     if old_path is None or not old_path.exists():
         if new_path.exists():
+            _require_target(new_path)
             report.action = "nothing-to-do"
             report.message = f"the target {new_path} exists and there is no source database; nothing to do"
             return report
@@ -149,6 +150,17 @@ def _recording_on_failure(old_path: Path) -> Iterator[None]:
         exc.args = (f"{exc}; {old_path} is recording: run `mig migrate` again to go on "
                     "from the last copied chunk, or `mig abort` to undo the migration",)
         raise
+
+
+def _require_target(path: Path) -> None:
+    """An existing file given as the target is one migrate made, or nothing is done to it."""
+    with translate_errors(f"reading {path}"):
+        conn = open_ro(path)
+        try:
+            if not table_exists(conn, "_migration_status"):
+                raise refuse("target_taken", path=path)
+        finally:
+            conn.close()
 
 
 def _remove_if_empty(path: Path) -> None:
