@@ -72,9 +72,10 @@ def _status(r: Any) -> list[str]:
             lines.append("Pending replay entries: 0 (cutover complete)")
         elif r.pending is not None:
             lines.append(f"Pending replay entries: {r.pending}")
-        lines.append("_id_mapping: removed" if r.id_mapping_entries is None
-                     else f"_id_mapping entries: {r.id_mapping_entries}")
-        lines.append(f"_migration_progress: {r.migration_progress}")
+        if r.migration_status != "no status marker":  # not a target: nothing was ever removed
+            lines.append("_id_mapping: removed" if r.id_mapping_entries is None
+                         else f"_id_mapping entries: {r.id_mapping_entries}")
+            lines.append(f"_migration_progress: {r.migration_progress}")
     return lines
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,13 @@ def test_status_variants_old_only_and_new_only(tmp_path: Path) -> None:
     assert "Marker status: recording" in only_old and "Migration status" not in only_old
     only_new = run_mig("status", "--new", str(new)).stdout
     assert "Migration status: migrating" in only_new and "Marker status" not in only_new
+
+
+def test_status_of_a_database_that_is_no_target_claims_nothing_was_removed(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.sqlite"
+    conn = sqlite3.connect(plain)
+    conn.execute("CREATE TABLE t (x)")
+    conn.close()
+    out = run_mig("status", "--new", str(plain))
+    assert out.returncode == 0 and "Migration status: no status marker" in out.stdout
+    assert "removed" not in out.stdout
