@@ -430,6 +430,8 @@ def main() -> None:
         out = HERE / "results" / f"{datetime.date.today().isoformat()}-{rows}{kind}.txt"
         if out.exists():  # an earlier run of the day keeps its file
             out = out.with_name(f"{out.stem}-{datetime.datetime.now():%H%M}.txt")
+        if out.exists():  # and one of the same minute
+            out = out.with_name(f"{out.stem}{datetime.datetime.now():%S}.txt")
         out.parent.mkdir(exist_ok=True)
         out.write_text(report + "\n")
         log(f"saved {out}")

@@ -76,8 +76,9 @@ def _progress(as_json: bool) -> Callable[[str, int, int | None], None]:
     return make_progress(quiet=False, stream=sys.stderr)
 
 
-class _Terminated(BaseException):
-    """SIGTERM, raised in the main thread like Ctrl-C, so every `finally` runs."""
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread as a Ctrl-C is, so every `finally` runs and
+    whatever lets a Ctrl-C through (a schema.py's exception handler) lets it through."""
 
 
 def _raise_terminated(signum: int, frame: object) -> None:
@@ -87,17 +88,22 @@ def _raise_terminated(signum: int, frame: object) -> None:
 def _run(command: str, as_json: bool, call: Callable[[], Any], exit_code: Callable[[Any], int] | None = None) -> None:
     from mig.progress import close_all
 
-    if command != "demo":  # the demo handles its own signals: it stops its writer first
-        signal.signal(signal.SIGTERM, _raise_terminated)
+    # The demo handles its own signals: it stops its writer first.
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if command != "demo" else None
     try:
         try:
             report = call()
         finally:
+            if previous is not None:  # only the work is interrupted, never the report of it
+                signal.signal(signal.SIGTERM, previous)
             close_all()  # a live bar would be redrawn under the summary or the error
-    except (KeyboardInterrupt, _Terminated) as exc:
+    except KeyboardInterrupt as exc:
         name, code = ("SIGTERM", 143) if isinstance(exc, _Terminated) else ("SIGINT", 130)
-        message = (f"interrupted by {name}; every step mig had committed stays, and running "
-                   f"`mig {command}` again goes on from there (`mig status` shows where things stand)")
+        state = getattr(exc, "mig_state", None)  # what the phase leaves, when it said
+        message = (f"interrupted by {name}; every step mig had committed stays"
+                   + (f", {state}" if state else "")
+                   + f"; running `mig {command}` again goes on from there (`mig status` shows "
+                   "where things stand)")
         if as_json:
             click.echo(json.dumps({"ok": False, "command": command,
                                    "error": {"kind": "interrupted", "message": message}}))
@@ -133,8 +139,11 @@ class _Group(click.Group):
         extra.pop("standalone_mode", None)
         try:
             return super().main(args, prog_name or "mig", standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:  # `mig` alone: the help, as click shows it
+            exc.show()
+            sys.exit(exc.exit_code)
         except click.UsageError as exc:
-            where = exc.ctx.command_path if exc.ctx is not None else "mig"
+            where = exc.ctx.command_path if exc.ctx is not None else self._command_path(args)
             message = " ".join(exc.format_message().split()).rstrip(".")
             click.echo(f"{where}: {message}; see `{where} --help`", err=True)
             sys.exit(exc.exit_code)
@@ -144,6 +153,12 @@ class _Group(click.Group):
         except click.Abort:  # Ctrl-C while click itself still reads the command line
             click.echo("mig: interrupted", err=True)
             sys.exit(130)
+
+    def _command_path(self, args: Sequence[str] | None) -> str:
+        """`mig <command>` for an error click raised before the command had a context."""
+        given = list(sys.argv[1:] if args is None else args)
+        command = next((a for a in given if a in self.commands), None)
+        return f"mig {command}" if command else "mig"
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

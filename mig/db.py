@@ -68,12 +68,22 @@ def _connect(path: Path, mode: str) -> sqlite3.Connection:
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # fail now if not a database
     except sqlite3.DatabaseError as exc:
-        if mode == "ro" and "readonly" in str(exc) and not Path(f"{path}-shm").exists():
+        if mode == "ro" and "readonly" in str(exc) and _is_wal(path) and not Path(f"{path}-shm").exists():
             raise DatabaseError(f"{path}: SQLite cannot read this WAL database without creating "
                                 f"{path.name}-shm, and this user cannot write to "
                                 f"{path.resolve().parent}; run mig as a user who can") from exc
         raise as_mig_error(str(path), exc) from exc
     return conn
+
+
+def _is_wal(path: Path) -> bool:
+    """The file header says WAL (bytes 18 and 19 are 2)."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(20)
+    except OSError:
+        return False
+    return len(header) == 20 and header[18] == 2 and header[19] == 2
 
 
 def _read_mode(path: Path) -> str:

@@ -81,6 +81,8 @@ def check_creatable(path: Path) -> None:
         raise WrongState(f"{path} is a symbolic link to {os.readlink(path)}, which does not exist; "
                          "remove the link or pass another --new")
     parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        raise WrongState(f"{parent} is a file, not a directory; pass another --new")
     if not parent.is_dir():
         raise NotFound(f"directory {parent} does not exist; create it or pass another --new")
     if not os.access(parent, os.W_OK | os.X_OK):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from clihelp import make_db, project, run_mig, snapshot
+from clihelp import MIG, make_db, project, run_mig, snapshot
 
 OLD = "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO item VALUES (1, 'a');"
 NEW = "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT, qty INTEGER DEFAULT 0);"
@@ -27,6 +30,7 @@ def test_every_command_has_help(command: str) -> None:
     (["status", "--dri", "x"], "Did you mean"),
     (["migrate", "extra"], "mig migrate: Got unexpected extra argument (extra)"),
     (["demo", "--rows", "many"], "'many' is not a valid integer"),
+    (["status", "--dir"], "mig status: Option '--dir' requires an argument"),  # raised before a context
 ])
 def test_usage_errors_exit_2_in_one_line(args: list[str], fragment: str) -> None:
     out = run_mig(*args)
@@ -158,3 +162,26 @@ def test_status_of_a_database_that_is_no_target_claims_nothing_was_removed(tmp_p
     out = run_mig("status", "--new", str(plain))
     assert out.returncode == 0 and "Migration status: no status marker" in out.stdout
     assert "removed" not in out.stdout
+
+
+def test_mig_alone_shows_the_help() -> None:
+    out = run_mig()
+    assert out.returncode == 2 and out.stderr.startswith("Usage: mig ") and "Commands:" in out.stderr
+    assert len(out.stderr.splitlines()) > 5  # click's help as it is, not squeezed into one line
+
+
+def test_sigterm_while_schema_py_runs_is_an_interrupt_not_a_schema_error(tmp_path: Path) -> None:
+    """A SIGTERM arrives as an exception in whatever code runs, a schema file's included."""
+    started = tmp_path / "started"
+    (tmp_path / "schema.py").write_text(
+        "import pathlib, time\n"
+        f"pathlib.Path({str(started)!r}).touch()\n"
+        "time.sleep(20)\n")
+    proc = subprocess.Popen([*MIG, "plan", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    end = time.monotonic() + 20
+    while not started.exists() and time.monotonic() < end:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 143 and err.startswith("plan failed: interrupted by SIGTERM"), err

@@ -208,7 +208,8 @@ def test_cutover_refuses_a_new_database_changed_behind_its_back(tmp_path: Path) 
         assert out.returncode == 1 and "changed by another client" in out.stderr, (ddl, out.stderr)
 
 
-@pytest.mark.parametrize("target", ["dangling.sqlite", "a-directory", "no-such-dir/new.sqlite"])
+@pytest.mark.parametrize("target", ["dangling.sqlite", "a-directory", "no-such-dir/new.sqlite",
+                                    "schema.sql/new.sqlite"])
 @pytest.mark.parametrize("command", ["plan", "migrate"])
 def test_a_new_path_that_cannot_become_a_database_is_refused_before_capture(
         tmp_path: Path, command: str, target: str) -> None:
@@ -261,7 +262,7 @@ def test_a_migrate_that_fails_after_capture_says_the_old_database_records(tmp_pa
     out = run_mig("migrate", "--dir", str(d))
     said = [line for line in out.stderr.splitlines() if not line.startswith("copy ")]
     assert out.returncode == 1 and len(said) == 1, out.stderr
-    assert "malformed" in said[0] and f"{OLD_DB} is recording" in said[0] and "`mig abort`" in said[0]
+    assert "malformed" in said[0] and "the migration stays in place on " in said[0] and f"{OLD_DB} (its writes are captured)" in said[0] and "`mig abort`" in said[0]
     assert run_mig("abort", "--dir", str(d)).returncode == 0
     assert sorted(p.name for p in d.iterdir()) == [OLD_DB, "schema.sql"]
 

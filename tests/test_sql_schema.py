@@ -121,6 +121,8 @@ def test_seeds_with_time_defaults_hash_the_same_at_any_time() -> None:
     ("CREATE TABLE t (a);\n  CREATE VIEW IF NOT EXISTS \"my v\" AS SELECT nosuch FROM t;", 2, 3,
      "cannot read view my v: no such column: nosuch"),
     ("CREATE TABLE t (a);\nCREATE TABLE u (\0b);", 2, 17, "a NUL character"),
+    ("CREATE TABLE t (v);\nCREATE VIEW a AS SELECT v FROM t;\nCREATE VIEW v AS SELECT x FROM t;", 3, 1,
+     "cannot read view v: no such column: x"),  # the line of v, not of the view that reads column v
     ("CREATE TABLE b (a);\n-- mig:rename-table a b\n-- mig:drop-table a", 3, 4, "contradicts"),
     ("CREATE TABLE b (a); CREATE TABLE c (a);\n-- mig:rename-table a b\n-- mig:rename-table x b", 3, 4,
      "contradicts"),
@@ -145,3 +147,9 @@ def test_the_last_statement_may_omit_its_semicolon() -> None:
 def test_a_view_may_name_a_table_created_after_it() -> None:
     schema = loads("CREATE VIEW v AS SELECT a FROM later;\nCREATE TABLE later (a);")
     assert [v.name for v in schema.views] == ["v"]
+
+
+def test_a_view_may_call_a_function_the_service_registers() -> None:
+    """Unknown here, defined on the service's connection (or REGEXP): not the schema's error."""
+    schema = loads("CREATE TABLE t (s);\nCREATE VIEW f AS SELECT my_slug(s) FROM t WHERE s REGEXP 'a';")
+    assert [v.name for v in schema.views] == ["f"]

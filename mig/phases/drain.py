@@ -163,17 +163,21 @@ def _check_writable(conn: sqlite3.Connection) -> None:
     try:
         conn.execute("UPDATE _migration_progress SET value = value WHERE key = 'replay_checkpoint'")
     finally:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite may have rolled back already (disk full, I/O error)
+            conn.execute("ROLLBACK")
 
 
 @contextmanager
 def _blocked_on_failure(old_path: Path) -> Iterator[None]:
     """A failure after writes were blocked says so, and what to do: they stay blocked."""
+    state = f"writes to {old_path} are blocked (draining) until `mig drain` succeeds or `mig abort` reopens it"
     try:
         yield
     except MigError as exc:
-        exc.args = (f"{exc}; writes to {old_path} are blocked (draining) until "
-                    "`mig drain` succeeds or `mig abort` reopens it",)
+        exc.args = (f"{exc}; {state}",)
+        raise
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the CLI adds it to its one line
+        exc.mig_state = state  # type: ignore[attr-defined]
         raise
 
 

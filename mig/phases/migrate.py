@@ -143,12 +143,16 @@ def migrate(old_path: Path | None, new_path: Path, target: Schema, schema_path: 
 
 @contextmanager
 def _recording_on_failure(old_path: Path) -> Iterator[None]:
-    """A failure once capture is in says what it leaves: the old database logging every write."""
+    """A failure once capture is in says what it leaves: mig's capture on the old database."""
+    state = (f"the migration stays in place on {old_path} (its writes are captured): run "
+             "`mig migrate` again to go on from the last copied chunk, or `mig abort` to undo it")
     try:
         yield
     except MigError as exc:
-        exc.args = (f"{exc}; {old_path} is recording: run `mig migrate` again to go on "
-                    "from the last copied chunk, or `mig abort` to undo the migration",)
+        exc.args = (f"{exc}; {state}",)
+        raise
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the CLI adds it to its one line
+        exc.mig_state = state  # type: ignore[attr-defined]
         raise
 
 
