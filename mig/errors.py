@@ -16,8 +16,9 @@ into DatabaseError (``mig.db.translate_errors``).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 if TYPE_CHECKING:  # pragma: no cover
     from mig.plan.ops import Refusal
@@ -31,6 +32,7 @@ __all__ = [
     "PathInference",
     "DatabaseBusy",
     "DatabaseError",
+    "leaves_on_failure",
 ]
 
 
@@ -109,3 +111,17 @@ class DatabaseError(MigError):
     """SQLite refused an operation; translated at the database boundary."""
 
     kind = "database"
+
+
+@contextmanager
+def leaves_on_failure(state: str) -> Iterator[None]:
+    """A failure or an interrupt inside the block says what it leaves behind (`state`):
+    appended to a MigError's message; on Ctrl-C or SIGTERM, kept for the CLI's one line."""
+    try:
+        yield
+    except MigError as exc:
+        exc.args = (f"{exc}; {state}",)
+        raise
+    except KeyboardInterrupt as exc:
+        exc.mig_state = state  # type: ignore[attr-defined]
+        raise

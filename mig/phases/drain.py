@@ -17,13 +17,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, ContextManager
 
 from mig.db import attach_old, cache_sized, let_writers_in, mig_writer, open_rw, paced, translate_errors
-from mig.errors import MigError
+from mig.errors import leaves_on_failure
 from mig.introspect import introspect
 from mig.phases.migrate import Progress, fingerprint, guards_lifted
 from mig.phases.preflight import logged_refusals
@@ -167,18 +166,10 @@ def _check_writable(conn: sqlite3.Connection) -> None:
             conn.execute("ROLLBACK")
 
 
-@contextmanager
-def _blocked_on_failure(old_path: Path) -> Iterator[None]:
+def _blocked_on_failure(old_path: Path) -> ContextManager[None]:
     """A failure after writes were blocked says so, and what to do: they stay blocked."""
-    state = f"writes to {old_path} are blocked (draining) until `mig drain` succeeds or `mig abort` reopens it"
-    try:
-        yield
-    except MigError as exc:
-        exc.args = (f"{exc}; {state}",)
-        raise
-    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the CLI adds it to its one line
-        exc.mig_state = state  # type: ignore[attr-defined]
-        raise
+    return leaves_on_failure(f"writes to {old_path} are blocked (draining) until `mig drain` "
+                             "succeeds or `mig abort` reopens it")
 
 
 def _block_writes(old_path: Path) -> None:

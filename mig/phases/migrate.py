@@ -27,11 +27,11 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, ContextManager, Iterator
 
 from mig.db import (INDEX_BUILD_CACHE_SIZE, MIG_CACHE_SIZE, READ_TARGET_S, WriteBack, attach_old, cache_sized,
                     create_db_file, mig_writer, open_ro, open_rw, paced, translate_errors)
-from mig.errors import MigError, NotFound, PlanRefused
+from mig.errors import NotFound, PlanRefused, leaves_on_failure
 from mig.introspect import introspect
 from mig.model import Schema, canonical_json, encode_value, schema_hash
 from mig.paths import check_creatable
@@ -141,19 +141,11 @@ def migrate(old_path: Path | None, new_path: Path, target: Schema, schema_path: 
     return report
 
 
-@contextmanager
-def _recording_on_failure(old_path: Path) -> Iterator[None]:
+def _recording_on_failure(old_path: Path) -> ContextManager[None]:
     """A failure once capture is in says what it leaves: mig's capture on the old database."""
-    state = (f"the migration stays in place on {old_path} (its writes are captured): run "
-             "`mig migrate` again to go on from the last copied chunk, or `mig abort` to undo it")
-    try:
-        yield
-    except MigError as exc:
-        exc.args = (f"{exc}; {state}",)
-        raise
-    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the CLI adds it to its one line
-        exc.mig_state = state  # type: ignore[attr-defined]
-        raise
+    return leaves_on_failure(f"the migration stays in place on {old_path} (its writes are captured): "
+                             "run `mig migrate` again to go on from the last copied chunk, or "
+                             "`mig abort` to undo it")
 
 
 def _require_target(path: Path) -> None:
