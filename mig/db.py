@@ -36,7 +36,6 @@ __all__ = [
     "attach_old",
     "create_db_file",
     "translate_errors",
-    "as_mig_error",
     "BUSY_TIMEOUT_MS",
     "MIG_CACHE_SIZE",
     "mig_writer",
@@ -72,7 +71,7 @@ def _connect(path: Path, mode: str) -> sqlite3.Connection:
             raise DatabaseError(f"{path}: SQLite cannot read this WAL database without creating "
                                 f"{path.name}-shm, and this user cannot write to "
                                 f"{path.resolve().parent}; run mig as a user who can") from exc
-        raise as_mig_error(str(path), exc) from exc
+        raise _as_mig_error(str(path), exc) from exc
     return conn
 
 
@@ -170,10 +169,10 @@ def translate_errors(what: str) -> Iterator[None]:
     try:
         yield
     except sqlite3.Error as exc:
-        raise as_mig_error(what, exc) from exc
+        raise _as_mig_error(what, exc) from exc
 
 
-def as_mig_error(what: str, exc: sqlite3.Error) -> DatabaseError | DatabaseBusy:
+def _as_mig_error(what: str, exc: sqlite3.Error) -> DatabaseError | DatabaseBusy:
     """The MigError for a sqlite3 error while doing `what`; a lock says what to do about it."""
     text = str(exc)
     if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
