@@ -100,10 +100,10 @@ def _run(command: str, as_json: bool, call: Callable[[], Any], exit_code: Callab
     except KeyboardInterrupt as exc:
         name, code = ("SIGTERM", 143) if isinstance(exc, _Terminated) else ("SIGINT", 130)
         state = getattr(exc, "mig_state", None)  # what the phase leaves, when it said
-        message = (f"interrupted by {name}; every step mig had committed stays"
-                   + (f", {state}" if state else "")
-                   + f"; running `mig {command}` again goes on from there (`mig status` shows "
-                   "where things stand)")
+        # The phase's own note says what to run next; without one, the generic advice.
+        message = f"interrupted by {name}; every step mig had committed stays" + (
+            f", {state}" if state else f"; running `mig {command}` again goes on from there "
+            "(`mig status` shows where things stand)")
         if as_json:
             click.echo(json.dumps({"ok": False, "command": command,
                                    "error": {"kind": "interrupted", "message": message}}))

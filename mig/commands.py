@@ -82,6 +82,8 @@ class PlanReport:
     schema_hash: str
     plan: Plan
     statements: dict[str, list[str]]  # per table, the copy and replay SQL migrate and drain run
+    action: str = "migrated"  # what migrate would do: as MigrateReport.action
+    message: str = ""  # why it would not copy, when it would not (the plan is then empty)
     json_properties = ("refused", "copy_order", "created_tables", "renamed_tables", "dropped_tables")
 
     @property
@@ -106,10 +108,16 @@ class PlanReport:
 
 
 def plan_command(inputs: Inputs, warn: Warn | None = None) -> PlanReport:
+    """What migrate would do with the same inputs: its refusals, or the plan it would copy by."""
     schema_path, schema = _load(inputs, warn)
     new = inputs.new or target_path(inputs.dir, schema_hash(schema))
-    old = _existing(inputs.old) or infer_old(inputs.dir, new)
-    _same_file(old, new)
+    old = _source(inputs, new)
+    action, message = migrate.preview(old, new)
+    if message:  # migrate would not plan: nothing to do, or a copy to resume
+        empty = Plan(schema_hash(schema), ())
+        return PlanReport(str(old or "(none)"), str(new), str(schema_path), empty.schema_hash, empty, {},
+                          action, message)
+    assert old is not None
     if not new.is_file():
         check_creatable(new)
     _, plan = migrate.make_plan(old, schema)
@@ -121,15 +129,21 @@ def migrate_command(inputs: Inputs, warn: Warn | None = None,
                     progress: migrate.Progress | None = None) -> migrate.MigrateReport:
     schema_path, schema = _load(inputs, warn)
     new = inputs.new or target_path(inputs.dir, schema_hash(schema))
+    return migrate.migrate(_source(inputs, new), new, schema, Path(schema_path), progress)
+
+
+def _source(inputs: Inputs, new: Path) -> Path | None:
+    """The old database plan and migrate read: None when the target exists and no
+    candidate does (migrate then has nothing to do, DESIGN.md §2)."""
     if inputs.old is not None:
         old = _existing(inputs.old)
     elif new.exists() and not old_candidates(inputs.dir, new):
-        old = None  # migrate says there is nothing to do
+        return None
     else:
         old = infer_old(inputs.dir, new)
     if old is not None:
         _same_file(old, new)
-    return migrate.migrate(old, new, schema, Path(schema_path), progress)
+    return old
 
 
 # ---------------------------------------------------------------- the pair after migrate
@@ -211,17 +225,28 @@ def _need(path: Path | None, what: str, flag: str) -> Path:
     return path
 
 
+def _new_of(pair: _Pair) -> Path:
+    """The new database drain, cutover and verify work on; before migrate, or with
+    the new file gone, a refusal that says so (runbook: verify command order)."""
+    if pair.new is not None:
+        return pair.new
+    link = recorded_link(pair.old) if pair.old is not None else None
+    if pair.old is not None and link is None:
+        raise WrongState(f"no migration in progress: {pair.old} has no migration marker; "
+                         "run `mig migrate` first")
+    if link is not None and link[0] == "old" and not link[1].exists():
+        raise NotFound(f"{pair.old} is being migrated to {link[1]}, which does not exist; "
+                       "restore that file, or run `mig abort` and `mig migrate` again")
+    return _need(_follow(pair.old), "new database", "--new")
+
+
 def drain_command(inputs: Inputs, warn: Warn | None = None,
                   progress: migrate.Progress | None = None) -> drain.DrainReport:
-    pair = _pair(inputs, warn, "--new")
-    new = _need(pair.new or _follow(pair.old), "new database", "--new")
-    return drain.drain(new, inputs.old, progress)
+    return drain.drain(_new_of(_pair(inputs, warn, "--new")), inputs.old, progress)
 
 
 def cutover_command(inputs: Inputs, warn: Warn | None = None) -> cutover.CutoverReport:
-    pair = _pair(inputs, warn, "--new")
-    new = _need(pair.new or _follow(pair.old), "new database", "--new")
-    return cutover.cutover(new, inputs.old)
+    return cutover.cutover(_new_of(_pair(inputs, warn, "--new")), inputs.old)
 
 
 def cleanup_old_command(inputs: Inputs, warn: Warn | None = None) -> cleanup.CleanupReport:
@@ -237,6 +262,9 @@ def abort_command(inputs: Inputs, warn: Warn | None = None) -> cleanup.AbortRepo
         return cleanup.abort(old, link[1] if link is not None and link[0] == "old" else None)
     if inputs.new is not None:
         old = _existing(inputs.old)
+        if old is None and not inputs.new.exists():
+            raise NotFound(f"database {inputs.new} does not exist; pass the new database migrate "
+                           "created, or --old to undo the capture on the old one")
         if old is not None:
             _same_file(old, inputs.new)
         return cleanup.abort(old, inputs.new)
@@ -249,6 +277,4 @@ def abort_command(inputs: Inputs, warn: Warn | None = None) -> cleanup.AbortRepo
 def verify_command(inputs: Inputs, warn: Warn | None = None):  # type: ignore[no-untyped-def]
     from mig.phases import verify
 
-    pair = _pair(inputs, warn, "--new")
-    new = _need(pair.new or _follow(pair.old), "new database", "--new")
-    return verify.verify(new, inputs.old)
+    return verify.verify(_new_of(_pair(inputs, warn, "--new")), inputs.old)

@@ -18,8 +18,10 @@ def render_text(command: str, report: Any) -> str:
 def _plan(r: Any) -> list[str]:
     p = r.plan
     lines = [f"Old database: {r.old}", f"New database: {r.new}", f"Schema: {r.schema}",
-             f"Schema hash: {r.schema_hash}",
-             f"Copy order: {', '.join(t.target for t in p.tables) or '(no tables)'}"]
+             f"Schema hash: {r.schema_hash}"]
+    if r.message:
+        return lines + [f"Result: {r.message}"]
+    lines.append(f"Copy order: {', '.join(t.target for t in p.tables) or '(no tables)'}")
     for t in p.tables:
         head = {"copy": f"copy from {t.source}", "renamed": f"renamed from {t.source}",
                 "create": "create (new, empty)"}[t.how]
@@ -81,7 +83,7 @@ def _status(r: Any) -> list[str]:
 
 def _drain(r: Any) -> list[str]:
     return [f"Old database: {r.old}", f"New database: {r.new}",
-            f"Previous marker status: {r.previous_marker}", "Marker status: draining",
+            f"Previous marker status: {r.previous_marker}", f"Marker status: {r.marker_status}",
             f"Replayed entries: {r.replayed}", f"Remaining log entries: {r.remaining}",
             f"Replay time: {r.replay_seconds:.3f} s",
             f"Replayed before blocking writes: {r.caught_up}",

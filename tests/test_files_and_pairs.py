@@ -208,6 +208,22 @@ def test_cutover_refuses_a_new_database_changed_behind_its_back(tmp_path: Path) 
         assert out.returncode == 1 and "changed by another client" in out.stderr, (ddl, out.stderr)
 
 
+def test_cutover_refuses_an_old_database_whose_schema_changed_while_draining(tmp_path: Path) -> None:
+    """A table created and written while writes were blocked: no trigger can refuse DDL,
+    and its rows would reach neither database; cutover finds the changed schema."""
+    d = project(tmp_path, OLD, NEW)
+    assert run_mig("migrate", cwd=d).returncode == 0
+    assert run_mig("drain", cwd=d).returncode == 0
+    conn = sqlite3.connect(d / OLD_DB)
+    conn.execute("CREATE TABLE sneaky (x)")
+    conn.execute("INSERT INTO sneaky VALUES (1)")
+    conn.commit()
+    conn.close()
+    out = run_mig("cutover", cwd=d)
+    assert out.returncode == 1 and "schema changed since `mig migrate`" in out.stderr, out
+    assert "Migration status: migrating" in run_mig("status", cwd=d).stdout
+
+
 @pytest.mark.parametrize("target", ["dangling.sqlite", "a-directory", "no-such-dir/new.sqlite",
                                     "schema.sql/new.sqlite"])
 @pytest.mark.parametrize("command", ["plan", "migrate"])
@@ -294,3 +310,65 @@ def test_migrate_onto_an_existing_file_that_is_no_target_says_to_pick_another(tm
     (d / OLD_DB).unlink()  # no source either: not "nothing to do", since the file is no target
     out = run_mig("migrate", "--dir", str(d), "--new", str(other))
     assert out.returncode == 1 and "already exists and is not a mig target" in out.stderr
+
+
+def test_plan_says_what_migrate_would_do_for_the_same_inputs(tmp_path: Path) -> None:
+    """DESIGN.md §2: plan takes migrate's inputs and exits 1 when migrate would be refused."""
+    d = project(tmp_path, OLD, NEW)
+    other = d / "other.sqlite"
+    sqlite3.connect(other).execute("CREATE TABLE mine (x)").connection.close()
+    for command in ("plan", "migrate"):  # a target that is not mig's: both refuse, alike
+        out = run_mig(command, "--dir", str(d), "--new", str(other))
+        assert out.returncode == 1 and "already exists and is not a mig target" in out.stderr, out
+    assert run_mig("migrate", cwd=d).returncode == 0
+    out = run_mig("plan", cwd=d)
+    assert out.returncode == 0 and "is already migrated; next: mig drain" in out.stdout, out
+    assert run_mig("drain", cwd=d).returncode == 0
+    for command in ("plan", "migrate"):
+        out = run_mig(command, cwd=d)
+        assert out.returncode == 0 and "already migrated; next: mig cutover" in out.stdout, out
+    (d / "schema.sql").write_text(NEW + "CREATE TABLE extra (x);")  # edited mid-migration
+    before = snapshot(d)
+    for command in ("plan", "migrate"):
+        out = run_mig(command, "--old", str(d / OLD_DB), cwd=d)
+        assert out.returncode == 1 and "finish or `mig abort` that migration first" in out.stderr, out
+    assert snapshot(d) == before
+
+
+def test_plan_with_the_target_and_no_source_says_there_is_nothing_to_do(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW)
+    for command in ("migrate", "drain", "cutover", "cleanup-old"):
+        assert run_mig(command, cwd=d).returncode == 0, command
+    (d / OLD_DB).unlink()
+    for command in ("plan", "migrate"):
+        out = run_mig(command, cwd=d)
+        assert out.returncode == 0 and "there is no source database; nothing to do" in out.stdout, out
+
+
+def test_phases_before_migrate_say_to_run_migrate_first(tmp_path: Path) -> None:
+    """Runbook triage: missing migration tables -> verify command order."""
+    d = project(tmp_path, OLD, NEW)
+    before = snapshot(d)
+    for command in ("drain", "cutover", "verify"):
+        out = run_mig(command, cwd=d)
+        assert out.returncode == 1 and out.stderr.count("\n") == 1, out
+        assert "no migration in progress" in out.stderr and "run `mig migrate` first" in out.stderr, out
+    assert snapshot(d) == before
+
+
+def test_a_new_database_deleted_mid_migration_is_named(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW)
+    assert run_mig("migrate", cwd=d).returncode == 0
+    new = next(p for p in d.glob("proj-*.sqlite") if p.name != OLD_DB)
+    new.unlink()
+    out = run_mig("drain", cwd=d)
+    assert out.returncode == 1 and "which does not exist" in out.stderr and new.name in out.stderr, out
+    assert "mig abort" in out.stderr
+
+
+def test_abort_of_a_new_database_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW)
+    before = snapshot(d)
+    out = run_mig("abort", "--new", str(d / "nope.sqlite"), cwd=d)
+    assert out.returncode == 1 and "does not exist" in out.stderr, out
+    assert snapshot(d) == before and not (d / "nope.sqlite").exists()

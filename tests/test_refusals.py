@@ -75,3 +75,32 @@ def test_plan_json_lists_every_refusal(tmp_path: Path) -> None:
     reasons = sorted(r["table"] + "." + str(r["column"]) for r in data["plan"]["refusals"])
     assert reasons == ["author.age", "author.email", "note.None"]
     assert all(r["rows"] > 0 and r["sample"] for r in data["plan"]["refusals"])
+
+
+@pytest.mark.parametrize("constraint, row, key", [
+    ("CHECK (total >= 0)", "(7, -5.0, 'x')", "id=7"),
+    ("NOT NULL", "(7, 1.0, NULL)", "id=7"),
+], ids=["CHECK", "NOT NULL"])
+def test_a_logged_row_the_new_schema_refuses_fails_drain_before_writes_are_blocked(
+        tmp_path: Path, constraint: str, row: str, key: str) -> None:
+    """A row written while recording that a new constraint refuses: drain names it and
+    leaves the old database writable (rerunning drain could never get past it)."""
+    import sqlite3
+    old = "CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL, tag TEXT); INSERT INTO orders VALUES (1, 5.0, 'a');"
+    column = "total REAL CHECK (total >= 0), tag TEXT" if constraint.startswith("CHECK") else \
+        "total REAL, tag TEXT NOT NULL DEFAULT 'a'"
+    d = project(tmp_path, old, f"CREATE TABLE orders (id INTEGER PRIMARY KEY, {column});")
+    assert run_mig("migrate", cwd=d).returncode == 0
+    db = d / "proj-0000000000000001.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"INSERT INTO orders VALUES {row}")
+    out = run_mig("drain", cwd=d)
+    failed = [line for line in out.stderr.splitlines() if not line.startswith("catch-up:")]
+    assert out.returncode == 1 and len(failed) == 1 and failed[0].startswith("drain failed:"), out
+    assert key in out.stderr and "fix" in out.stderr and "Traceback" not in out.stderr, out
+    assert "blocked" not in out.stderr, out
+    assert "Marker status: recording" in run_mig("status", cwd=d).stdout
+    with sqlite3.connect(db) as conn:  # the old service still writes, and may fix the row
+        conn.execute("UPDATE orders SET total = 1.0, tag = 'b' WHERE id = 7")
+    out = run_mig("drain", cwd=d)
+    assert out.returncode == 0, out

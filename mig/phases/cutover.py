@@ -88,6 +88,11 @@ def _check_old_log(conn: sqlite3.Connection, old_path: Path, new_path: Path) -> 
             raise refuse("drain_incomplete", detail="the old database is still recording writes")
         pending = old.execute("SELECT count(*) FROM _migration_log WHERE seq > ?",
                               (checkpoint(conn),)).fetchone()[0]
+        # No trigger sees DDL: a table created (and written) while writes were blocked
+        # would be in neither database after cutover. Its schema tells.
+        now_print = fingerprint(introspect(old))
+        if now_print != state.fingerprint:
+            raise refuse("old_changed", detail=f"fingerprint {state.fingerprint} -> {now_print}")
     finally:
         old.close()
     if pending:

@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, ContextManager
+from typing import Callable, ContextManager, Iterator
 
 from mig.db import attach_old, cache_sized, let_writers_in, mig_writer, open_rw, paced, translate_errors
 from mig.errors import leaves_on_failure
@@ -88,6 +89,7 @@ class DrainReport:
     caught_up: int = 0  # of `replayed`, the entries replayed before writes were blocked
     blocked_seconds: float = 0.0  # from blocking writes to the end of replay
     replay_seconds: float = 0.0  # the replay alone (catch-up and tail), like migrate's Copy time
+    marker_status: str = "draining"  # the old database's marker once drain is done
 
 
 def drain(new_path: Path, old_path: Path | None = None, progress: Progress | None = None) -> DrainReport:
@@ -104,16 +106,21 @@ def drain(new_path: Path, old_path: Path | None = None, progress: Progress | Non
                 batch = _batch_size(conn)
                 pace = _catch_up_pace(conn, batch) if previous == "recording" else None
                 started = time.monotonic()
-                caught_up = _catch_up(conn, plan, pace, progress) if pace else 0
+                with _refused_rows_named(conn, plan):
+                    caught_up = _catch_up(conn, plan, pace, progress) if pace else 0
                 caught_up_seconds = time.monotonic() - started
                 _check_old(old_path, new_path)  # again: nothing may have changed while catching up
                 if previous == "recording":
+                    # Both refusals of a doomed drain, while the old service still writes:
+                    # a logged row that does not fit, a new file that cannot be written.
+                    _check_logged(conn, plan)
                     _check_writable(conn)
                 blocked = time.monotonic()
                 if previous == "recording":
                     _block_writes(old_path)
                 tail = time.monotonic()
-                with _blocked_on_failure(old_path), translate_errors(f"draining into {new_path}"):
+                with _blocked_on_failure(old_path), translate_errors(f"draining into {new_path}"), \
+                        _refused_rows_named(conn, plan):
                     replayed = caught_up + _replay(conn, plan, progress, log_max(conn, "old"), batch, _fixed(batch))
                     blocked_seconds = time.monotonic() - blocked
                     replay_seconds = caught_up_seconds + time.monotonic() - tail
@@ -164,6 +171,27 @@ def _check_writable(conn: sqlite3.Connection) -> None:
     finally:
         if conn.in_transaction:  # SQLite may have rolled back already (disk full, I/O error)
             conn.execute("ROLLBACK")
+
+
+@contextmanager
+def _refused_rows_named(conn: sqlite3.Connection, plan: Plan) -> Iterator[None]:
+    """A logged row the new schema refuses (its CHECK, NOT NULL or UNIQUE) fails replay
+    with SQLite's bare message, and running drain again cannot get past it: name the
+    rows, as the end of drain does, and say what to do instead."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        _check_logged(conn, plan)
+        raise refuse("logged_refused", detail=f"replay failed: {exc}") from exc
+
+
+def _check_logged(conn: sqlite3.Connection, plan: Plan) -> None:
+    """Refuse when a logged row does not fit the new schema (see logged_refusals)."""
+    refused = logged_refusals(conn, plan, tuple(stored_seeds(conn)))
+    if refused:
+        raise refuse("logged_refused", detail="; ".join(r.message for r in refused))
 
 
 def _blocked_on_failure(old_path: Path) -> ContextManager[None]:
@@ -239,7 +267,10 @@ def _catch_up(conn: sqlite3.Connection, plan: Plan, pace: tuple[Sizer, int], pro
     for _ in range(CATCH_UP_ROUNDS):
         top = log_max(conn, "old")
         pending = top - checkpoint(conn)
-        if pending <= CATCH_UP_TAIL or (behind is not None and pending >= behind):
+        # One round even for a short log: a logged row the new schema refuses then
+        # fails drain while the old service still writes, not after it is blocked.
+        tail = pending <= CATCH_UP_TAIL and behind is not None
+        if pending == 0 or tail or (behind is not None and pending >= behind):
             break
         replayed += _replay(conn, plan, progress, top, first, sizer, label="catch-up")
         behind = pending
@@ -311,9 +342,7 @@ def _replay_table(conn: sqlite3.Connection, replay: Replay, params: dict[str, in
 def _finish(conn: sqlite3.Connection, plan: Plan) -> int:
     """Seeds (upsert by key) and AUTOINCREMENT counters, once the log is replayed;
     then the truth check that no row went missing on the way."""
-    refused = logged_refusals(conn, plan, tuple(stored_seeds(conn)))
-    if refused:
-        raise refuse("logged_refused", detail="; ".join(r.message for r in refused))
+    _check_logged(conn, plan)
     conn.execute("BEGIN")
     applied = apply_seeds(conn)
     for tp in plan.captured:

@@ -37,7 +37,7 @@ from mig.model import Schema, canonical_json, encode_value, schema_hash
 from mig.paths import check_creatable
 from mig.phases import preflight
 from mig.phases.seeds import apply_seeds
-from mig.phases.state import now, phase_lock, read_new, read_old, refuse, table_exists
+from mig.phases.state import NewState, OldState, now, phase_lock, read_new, read_old, refuse, table_exists
 from mig.plan.ops import Plan, TablePlan
 from mig.plan.statements import (
     capture_trigger_sql,
@@ -53,7 +53,7 @@ from mig.plan.statements import (
 from mig.render import create_index_sql, table_statements, trigger_statements, view_statements
 from mig.sqltext import quote_ident as q
 
-__all__ = ["MigrateReport", "make_plan", "migrate", "guards_lifted", "Progress"]
+__all__ = ["MigrateReport", "make_plan", "migrate", "preview", "guards_lifted", "Progress"]
 
 make_plan = preflight.make_plan  # re-exported: `mig plan` and migrate refuse through one path
 
@@ -118,12 +118,8 @@ def migrate(old_path: Path | None, new_path: Path, target: Schema, schema_path: 
     shash = schema_hash(target)
     report = MigrateReport(str(old_path) if old_path else None, str(new_path), shash, "migrated")
     if old_path is None or not old_path.exists():
-        if new_path.exists():
-            _require_target(new_path)
-            report.action = "nothing-to-do"
-            report.message = f"the target {new_path} exists and there is no source database; nothing to do"
-            return report
-        raise NotFound(f"database {old_path} does not exist")
+        report.action, report.message = _without_source(old_path, new_path)
+        return report
     if not new_path.is_file():
         check_creatable(new_path)
     _remove_if_empty(new_path)
@@ -139,6 +135,67 @@ def migrate(old_path: Path | None, new_path: Path, target: Schema, schema_path: 
             _build_new(old_path, new_path, target, plan, schema_commit(schema_path))
             _copy_and_finish(old_path, new_path, plan, report, progress)
     return report
+
+
+def preview(old_path: Path | None, new_path: Path) -> tuple[str, str]:
+    """What `migrate` would do with these paths, read-only: (action, message), the
+    message empty for a fresh migration; raises the refusal migrate would raise
+    before it plans (`mig plan` shows this, DESIGN.md §2: same inputs)."""
+    if old_path is None or not old_path.exists():
+        return _without_source(old_path, new_path)
+    if _has_schema(new_path):
+        with translate_errors(f"reading {new_path}"):
+            conn = open_ro(new_path)
+            try:
+                if not table_exists(conn, "_migration_status"):
+                    raise refuse("target_taken", path=new_path)
+                state = read_new(conn)
+            finally:
+                conn.close()
+        return _already_done(state, old_path, new_path) or (
+            "resumed", f"migrate would resume the copy into {new_path}")
+    old = _old_state(old_path)
+    if old.marker is not None and old.new_path != str(new_path.resolve()):
+        raise refuse("other_target", other=old.new_path, path=new_path)
+    return "migrated", ""
+
+
+def _without_source(old_path: Path | None, new_path: Path) -> tuple[str, str]:
+    if not new_path.exists():
+        raise NotFound(f"database {old_path} does not exist")
+    _require_target(new_path)
+    return "nothing-to-do", f"the target {new_path} exists and there is no source database; nothing to do"
+
+
+def _already_done(state: NewState, old_path: Path, new_path: Path) -> tuple[str, str] | None:
+    """migrate's answer for a target whose copy finished; None while it has not."""
+    if state.status == "ready":
+        return "already-cut-over", f"{new_path} is already cut over; nothing to do"
+    if not state.copy_done:
+        return None
+    step = "mig cutover" if _old_state(old_path).marker == "draining" else "mig drain"
+    return "already-migrated", f"{new_path} is already migrated; next: {step}"
+
+
+def _has_schema(path: Path) -> bool:
+    """A file with tables in it: a killed migrate's empty file counts as none (see _remove_if_empty)."""
+    if not path.is_file():
+        return False
+    with translate_errors(f"reading {path}"):
+        conn = open_ro(path)
+        try:
+            return bool(conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
+        finally:
+            conn.close()
+
+
+def _old_state(old_path: Path) -> OldState:
+    with translate_errors(f"reading {old_path}"):
+        conn = open_ro(old_path)
+        try:
+            return read_old(conn)
+        finally:
+            conn.close()
 
 
 def _recording_on_failure(old_path: Path) -> ContextManager[None]:
@@ -161,15 +218,7 @@ def _require_target(path: Path) -> None:
 
 def _remove_if_empty(path: Path) -> None:
     """A migrate killed before the new database's first commit leaves an empty file: start over."""
-    if not path.is_file():
-        return
-    with translate_errors(f"reading {path}"):
-        conn = open_ro(path)
-        try:
-            empty = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
-        finally:
-            conn.close()
-    if empty:
+    if path.is_file() and not _has_schema(path):
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(str(path) + suffix).unlink(missing_ok=True)
 
@@ -252,13 +301,9 @@ def _resume(old_path: Path, new_path: Path, report: MigrateReport,
             state = read_new(conn)
         finally:
             conn.close()
-    if state.status == "ready":
-        report.action = "already-cut-over"
-        report.message = f"{new_path} is already cut over; nothing to do"
-        return report
-    if state.copy_done:
-        report.action = "already-migrated"
-        report.message = f"{new_path} is already migrated; next: mig drain"
+    done = _already_done(state, old_path, new_path)
+    if done is not None:
+        report.action, report.message = done
         return report
     assert state.plan is not None
     report.action = "resumed"

@@ -71,7 +71,8 @@ def _new_lines(conn: sqlite3.Connection, report: StatusReport, old_schema: str |
     report.migration_status = n.status or "no status marker"
     report.schema_hash = n.schema_hash
     report.id_mapping_entries = n.id_mapping_entries
-    report.migration_progress = "present" if n.checkpoint is not None else "removed"
+    if n.status is not None:  # a file that is no mig target never had it: not "removed"
+        report.migration_progress = "present" if n.checkpoint is not None else "removed"
     report.cutover_complete = n.status == "ready"
     if n.status == "migrating":
         report.bulk_copy = "done" if n.copy_done else "not finished"

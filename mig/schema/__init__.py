@@ -15,6 +15,8 @@ def load_schema(path: str | Path, warn: Callable[[str], None] | None = None) -> 
     """Load `path` by its suffix: .fsx, .py or .sql; errors name it as given."""
     p = Path(path)
     shown = str(path)
+    if p.is_dir():
+        raise NotFound(f"schema file {shown} is a directory; pass the schema file itself")
     if not p.is_file():
         raise NotFound(f"schema file {shown} does not exist")
     schema = _not_reserved(_load(p, shown, warn), shown)
