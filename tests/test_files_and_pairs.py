@@ -224,6 +224,24 @@ def test_cutover_refuses_an_old_database_whose_schema_changed_while_draining(tmp
     assert "Migration status: migrating" in run_mig("status", cwd=d).stdout
 
 
+@pytest.mark.parametrize("when", ["recording", "draining"])
+def test_a_dropped_capture_trigger_is_named_not_reported_as_lost_rows(tmp_path: Path, when: str) -> None:
+    """A plain client that drops a capture trigger and writes: the write was never
+    logged; drain (or cutover, when it happened while draining) says why."""
+    d = project(tmp_path, OLD, NEW)
+    assert run_mig("migrate", cwd=d).returncode == 0
+    if when == "draining":
+        assert run_mig("drain", cwd=d).returncode == 0
+    conn = sqlite3.connect(d / OLD_DB)
+    conn.execute('DROP TRIGGER "_mig_capture_item_ins"')
+    conn.execute("INSERT INTO item VALUES (2, 'unlogged')")
+    conn.commit()
+    conn.close()
+    out = run_mig("drain" if when == "recording" else "cutover", cwd=d)
+    assert out.returncode == 1 and "_mig_capture_item_ins were dropped" in out.stderr, out
+    assert "mig abort" in out.stderr
+
+
 @pytest.mark.parametrize("target", ["dangling.sqlite", "a-directory", "no-such-dir/new.sqlite",
                                     "schema.sql/new.sqlite"])
 @pytest.mark.parametrize("command", ["plan", "migrate"])

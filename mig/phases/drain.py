@@ -25,7 +25,7 @@ from typing import Callable, ContextManager, Iterator
 from mig.db import attach_old, cache_sized, let_writers_in, mig_writer, open_rw, paced, translate_errors
 from mig.errors import leaves_on_failure
 from mig.introspect import introspect
-from mig.phases.migrate import Progress, fingerprint, guards_lifted
+from mig.phases.migrate import Progress, check_capture, fingerprint, guards_lifted
 from mig.phases.preflight import logged_refusals
 from mig.phases.seeds import apply_seeds, count_mismatches, stored_seeds
 from mig.phases.state import checkpoint, log_max, phase_lock, read_new, read_old, refuse
@@ -153,9 +153,11 @@ def _check_old(old_path: Path, new_path: Path) -> str:
             raise refuse("no_marker", path=old_path)
         if state.new_path != str(new_path.resolve()):
             raise refuse("other_target", other=state.new_path, path=new_path)
-        now_print = fingerprint(introspect(conn))
+        schema = introspect(conn)
+        now_print = fingerprint(schema)
         if now_print != state.fingerprint:
             raise refuse("old_changed", detail=f"fingerprint {state.fingerprint} -> {now_print}")
+        check_capture(conn, schema)
         return state.marker
     finally:
         conn.close()

@@ -41,6 +41,7 @@ from mig.phases.state import NewState, OldState, now, phase_lock, read_new, read
 from mig.plan.ops import Plan, TablePlan
 from mig.plan.statements import (
     capture_trigger_sql,
+    logging_trigger_names,
     chunk_end_sql,
     copy_chunk_sql,
     guard_trigger_names,
@@ -53,7 +54,7 @@ from mig.plan.statements import (
 from mig.render import create_index_sql, table_statements, trigger_statements, view_statements
 from mig.sqltext import quote_ident as q
 
-__all__ = ["MigrateReport", "make_plan", "migrate", "preview", "guards_lifted", "Progress"]
+__all__ = ["MigrateReport", "make_plan", "migrate", "preview", "guards_lifted", "check_capture", "Progress"]
 
 make_plan = preflight.make_plan  # re-exported: `mig plan` and migrate refuse through one path
 
@@ -93,6 +94,16 @@ def guards_lifted(conn: sqlite3.Connection, table: str) -> Iterator[None]:
     yield
     for _, sql in stored:
         conn.execute(sql)
+
+
+def check_capture(conn: sqlite3.Connection, schema: Schema) -> None:
+    """Refuse when a capture trigger migrate installed on the old database is gone: a
+    plain client can drop one (no trigger sees DDL, and fingerprints leave ours out),
+    and the writes after that were never logged."""
+    have = {r[0] for r in conn.execute("SELECT name FROM main.sqlite_master WHERE type = 'trigger'")}
+    gone = [n for t in schema.tables for n in logging_trigger_names(t) if n not in have]
+    if gone:
+        raise refuse("capture_gone", names=", ".join(gone))
 
 
 def fingerprint(schema: Schema) -> str:

@@ -42,6 +42,8 @@ REFUSALS = {
                     "`mig abort` that migration first",
     "old_changed": "the old database's schema changed since `mig migrate` ({detail}); "
                    "run `mig abort` and migrate again",
+    "capture_gone": "the old database's capture triggers {names} were dropped since `mig migrate`, "
+                    "so writes since then were not recorded; run `mig abort` and migrate again",
     "not_a_target": "refusing to delete {path}: {detail}; pass the new database mig migrate "
                     "created (--new), or only --old",
     "new_changed": "the new database was changed by another client while it was closed to "

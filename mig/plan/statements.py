@@ -31,6 +31,7 @@ __all__ = [
     "drain_lock_sql",
     "capture_trigger_sql",
     "capture_trigger_names",
+    "logging_trigger_names",
     "guard_trigger_sql",
     "guard_trigger_names",
     "new_bookkeeping_sql",
@@ -150,6 +151,11 @@ def _displaced_rows(table: Table, key: tuple[str, ...], old: Schema, update: boo
 def capture_trigger_names(table: Table) -> list[str]:
     base = CAPTURE_PREFIX + table.name
     return [base + s for s in ("_ins", "_upd", "_del", "_bins", "_bupd")]
+
+
+def logging_trigger_names(table: Table) -> list[str]:
+    """The capture triggers every old table has (the BEFORE ones only where rows can be displaced)."""
+    return capture_trigger_names(table)[:3]
 
 
 def capture_trigger_sql(table: Table, old: Schema, key: tuple[str, ...] | None = None) -> list[str]:
