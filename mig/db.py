@@ -61,6 +61,9 @@ def _uri(path: Path, mode: str) -> str:
 def _connect(path: Path, mode: str) -> sqlite3.Connection:
     if mode != "rwc" and not path.exists():
         raise NotFound(f"database {path} does not exist")
+    if path.is_file() and not os.access(path, os.R_OK):
+        raise DatabaseError(f"{path}: this user may not read it (permission denied); "
+                            "run mig as a user who can read and write it")
     try:
         conn = sqlite3.connect(_uri(path, mode), uri=True, isolation_level=None,
                                timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)

@@ -390,3 +390,34 @@ def test_abort_of_a_new_database_that_does_not_exist_is_an_error(tmp_path: Path)
     out = run_mig("abort", "--new", str(d / "nope.sqlite"), cwd=d)
     assert out.returncode == 1 and "does not exist" in out.stderr, out
     assert snapshot(d) == before and not (d / "nope.sqlite").exists()
+
+
+def _unprivileged() -> list[str] | None:
+    """A prefix that runs mig without root's power to ignore file modes, or None."""
+    import os
+    import shutil
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--bounding-set=-all", "--inh-caps=-all"] if setpriv else None
+
+
+@pytest.mark.parametrize("mode, command, message", [
+    (0o444, "plan", "mig cannot write to the old database"),
+    (0o444, "migrate", "mig cannot write to the old database"),
+    (0o000, "status", "may not read it (permission denied)"),
+])
+def test_an_old_database_mig_may_not_write_or_read_is_refused_up_front(
+        tmp_path: Path, mode: int, command: str, message: str) -> None:
+    prefix = _unprivileged()
+    if prefix is None:
+        pytest.skip("running as root without setpriv: file modes do not apply")
+    d = project(tmp_path, OLD, NEW)
+    (d / OLD_DB).chmod(mode)
+    before = snapshot(d) if mode else sorted(p.name for p in d.iterdir())
+    from clihelp import MIG
+    out = subprocess.run([*prefix, *MIG, command], cwd=d, capture_output=True, text=True, timeout=60)
+    (d / OLD_DB).chmod(0o644)
+    assert out.returncode == 1 and message in out.stderr and out.stderr.count("\n") == 1, out
+    assert "Traceback" not in out.stderr
+    assert (snapshot(d) if mode else sorted(p.name for p in d.iterdir())) == before

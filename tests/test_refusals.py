@@ -33,6 +33,10 @@ REFUSALS = [
                  "UNIQUE (email)", "duplicates", id="new UNIQUE violated"),
     pytest.param(AUTHOR.replace("age TEXT", "age TEXT CHECK (length(age) = 2)") + NOTE, "author",
                  "CHECK", "relax", id="new CHECK violated"),
+    pytest.param(AUTHOR.replace("age TEXT", "age TEXT, z TEXT DEFAULT (nosuchfunc())") + NOTE, "author.z",
+                 "cannot evaluate its DEFAULT", "constant", id="new column with a DEFAULT SQLite cannot evaluate"),
+    pytest.param(AUTHOR.replace("age TEXT", "age TEXT, z TEXT NOT NULL DEFAULT (json('{bad'))") + NOTE, "author.z",
+                 "malformed JSON", "constant", id="new column with a DEFAULT that fails"),
     pytest.param(AUTHOR + NOTE.replace("author_id INTEGER", "author_id INTEGER REFERENCES author(id)"),
                  "note.author_id", "missing author rows", "seed rows", id="new FOREIGN KEY violated"),
 ]
@@ -104,3 +108,17 @@ def test_a_logged_row_the_new_schema_refuses_fails_drain_before_writes_are_block
         conn.execute("UPDATE orders SET total = 1.0, tag = 'b' WHERE id = 7")
     out = run_mig("drain", cwd=d)
     assert out.returncode == 0, out
+
+
+def test_an_fsx_default_sqlite_cannot_evaluate_is_a_refusal_not_a_database_error(tmp_path: Path) -> None:
+    d = project(tmp_path, "CREATE TABLE player (id INTEGER PRIMARY KEY AUTOINCREMENT, handle TEXT NOT NULL);"
+                "INSERT INTO player (handle) VALUES ('a');", "")
+    (d / "schema.sql").unlink()
+    (d / "schema.fsx").write_text('[<AutoIncPK "id">]\n[<DefaultExpr("z", "nosuchfunc()")>]\n'
+                                  "type Player =\n  { id: int64\n    handle: string\n    z: string }\n")
+    before = snapshot(d)
+    plan = run_mig("plan", cwd=d)
+    assert plan.returncode == 1 and "Refused: player.z: SQLite cannot evaluate its DEFAULT" in plan.stdout, plan
+    migrate = run_mig("migrate", cwd=d)
+    assert migrate.returncode == 1 and "plan refused: player.z" in migrate.stderr, migrate
+    assert snapshot(d) == before

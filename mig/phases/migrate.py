@@ -135,6 +135,8 @@ def migrate(old_path: Path | None, new_path: Path, target: Schema, schema_path: 
         check_creatable(new_path)
     _remove_if_empty(new_path)
     if not new_path.exists():  # refuse before any side effect, the lock file included
+        if _old_state(old_path).marker is None:
+            _check_old_writable(old_path)
         old_schema, plan = make_plan(old_path, target)
         if plan.refusals:
             raise PlanRefused(plan.refusals)
@@ -168,7 +170,18 @@ def preview(old_path: Path | None, new_path: Path) -> tuple[str, str]:
     old = _old_state(old_path)
     if old.marker is not None and old.new_path != str(new_path.resolve()):
         raise refuse("other_target", other=old.new_path, path=new_path)
+    if old.marker is None:
+        _check_old_writable(old_path)
     return "migrated", ""
+
+
+def _check_old_writable(old_path: Path) -> None:
+    """Capture writes to the old database: found read-only only then, it would fail halfway."""
+    if not os.access(old_path, os.W_OK):
+        raise refuse("old_readonly", path=old_path, why="the file is read-only for this user")
+    if not os.access(old_path.resolve().parent, os.W_OK | os.X_OK):
+        raise refuse("old_readonly", path=old_path, why="its directory is read-only for this user, "
+                     "and SQLite writes its journal there")
 
 
 def _without_source(old_path: Path | None, new_path: Path) -> tuple[str, str]:

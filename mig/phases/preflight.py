@@ -36,6 +36,30 @@ CHECK_CHUNK_ROWS = 20_000  # the first range of a check; later ones are paced to
 CHECK_TARGET_S = 0.08
 
 
+def _unevaluable_defaults(conn: sqlite3.Connection, plan: Plan, target: Schema) -> list[Refusal]:
+    """A new column's DEFAULT is evaluated by mig's copy for every old row: one SQLite
+    cannot evaluate here (a function mig's connection lacks, malformed JSON) would fail
+    the copy after capture is installed, so the plan refuses it."""
+    out = []
+    for tp in plan.captured:
+        table = target.table(tp.target)
+        for col in tp.columns:
+            column = table.column(col.target) if table is not None and col.how == "default" else None
+            default = column.default if column is not None else None
+            if default is None:
+                continue
+            try:
+                conn.execute(f"SELECT {default}").fetchall()
+            except sqlite3.Error as exc:
+                old_t = f"old.{q(tp.source or '')}"
+                rows = conn.execute(f"SELECT count(*) FROM {old_t}").fetchone()[0]
+                keys = ", ".join(q(k) if k != "rowid" else "rowid" for k in tp.old_key)
+                out.append(Refusal(tp.target, col.target, f"SQLite cannot evaluate its DEFAULT {default} ({exc})",
+                                   "use a constant or an expression of SQLite's built-in functions", rows,
+                                   _sample(conn, f"SELECT {keys} FROM {old_t} LIMIT 1", ())))
+    return out
+
+
 def make_plan(old_path: Path, target: Schema) -> tuple[Schema, Plan]:
     """Compare and run every data check, read-only. Refusals are in the plan."""
     with translate_errors(f"reading {old_path}"):
@@ -45,8 +69,11 @@ def make_plan(old_path: Path, target: Schema) -> tuple[Schema, Plan]:
             attach_old(conn, old_path, reader=True)
             old_schema = introspect(conn, "old")
             plan = compare(old_schema, target)
-            refusals = list(plan.refusals) + _virtual_tables(conn)
+            defaults = _unevaluable_defaults(conn, plan, target)
+            refusals = list(plan.refusals) + _virtual_tables(conn) + defaults
             for check in plan.checks:
+                if check.table in {r.table for r in defaults}:
+                    continue  # its queries would evaluate the DEFAULT SQLite cannot
                 refusal = _run_check(conn, check)
                 if refusal is not None:
                     refusals.append(refusal)

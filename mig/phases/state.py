@@ -42,6 +42,8 @@ REFUSALS = {
                     "`mig abort` that migration first",
     "old_changed": "the old database's schema changed since `mig migrate` ({detail}); "
                    "run `mig abort` and migrate again",
+    "old_readonly": "mig cannot write to the old database {path} ({why}), and migrate installs its "
+                    "capture triggers there; run mig as a user who can write the file and its directory",
     "capture_gone": "the old database's capture triggers {names} were dropped since `mig migrate`, "
                     "so writes since then were not recorded; run `mig abort` and migrate again",
     "not_a_target": "refusing to delete {path}: {detail}; pass the new database mig migrate "
@@ -55,7 +57,7 @@ REFUSALS = {
     "logged_refused": "rows written to the old database during the migration would be changed or "
                       "lost by the new schema: {detail}; `mig abort`, fix them, and migrate again",
     "rows_lost": "rows written to the old database during the migration do not fit the new schema "
-                 "(a new UNIQUE or PRIMARY KEY they violate): {detail}; `mig verify` names the keys; "
+                 "(a new UNIQUE or PRIMARY KEY they violate), or were written with triggers turned off: {detail}; `mig verify` names the keys; "
                  "`mig abort`, fix the data in the old database, and migrate again",
     "old_missing": "the old database {path} recorded at migrate time does not exist; cutover "
                    "must check its log: pass --old with its new location",
