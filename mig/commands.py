@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from mig.db import open_ro
 from mig.errors import MigError, NotFound, PathInference, SchemaInputError, WrongState
 from mig.model import Schema, schema_hash
 from mig.paths import check_creatable, find_schema, infer_old, old_candidates, target_path
@@ -230,13 +231,16 @@ def _new_of(pair: _Pair) -> Path:
     the new file gone, a refusal that says so (runbook: verify command order)."""
     if pair.new is not None:
         return pair.new
+    if pair.old is not None:
+        open_ro(pair.old).close()  # an unreadable file says so, not "no marker"
     link = recorded_link(pair.old) if pair.old is not None else None
     if pair.old is not None and link is None:
         raise WrongState(f"no migration in progress: {pair.old} has no migration marker; "
                          "run `mig migrate` first")
     if link is not None and link[0] == "old" and not link[1].exists():
-        raise NotFound(f"{pair.old} is being migrated to {link[1]}, which does not exist; "
-                       "restore that file, or run `mig abort` and `mig migrate` again")
+        raise NotFound(f"{pair.old} is being migrated to {link[1]}, which does not exist; pass --new "
+                       "with its current location (only if it is lost and was never cut over: "
+                       "`mig abort` and `mig migrate` again)")
     return _need(_follow(pair.old), "new database", "--new")
 
 
@@ -263,8 +267,8 @@ def abort_command(inputs: Inputs, warn: Warn | None = None) -> cleanup.AbortRepo
     if inputs.new is not None:
         old = _existing(inputs.old)
         if old is None and not inputs.new.exists():
-            raise NotFound(f"database {inputs.new} does not exist; pass the new database migrate "
-                           "created, or --old to undo the capture on the old one")
+            raise NotFound(f"database {inputs.new} does not exist (nothing to abort there, or it is "
+                           "removed already); pass --old to undo the capture on the old database")
         if old is not None:
             _same_file(old, inputs.new)
         return cleanup.abort(old, inputs.new)

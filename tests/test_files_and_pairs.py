@@ -421,3 +421,33 @@ def test_an_old_database_mig_may_not_write_or_read_is_refused_up_front(
     assert out.returncode == 1 and message in out.stderr and out.stderr.count("\n") == 1, out
     assert "Traceback" not in out.stderr
     assert (snapshot(d) if mode else sorted(p.name for p in d.iterdir())) == before
+
+
+def test_plan_says_an_interrupted_copy_would_be_resumed_and_an_unfinished_drain_is_next(tmp_path: Path) -> None:
+    from mig.db import mig_writer, open_rw
+    d = project(tmp_path, OLD, NEW)
+    assert run_mig("migrate", cwd=d).returncode == 0
+    new = next(p for p in d.glob("proj-*.sqlite") if p.name != OLD_DB)
+    conn = mig_writer(open_rw(new))  # as a migrate killed before its last step leaves it
+    conn.execute("DELETE FROM _migration_progress WHERE key = 'copy_done'")
+    conn.close()
+    out = run_mig("plan", cwd=d)
+    assert out.returncode == 0 and "migrate would resume the copy into" in out.stdout, out
+    assert run_mig("migrate", cwd=d).returncode == 0
+    old = sqlite3.connect(d / OLD_DB)  # as a drain killed right after blocking writes leaves it
+    old.execute("UPDATE _migration_marker SET status = 'draining'")
+    old.commit()
+    old.close()
+    out = run_mig("plan", cwd=d)
+    assert out.returncode == 0 and "already migrated; next: mig drain" in out.stdout, out
+
+
+def test_a_cut_over_new_database_moved_away_is_not_met_with_abort_advice(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW)
+    for command in ("migrate", "drain", "cutover"):
+        assert run_mig(command, cwd=d).returncode == 0, command
+    new = next(p for p in d.glob("proj-*.sqlite") if p.name != OLD_DB)
+    new.rename(tmp_path / "prod.sqlite")  # into production
+    out = run_mig("verify", cwd=d)
+    assert out.returncode == 1 and "pass --new with its current location" in out.stderr, out
+    assert "never cut over" in out.stderr

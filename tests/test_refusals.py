@@ -94,15 +94,16 @@ def test_a_logged_row_the_new_schema_refuses_fails_drain_before_writes_are_block
     column = "total REAL CHECK (total >= 0), tag TEXT" if constraint.startswith("CHECK") else \
         "total REAL, tag TEXT NOT NULL DEFAULT 'a'"
     d = project(tmp_path, old, f"CREATE TABLE orders (id INTEGER PRIMARY KEY, {column});")
-    assert run_mig("migrate", cwd=d).returncode == 0
     db = d / "proj-0000000000000001.sqlite"
+    sqlite3.connect(db).execute("PRAGMA journal_mode=WAL").connection.close()  # reads block no writer
+    assert run_mig("migrate", cwd=d).returncode == 0
     with sqlite3.connect(db) as conn:
         conn.execute(f"INSERT INTO orders VALUES {row}")
     out = run_mig("drain", cwd=d)
     failed = [line for line in out.stderr.splitlines() if not line.startswith("catch-up:")]
     assert out.returncode == 1 and len(failed) == 1 and failed[0].startswith("drain failed:"), out
     assert key in out.stderr and "fix" in out.stderr and "Traceback" not in out.stderr, out
-    assert "blocked" not in out.stderr, out
+    assert "blocked" not in out.stderr and "run `mig drain` again" in out.stderr, out
     assert "Marker status: recording" in run_mig("status", cwd=d).stdout
     with sqlite3.connect(db) as conn:  # the old service still writes, and may fix the row
         conn.execute("UPDATE orders SET total = 1.0, tag = 'b' WHERE id = 7")
@@ -122,3 +123,12 @@ def test_an_fsx_default_sqlite_cannot_evaluate_is_a_refusal_not_a_database_error
     migrate = run_mig("migrate", cwd=d)
     assert migrate.returncode == 1 and "plan refused: player.z" in migrate.stderr, migrate
     assert snapshot(d) == before
+
+
+def test_a_default_sqlite_cannot_evaluate_hides_no_other_refusal(tmp_path: Path) -> None:
+    new = AUTHOR.replace("email TEXT", "email TEXT UNIQUE").replace("age TEXT", "age TEXT, z TEXT DEFAULT (nosuchfunc())")
+    d = project(tmp_path, OLD, new + NOTE)
+    plan = run_mig("plan", cwd=d)
+    refused = [ln for ln in plan.stdout.splitlines() if ln.startswith("Refused: ")]
+    assert plan.returncode == 1 and len(refused) == 2, plan.stdout
+    assert any("author.z" in r for r in refused) and any("UNIQUE (email)" in r for r in refused)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from mig.db import attach_old, mig_writer, open_ro, open_rw, translate_errors
 from mig.introspect import introspect
-from mig.phases.migrate import check_capture, fingerprint
+from mig.phases.migrate import check_old_schema, fingerprint
 from mig.phases.seeds import count_mismatches, stored_seeds
 from mig.phases.state import checkpoint, now, phase_lock, read_new, read_old, refuse, table_exists
 from mig.plan.ops import Plan
@@ -90,11 +90,7 @@ def _check_old_log(conn: sqlite3.Connection, old_path: Path, new_path: Path) -> 
                               (checkpoint(conn),)).fetchone()[0]
         # No trigger sees DDL: a table created (and written) while writes were blocked
         # would be in neither database after cutover. Its schema tells.
-        schema = introspect(old)
-        now_print = fingerprint(schema)
-        if now_print != state.fingerprint:
-            raise refuse("old_changed", detail=f"fingerprint {state.fingerprint} -> {now_print}")
-        check_capture(old, schema)
+        check_old_schema(old, state.fingerprint)
     finally:
         old.close()
     if pending:

@@ -24,8 +24,7 @@ from typing import Callable, ContextManager, Iterator
 
 from mig.db import attach_old, cache_sized, let_writers_in, mig_writer, open_rw, paced, translate_errors
 from mig.errors import leaves_on_failure
-from mig.introspect import introspect
-from mig.phases.migrate import Progress, check_capture, fingerprint, guards_lifted
+from mig.phases.migrate import Progress, check_old_schema, guards_lifted
 from mig.phases.preflight import logged_refusals
 from mig.phases.seeds import apply_seeds, count_mismatches, stored_seeds
 from mig.phases.state import checkpoint, log_max, phase_lock, read_new, read_old, refuse
@@ -106,21 +105,25 @@ def drain(new_path: Path, old_path: Path | None = None, progress: Progress | Non
                 batch = _batch_size(conn)
                 pace = _catch_up_pace(conn, batch) if previous == "recording" else None
                 started = time.monotonic()
-                with _refused_rows_named(conn, plan):
+                with _refused_rows_named(conn, plan, blocked=previous != "recording"):
                     caught_up = _catch_up(conn, plan, pace, progress) if pace else 0
                 caught_up_seconds = time.monotonic() - started
                 _check_old(old_path, new_path)  # again: nothing may have changed while catching up
                 if previous == "recording":
                     # Both refusals of a doomed drain, while the old service still writes:
                     # a logged row that does not fit, a new file that cannot be written.
-                    _check_logged(conn, plan)
+                    # The rows are checked in one read each, which in rollback-journal
+                    # mode would hold the old service's writers back: there, only the
+                    # check at the end of drain runs.
+                    if conn.execute("PRAGMA old.journal_mode").fetchone()[0].lower() == "wal":
+                        _check_logged(conn, plan, "logged_refused_early")
                     _check_writable(conn)
                 blocked = time.monotonic()
                 if previous == "recording":
                     _block_writes(old_path)
                 tail = time.monotonic()
                 with _blocked_on_failure(old_path), translate_errors(f"draining into {new_path}"), \
-                        _refused_rows_named(conn, plan):
+                        _refused_rows_named(conn, plan, blocked=True):
                     replayed = caught_up + _replay(conn, plan, progress, log_max(conn, "old"), batch, _fixed(batch))
                     blocked_seconds = time.monotonic() - blocked
                     replay_seconds = caught_up_seconds + time.monotonic() - tail
@@ -153,11 +156,7 @@ def _check_old(old_path: Path, new_path: Path) -> str:
             raise refuse("no_marker", path=old_path)
         if state.new_path != str(new_path.resolve()):
             raise refuse("other_target", other=state.new_path, path=new_path)
-        schema = introspect(conn)
-        now_print = fingerprint(schema)
-        if now_print != state.fingerprint:
-            raise refuse("old_changed", detail=f"fingerprint {state.fingerprint} -> {now_print}")
-        check_capture(conn, schema)
+        check_old_schema(conn, state.fingerprint)
         return state.marker
     finally:
         conn.close()
@@ -176,24 +175,28 @@ def _check_writable(conn: sqlite3.Connection) -> None:
 
 
 @contextmanager
-def _refused_rows_named(conn: sqlite3.Connection, plan: Plan) -> Iterator[None]:
+def _refused_rows_named(conn: sqlite3.Connection, plan: Plan, blocked: bool) -> Iterator[None]:
     """A logged row the new schema refuses (its CHECK, NOT NULL or UNIQUE) fails replay
     with SQLite's bare message, and running drain again cannot get past it: name the
-    rows, as the end of drain does, and say what to do instead."""
+    rows, as the end of drain does, and say what to do (before the switch the old
+    service still writes, so the row can be fixed there)."""
+    key = "logged_refused" if blocked else "logged_refused_early"
     try:
         yield
     except sqlite3.IntegrityError as exc:
+        if str(exc).startswith("mig:"):  # a guard's refusal, not a row of the log
+            raise
         if conn.in_transaction:
             conn.execute("ROLLBACK")
-        _check_logged(conn, plan)
-        raise refuse("logged_refused", detail=f"replay failed: {exc}") from exc
+        _check_logged(conn, plan, key)
+        raise refuse(key, detail=f"replay failed: {exc}") from exc
 
 
-def _check_logged(conn: sqlite3.Connection, plan: Plan) -> None:
+def _check_logged(conn: sqlite3.Connection, plan: Plan, key: str = "logged_refused") -> None:
     """Refuse when a logged row does not fit the new schema (see logged_refusals)."""
     refused = logged_refusals(conn, plan, tuple(stored_seeds(conn)))
     if refused:
-        raise refuse("logged_refused", detail="; ".join(r.message for r in refused))
+        raise refuse(key, detail="; ".join(r.message for r in refused))
 
 
 def _blocked_on_failure(old_path: Path) -> ContextManager[None]:

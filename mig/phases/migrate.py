@@ -54,7 +54,7 @@ from mig.plan.statements import (
 from mig.render import create_index_sql, table_statements, trigger_statements, view_statements
 from mig.sqltext import quote_ident as q
 
-__all__ = ["MigrateReport", "make_plan", "migrate", "preview", "guards_lifted", "check_capture", "Progress"]
+__all__ = ["MigrateReport", "make_plan", "migrate", "preview", "guards_lifted", "check_old_schema", "Progress"]
 
 make_plan = preflight.make_plan  # re-exported: `mig plan` and migrate refuse through one path
 
@@ -96,7 +96,17 @@ def guards_lifted(conn: sqlite3.Connection, table: str) -> Iterator[None]:
         conn.execute(sql)
 
 
-def check_capture(conn: sqlite3.Connection, schema: Schema) -> None:
+def check_old_schema(conn: sqlite3.Connection, recorded: str | None) -> None:
+    """The old database's schema is the one migrate saw (its fingerprint), and every
+    capture trigger migrate installed is still there."""
+    schema = introspect(conn)
+    now_print = fingerprint(schema)
+    if now_print != recorded:
+        raise refuse("old_changed", detail=f"fingerprint {recorded} -> {now_print}")
+    _check_capture(conn, schema)
+
+
+def _check_capture(conn: sqlite3.Connection, schema: Schema) -> None:
     """Refuse when a capture trigger migrate installed on the old database is gone: a
     plain client can drop one (no trigger sees DDL, and fingerprints leave ours out),
     and the writes after that were never logged."""
@@ -135,8 +145,7 @@ def migrate(old_path: Path | None, new_path: Path, target: Schema, schema_path: 
         check_creatable(new_path)
     _remove_if_empty(new_path)
     if not new_path.exists():  # refuse before any side effect, the lock file included
-        if _old_state(old_path).marker is None:
-            _check_old_writable(old_path)
+        _check_fresh(old_path, new_path)
         old_schema, plan = make_plan(old_path, target)
         if plan.refusals:
             raise PlanRefused(plan.refusals)
@@ -157,22 +166,20 @@ def preview(old_path: Path | None, new_path: Path) -> tuple[str, str]:
     if old_path is None or not old_path.exists():
         return _without_source(old_path, new_path)
     if _has_schema(new_path):
-        with translate_errors(f"reading {new_path}"):
-            conn = open_ro(new_path)
-            try:
-                if not table_exists(conn, "_migration_status"):
-                    raise refuse("target_taken", path=new_path)
-                state = read_new(conn)
-            finally:
-                conn.close()
-        return _already_done(state, old_path, new_path) or (
+        return _already_done(_target_state(new_path), old_path, new_path) or (
             "resumed", f"migrate would resume the copy into {new_path}")
+    _check_fresh(old_path, new_path)
+    return "migrated", ""
+
+
+def _check_fresh(old_path: Path, new_path: Path) -> None:
+    """Before a fresh migration plans: the old database is not being migrated
+    elsewhere, and capture will be able to write to it."""
     old = _old_state(old_path)
     if old.marker is not None and old.new_path != str(new_path.resolve()):
         raise refuse("other_target", other=old.new_path, path=new_path)
     if old.marker is None:
         _check_old_writable(old_path)
-    return "migrated", ""
 
 
 def _check_old_writable(old_path: Path) -> None:
@@ -187,7 +194,7 @@ def _check_old_writable(old_path: Path) -> None:
 def _without_source(old_path: Path | None, new_path: Path) -> tuple[str, str]:
     if not new_path.exists():
         raise NotFound(f"database {old_path} does not exist")
-    _require_target(new_path)
+    _target_state(new_path)
     return "nothing-to-do", f"the target {new_path} exists and there is no source database; nothing to do"
 
 
@@ -197,7 +204,8 @@ def _already_done(state: NewState, old_path: Path, new_path: Path) -> tuple[str,
         return "already-cut-over", f"{new_path} is already cut over; nothing to do"
     if not state.copy_done:
         return None
-    step = "mig cutover" if _old_state(old_path).marker == "draining" else "mig drain"
+    drained = state.seeds_applied and _old_state(old_path).marker == "draining"  # a drain that finished
+    step = "mig cutover" if drained else "mig drain"
     return "already-migrated", f"{new_path} is already migrated; next: {step}"
 
 
@@ -229,13 +237,15 @@ def _recording_on_failure(old_path: Path) -> ContextManager[None]:
                              "`mig abort` to undo it")
 
 
-def _require_target(path: Path) -> None:
-    """An existing file given as the target is one migrate made, or nothing is done to it."""
+def _target_state(path: Path) -> NewState:
+    """The state of an existing target; a file migrate did not make is refused, and
+    nothing is done to it."""
     with translate_errors(f"reading {path}"):
         conn = open_ro(path)
         try:
             if not table_exists(conn, "_migration_status"):
                 raise refuse("target_taken", path=path)
+            return read_new(conn)
         finally:
             conn.close()
 
@@ -317,14 +327,7 @@ def _seeds_json(target: Schema) -> str:
 
 def _resume(old_path: Path, new_path: Path, report: MigrateReport,
             progress: Progress | None) -> MigrateReport:
-    with translate_errors(f"reading {new_path}"):
-        conn = open_ro(new_path)
-        try:
-            if not table_exists(conn, "_migration_status"):
-                raise refuse("target_taken", path=new_path)
-            state = read_new(conn)
-        finally:
-            conn.close()
+    state = _target_state(new_path)
     done = _already_done(state, old_path, new_path)
     if done is not None:
         report.action, report.message = done

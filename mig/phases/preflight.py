@@ -60,6 +60,14 @@ def _unevaluable_defaults(conn: sqlite3.Connection, plan: Plan, target: Schema) 
     return out
 
 
+def _nulled(target: Schema, refused: list[Refusal]) -> Schema:
+    """`target` with the refused columns' DEFAULT made NULL."""
+    bad = {(r.table, r.column) for r in refused}
+    return replace(target, tables=tuple(
+        replace(t, columns=tuple(replace(c, default="NULL") if (t.name, c.name) in bad else c
+                                 for c in t.columns)) for t in target.tables))
+
+
 def make_plan(old_path: Path, target: Schema) -> tuple[Schema, Plan]:
     """Compare and run every data check, read-only. Refusals are in the plan."""
     with translate_errors(f"reading {old_path}"):
@@ -71,9 +79,13 @@ def make_plan(old_path: Path, target: Schema) -> tuple[Schema, Plan]:
             plan = compare(old_schema, target)
             defaults = _unevaluable_defaults(conn, plan, target)
             refusals = list(plan.refusals) + _virtual_tables(conn) + defaults
-            for check in plan.checks:
-                if check.table in {r.table for r in defaults}:
-                    continue  # its queries would evaluate the DEFAULT SQLite cannot
+            # The checks read the mapped rows, the refused DEFAULTs too: ask them with
+            # NULL there (and not about those columns), so every other refusal is listed.
+            checks = compare(old_schema, _nulled(target, defaults)).checks if defaults else plan.checks
+            refused_columns = {(r.table, r.column) for r in defaults}
+            for check in checks:
+                if (check.table, check.column) in refused_columns:
+                    continue
                 refusal = _run_check(conn, check)
                 if refusal is not None:
                     refusals.append(refusal)
