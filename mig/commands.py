@@ -19,7 +19,7 @@ from mig.db import open_ro
 from mig.errors import MigError, NotFound, PathInference, SchemaInputError, WrongState
 from mig.model import Schema, schema_hash
 from mig.paths import check_creatable, find_schema, infer_old, old_candidates, target_path
-from mig.phases import cleanup, cutover, drain, migrate, status
+from mig.phases import cleanup, cutover, drain, migrate, precheck, status
 from mig.phases.state import recorded_link
 from mig.plan.ops import Plan
 from mig.plan.statements import plan_statements
@@ -113,7 +113,7 @@ def plan_command(inputs: Inputs, warn: Warn | None = None) -> PlanReport:
     schema_path, schema = _load(inputs, warn)
     new = inputs.new or target_path(inputs.dir, schema_hash(schema))
     old = _source(inputs, new)
-    action, message = migrate.preview(old, new)
+    action, message = precheck.preview(old, new)
     if message:  # migrate would not plan: nothing to do, or a copy to resume
         empty = Plan(schema_hash(schema), ())
         return PlanReport(str(old or "(none)"), str(new), str(schema_path), empty.schema_hash, empty, {},

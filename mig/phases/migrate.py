@@ -31,13 +31,14 @@ from typing import Callable, ContextManager, Iterator
 
 from mig.db import (INDEX_BUILD_CACHE_SIZE, MIG_CACHE_SIZE, READ_TARGET_S, WriteBack, attach_old, cache_sized,
                     create_db_file, mig_writer, open_ro, open_rw, paced, translate_errors)
-from mig.errors import NotFound, PlanRefused, leaves_on_failure
+from mig.errors import PlanRefused, leaves_on_failure
 from mig.introspect import introspect
 from mig.model import Schema, canonical_json, encode_value, schema_hash
 from mig.paths import check_creatable
 from mig.phases import preflight
+from mig.phases.precheck import already_done, check_fresh, has_schema, target_state, without_source
 from mig.phases.seeds import apply_seeds
-from mig.phases.state import NewState, OldState, now, phase_lock, read_new, read_old, refuse, table_exists
+from mig.phases.state import now, phase_lock, read_old, refuse
 from mig.plan.ops import Plan, TablePlan
 from mig.plan.statements import (
     capture_trigger_sql,
@@ -54,7 +55,7 @@ from mig.plan.statements import (
 from mig.render import create_index_sql, table_statements, trigger_statements, view_statements
 from mig.sqltext import quote_ident as q
 
-__all__ = ["MigrateReport", "make_plan", "migrate", "preview", "guards_lifted", "check_old_schema", "Progress"]
+__all__ = ["MigrateReport", "make_plan", "migrate", "guards_lifted", "check_old_schema", "Progress"]
 
 make_plan = preflight.make_plan  # re-exported: `mig plan` and migrate refuse through one path
 
@@ -139,13 +140,13 @@ def migrate(old_path: Path | None, new_path: Path, target: Schema, schema_path: 
     shash = schema_hash(target)
     report = MigrateReport(str(old_path) if old_path else None, str(new_path), shash, "migrated")
     if old_path is None or not old_path.exists():
-        report.action, report.message = _without_source(old_path, new_path)
+        report.action, report.message = without_source(old_path, new_path)
         return report
     if not new_path.is_file():
         check_creatable(new_path)
     _remove_if_empty(new_path)
     if not new_path.exists():  # refuse before any side effect, the lock file included
-        _check_fresh(old_path, new_path)
+        check_fresh(old_path, new_path)
         old_schema, plan = make_plan(old_path, target)
         if plan.refusals:
             raise PlanRefused(plan.refusals)
@@ -159,77 +160,6 @@ def migrate(old_path: Path | None, new_path: Path, target: Schema, schema_path: 
     return report
 
 
-def preview(old_path: Path | None, new_path: Path) -> tuple[str, str]:
-    """What `migrate` would do with these paths, read-only: (action, message), the
-    message empty for a fresh migration; raises the refusal migrate would raise
-    before it plans (`mig plan` shows this, DESIGN.md §2: same inputs)."""
-    if old_path is None or not old_path.exists():
-        return _without_source(old_path, new_path)
-    if _has_schema(new_path):
-        return _already_done(_target_state(new_path), old_path, new_path) or (
-            "resumed", f"migrate would resume the copy into {new_path}")
-    _check_fresh(old_path, new_path)
-    return "migrated", ""
-
-
-def _check_fresh(old_path: Path, new_path: Path) -> None:
-    """Before a fresh migration plans: the old database is not being migrated
-    elsewhere, and capture will be able to write to it."""
-    old = _old_state(old_path)
-    if old.marker is not None and old.new_path != str(new_path.resolve()):
-        raise refuse("other_target", other=old.new_path, path=new_path)
-    if old.marker is None:
-        _check_old_writable(old_path)
-
-
-def _check_old_writable(old_path: Path) -> None:
-    """Capture writes to the old database: found read-only only then, it would fail halfway."""
-    if not os.access(old_path, os.W_OK):
-        raise refuse("old_readonly", path=old_path, why="the file is read-only for this user")
-    if not os.access(old_path.resolve().parent, os.W_OK | os.X_OK):
-        raise refuse("old_readonly", path=old_path, why="its directory is read-only for this user, "
-                     "and SQLite writes its journal there")
-
-
-def _without_source(old_path: Path | None, new_path: Path) -> tuple[str, str]:
-    if not new_path.exists():
-        raise NotFound(f"database {old_path} does not exist")
-    _target_state(new_path)
-    return "nothing-to-do", f"the target {new_path} exists and there is no source database; nothing to do"
-
-
-def _already_done(state: NewState, old_path: Path, new_path: Path) -> tuple[str, str] | None:
-    """migrate's answer for a target whose copy finished; None while it has not."""
-    if state.status == "ready":
-        return "already-cut-over", f"{new_path} is already cut over; nothing to do"
-    if not state.copy_done:
-        return None
-    drained = state.seeds_applied and _old_state(old_path).marker == "draining"  # a drain that finished
-    step = "mig cutover" if drained else "mig drain"
-    return "already-migrated", f"{new_path} is already migrated; next: {step}"
-
-
-def _has_schema(path: Path) -> bool:
-    """A file with tables in it: a killed migrate's empty file counts as none (see _remove_if_empty)."""
-    if not path.is_file():
-        return False
-    with translate_errors(f"reading {path}"):
-        conn = open_ro(path)
-        try:
-            return bool(conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
-        finally:
-            conn.close()
-
-
-def _old_state(old_path: Path) -> OldState:
-    with translate_errors(f"reading {old_path}"):
-        conn = open_ro(old_path)
-        try:
-            return read_old(conn)
-        finally:
-            conn.close()
-
-
 def _recording_on_failure(old_path: Path) -> ContextManager[None]:
     """A failure once capture is in says what it leaves: mig's capture on the old database."""
     return leaves_on_failure(f"the migration stays in place on {old_path} (its writes are captured): "
@@ -237,22 +167,9 @@ def _recording_on_failure(old_path: Path) -> ContextManager[None]:
                              "`mig abort` to undo it")
 
 
-def _target_state(path: Path) -> NewState:
-    """The state of an existing target; a file migrate did not make is refused, and
-    nothing is done to it."""
-    with translate_errors(f"reading {path}"):
-        conn = open_ro(path)
-        try:
-            if not table_exists(conn, "_migration_status"):
-                raise refuse("target_taken", path=path)
-            return read_new(conn)
-        finally:
-            conn.close()
-
-
 def _remove_if_empty(path: Path) -> None:
     """A migrate killed before the new database's first commit leaves an empty file: start over."""
-    if path.is_file() and not _has_schema(path):
+    if path.is_file() and not has_schema(path):
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(str(path) + suffix).unlink(missing_ok=True)
 
@@ -327,8 +244,8 @@ def _seeds_json(target: Schema) -> str:
 
 def _resume(old_path: Path, new_path: Path, report: MigrateReport,
             progress: Progress | None) -> MigrateReport:
-    state = _target_state(new_path)
-    done = _already_done(state, old_path, new_path)
+    state = target_state(new_path)
+    done = already_done(state, old_path, new_path)
     if done is not None:
         report.action, report.message = done
         return report
