@@ -61,7 +61,8 @@ REFUSALS = {
                             "still takes writes, and the fix is recorded) and run `mig drain` again, "
                             "or `mig abort`",
     "rows_lost": "rows written to the old database during the migration do not fit the new schema "
-                 "(a new UNIQUE or PRIMARY KEY they violate), or were written with triggers turned off: {detail}; `mig verify` names the keys; "
+                 "(a new UNIQUE or PRIMARY KEY they violate), or were written with triggers turned "
+                 "off: {detail}; `mig verify` names the keys; "
                  "`mig abort`, fix the data in the old database, and migrate again",
     "old_missing": "the old database {path} recorded at migrate time does not exist; cutover "
                    "must check its log: pass --old with its new location",
