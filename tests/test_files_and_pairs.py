@@ -443,3 +443,22 @@ def test_a_cut_over_new_database_moved_away_is_not_met_with_abort_advice(tmp_pat
     out = run_mig("verify", cwd=d)
     assert out.returncode == 1 and "pass --new with its current location" in out.stderr, out
     assert "never cut over" in out.stderr
+
+
+def test_json_reports_say_only_what_holds(tmp_path: Path) -> None:
+    import json
+    d = project(tmp_path, OLD, NEW)
+    plain = d / "plain.sqlite"
+    sqlite3.connect(plain).execute("CREATE TABLE t (x)").connection.close()
+    status = json.loads(run_mig("status", "--new", str(plain), "--json", cwd=d).stdout)
+    assert status["migration_progress"] is None, status  # never a target: nothing was removed
+    assert run_mig("migrate", cwd=d).returncode == 0
+    drain = json.loads(run_mig("drain", "--json", cwd=d).stdout)
+    assert drain["ok"] and drain["marker_status"] == "draining", drain
+
+
+def test_a_schema_path_that_is_a_directory_is_named_as_one(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW)
+    (d / "adir").mkdir()
+    out = run_mig("plan", "--schema", "adir", cwd=d)
+    assert out.returncode == 1 and "schema file adir is a directory" in out.stderr, out
