@@ -462,3 +462,17 @@ def test_a_schema_path_that_is_a_directory_is_named_as_one(tmp_path: Path) -> No
     (d / "adir").mkdir()
     out = run_mig("plan", "--schema", "adir", cwd=d)
     assert out.returncode == 1 and "schema file adir is a directory" in out.stderr, out
+
+
+def test_drain_of_an_unreadable_old_database_says_permission_denied(tmp_path: Path) -> None:
+    prefix = _unprivileged()
+    if prefix is None:
+        pytest.skip("running as root without setpriv: file modes do not apply")
+    d = project(tmp_path, OLD, NEW)
+    assert run_mig("migrate", cwd=d).returncode == 0
+    (d / OLD_DB).chmod(0)
+    from clihelp import MIG
+    out = subprocess.run([*prefix, *MIG, "drain", "--old", OLD_DB], cwd=d, capture_output=True, text=True,
+                         timeout=60)
+    (d / OLD_DB).chmod(0o644)
+    assert out.returncode == 1 and "permission denied" in out.stderr and "no migration" not in out.stderr, out

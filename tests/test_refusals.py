@@ -132,3 +132,16 @@ def test_a_default_sqlite_cannot_evaluate_hides_no_other_refusal(tmp_path: Path)
     refused = [ln for ln in plan.stdout.splitlines() if ln.startswith("Refused: ")]
     assert plan.returncode == 1 and len(refused) == 2, plan.stdout
     assert any("author.z" in r for r in refused) and any("UNIQUE (email)" in r for r in refused)
+
+
+def test_in_rollback_journal_mode_the_logged_rows_are_checked_once_writes_are_blocked(tmp_path: Path) -> None:
+    """The check before the switch is one read of the whole log, which would hold a
+    rollback-journal writer back: there only the check at the end of drain runs."""
+    import sqlite3
+    d = project(tmp_path, "CREATE TABLE orders (id INTEGER PRIMARY KEY, tag TEXT); INSERT INTO orders VALUES (1, 'a');",
+                "CREATE TABLE orders (id INTEGER PRIMARY KEY, tag TEXT NOT NULL DEFAULT 'a');")
+    assert run_mig("migrate", cwd=d).returncode == 0
+    with sqlite3.connect(d / "proj-0000000000000001.sqlite") as conn:
+        conn.execute("INSERT INTO orders VALUES (7, NULL)")
+    out = run_mig("drain", cwd=d)
+    assert out.returncode == 1 and "id=7" in out.stderr and "are blocked (draining)" in out.stderr, out
