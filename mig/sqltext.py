@@ -21,6 +21,7 @@ __all__ = [
     "canonical_type",
     "quote_ident",
     "quote_str",
+    "sql_literal",
     "unquote_ident",
     "split_top_level",
     "KEYWORDS",
@@ -113,6 +114,20 @@ def quote_ident(name: str) -> str:
 
 def quote_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def sql_literal(value: object) -> str:
+    """A stored value as SQL writes it (NULL, 12, 1.5, 'it''s', X'00ff'): how samples of
+    rows are shown to an operator who will look them up with SQL."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bytes):
+        return f"X'{value.hex()}'"
+    if isinstance(value, str):  # a NUL would end the SQL text: such text goes as its bytes
+        return f"CAST(X'{value.encode().hex()}' AS TEXT)" if "\x00" in value else quote_str(value)
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return "9e999" if value > 0 else "-9e999"  # SQLite's spelling of infinity
+    return repr(value)
 
 
 def _canonical_ident(name: str) -> str:

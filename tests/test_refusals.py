@@ -145,3 +145,10 @@ def test_in_rollback_journal_mode_the_logged_rows_are_checked_once_writes_are_bl
         conn.execute("INSERT INTO orders VALUES (7, NULL)")
     out = run_mig("drain", cwd=d)
     assert out.returncode == 1 and "id=7" in out.stderr and "are blocked (draining)" in out.stderr, out
+
+
+def test_a_refusal_sample_shows_values_as_sql(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, AUTHOR.replace("email TEXT", "email TEXT NOT NULL") + NOTE)
+    plan = run_mig("plan", cwd=d)
+    refused = [ln for ln in plan.stdout.splitlines() if ln.startswith("Refused: author.email")]
+    assert refused and "e.g. id=3, name='Cy', email=NULL, age='old'" in refused[0], plan.stdout

@@ -904,3 +904,15 @@ def test_column_arguments_match_field_snake_and_camel_forms() -> None:
     for arg in ("owner", "owner_id", "ownerId", "OWNERID"):
         pet = rec("Pet", "owner: Owner", attr("Index", arg))
         assert translate(script(owner, pet)).indexes[0].name == "ix_pet_owner_id"
+
+
+@pytest.mark.parametrize("value", [None, 0, -7, 2**63 - 1, -2**63, 1.5, -0.25, 1e300, float("inf"),
+                                   float("-inf"), "", "it's", "é\u0000x", b"", b"\x00\xff", "NULL"])
+def test_a_sample_value_is_written_as_sql_that_reads_back_as_the_same_value(value: object) -> None:
+    """Refusal samples show values as SQL, so an operator can paste them into a query."""
+    import sqlite3
+
+    from mig.sqltext import sql_literal
+    row = sqlite3.connect(":memory:").execute(f"SELECT {sql_literal(value)}, typeof({sql_literal(value)})").fetchone()
+    expected_type = {type(None): "null", int: "integer", float: "real", str: "text", bytes: "blob"}[type(value)]
+    assert row == (value, expected_type)

@@ -23,6 +23,7 @@ from mig.plan.compare import compare
 from mig.plan.checks import plan_checks
 from mig.plan.ops import GATHERED, RANGE, DataCheck, Plan, Refusal, TablePlan
 from mig.sqltext import quote_ident as q
+from mig.sqltext import sql_literal
 
 __all__ = ["make_plan", "logged_refusals", "CHECK_CHUNK_ROWS"]
 
@@ -237,7 +238,7 @@ def _sample(conn: sqlite3.Connection, sql: str, params: tuple[object, ...]) -> s
     cur = conn.execute(sql, params)
     row = cur.fetchone()
     names = [d[0] for d in cur.description]
-    return ", ".join(f"{n}={v!r}" for n, v in zip(names, row)) if row else None
+    return ", ".join(f"{n}={sql_literal(v)}" for n, v in zip(names, row)) if row else None
 
 
 def _refusal(check: DataCheck, count: int, sample: str | None) -> Refusal | None:
