@@ -231,17 +231,18 @@ def _new_of(pair: _Pair) -> Path:
     the new file gone, a refusal that says so (runbook: verify command order)."""
     if pair.new is not None:
         return pair.new
-    if pair.old is not None:
-        open_ro(pair.old).close()  # an unreadable file says so, not "no marker"
-    link = recorded_link(pair.old) if pair.old is not None else None
-    if pair.old is not None and link is None:
+    if pair.old is None:
+        return _need(None, "new database", "--new")
+    open_ro(pair.old).close()  # an unreadable file says so, not "no marker"
+    link = recorded_link(pair.old)
+    if link is None:
         raise WrongState(f"no migration in progress: {pair.old} has no migration marker; "
                          "run `mig migrate` first")
-    if link is not None and link[0] == "old" and not link[1].exists():
+    if link[0] == "old" and not link[1].exists():
         raise NotFound(f"{pair.old} is being migrated to {link[1]}, which does not exist; pass --new "
                        "with its current location (only if it is lost and was never cut over: "
                        "`mig abort` and `mig migrate` again)")
-    return _need(_follow(pair.old), "new database", "--new")
+    return _need(link[1] if link[1].exists() else None, "new database", "--new")
 
 
 def drain_command(inputs: Inputs, warn: Warn | None = None,

@@ -115,7 +115,7 @@ def drain(new_path: Path, old_path: Path | None = None, progress: Progress | Non
                     # The rows are checked in one read each, which in rollback-journal
                     # mode would hold the old service's writers back: there, only the
                     # check at the end of drain runs.
-                    if conn.execute("PRAGMA old.journal_mode").fetchone()[0].lower() == "wal":
+                    if _in_wal(conn, "old"):
                         _check_logged(conn, plan, "logged_refused_early")
                     _check_writable(conn)
                 blocked = time.monotonic()
@@ -250,6 +250,10 @@ def _page_paced(batch: int) -> Sizer:
     return size_next
 
 
+def _in_wal(conn: sqlite3.Connection, schema: str) -> bool:
+    return bool(conn.execute(f"PRAGMA {schema}.journal_mode").fetchone()[0].lower() == "wal")
+
+
 def _old_service_writes(conn: sqlite3.Connection) -> bool:
     before = log_max(conn, "old")
     time.sleep(WRITE_SAMPLE_S)
@@ -258,9 +262,9 @@ def _old_service_writes(conn: sqlite3.Connection) -> bool:
 
 def _catch_up_pace(conn: sqlite3.Connection, batch: int) -> tuple[Sizer, int]:
     """How catch-up sizes its batches, and the first one's size."""
-    if conn.execute("PRAGMA old.journal_mode").fetchone()[0].lower() != "wal":
+    if not _in_wal(conn, "old"):
         return _adaptive(batch), 1_000
-    if conn.execute("PRAGMA main.journal_mode").fetchone()[0].lower() == "wal" and _old_service_writes(conn):
+    if _in_wal(conn, "main") and _old_service_writes(conn):
         return _page_paced(batch), CATCH_UP_FIRST
     return _fixed(batch), batch
 
