@@ -152,3 +152,14 @@ def test_a_refusal_sample_shows_values_as_sql(tmp_path: Path) -> None:
     plan = run_mig("plan", cwd=d)
     refused = [ln for ln in plan.stdout.splitlines() if ln.startswith("Refused: author.email")]
     assert refused and "e.g. id=3, name='Cy', email=NULL, age='old'" in refused[0], plan.stdout
+
+
+def test_an_unchanged_foreign_key_is_not_scanned_by_the_plan(tmp_path: Path) -> None:
+    """A violation the old database already holds under the same FOREIGN KEY is not the
+    change's doing: the plan lets it through, drain's full check finds it (docs/design.md)."""
+    old = AUTHOR + NOTE.replace("author_id INTEGER", "author_id INTEGER REFERENCES author(id)") + \
+        "INSERT INTO author VALUES (1, 'Ann', NULL, NULL); INSERT INTO note VALUES (1, 1, 'hi'), (2, 9, 'orphan');"
+    d = project(tmp_path, old, AUTHOR.replace("age TEXT", "age TEXT, bio TEXT")
+                + NOTE.replace("author_id INTEGER", "author_id INTEGER REFERENCES author(id)"))
+    plan = run_mig("plan", "--dir", str(d))
+    assert plan.returncode == 0 and "Refusals: 0" in plan.stdout, plan.stdout + plan.stderr
