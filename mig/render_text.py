@@ -82,12 +82,14 @@ def _status(r: Any) -> list[str]:
 
 
 def _drain(r: Any) -> list[str]:
+    if hasattr(r, "cutover"):  # drain --cutover
+        return _drain(r.drain) + _cutover(r.cutover)
     return [f"Old database: {r.old}", f"New database: {r.new}",
             f"Previous marker status: {r.previous_marker}", f"Marker status: {r.marker_status}",
             f"Replayed entries: {r.replayed}", f"Remaining log entries: {r.remaining}",
             f"Replay time: {r.replay_seconds:.3f} s",
             f"Replayed before blocking writes: {r.caught_up}",
-            f"Writes blocked for: {r.blocked_seconds:.3f} s (until replay ended)",
+            f"Writes blocked for: {r.blocked_seconds:.3f} s (drain's part: until its checks ended)",
             f"Seed rows applied: {r.seeds_applied}"]
 
 
@@ -95,7 +97,14 @@ def _cutover(r: Any) -> list[str]:
     return [f"New database: {r.new}", f"Previous status: {r.previous_status}",
             f"Current status: {r.current_status}",
             f"Dropped _id_mapping: {_yes(r.dropped_id_mapping)}",
-            f"Dropped _migration_progress: {_yes(r.dropped_migration_progress)}"]
+            f"Dropped _migration_progress: {_yes(r.dropped_migration_progress)}"] + _window(r)
+
+
+def _window(r: Any) -> list[str]:
+    if r.writes_refused_seconds is None:
+        return []
+    drain_part = f"; drain's part {r.drain_blocked_seconds:.3f} s" if r.drain_blocked_seconds is not None else ""
+    return [f"Writes refused for: {r.writes_refused_seconds:.3f} s (from drain's block to ready{drain_part})"]
 
 
 def _cleanup(r: Any) -> list[str]:

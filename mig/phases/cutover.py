@@ -2,24 +2,29 @@
 
 Truth, not a flag (invariant 8): the old log itself must be replayed to its
 last entry and the old marker must be `draining` (so no new entry can
-appear), the seed rows must be in place, and `PRAGMA foreign_key_check` must
-be clean. Then, atomically: the target's own triggers are created (so they
-fire only for writes from now on), the guard triggers and the replay-only
-tables are dropped, and the status becomes `ready`.
+appear), drain's truth checks (foreign keys, row counts, logged rows; see
+truth.py) must have reached that same last entry, the seed rows must be in
+place, and neither schema may have changed. All of it costs what the schema
+and the seed rows cost, never a scan of a table: cutover runs while writes
+are refused. Then, atomically: the target's own triggers are created (so
+they fire only for writes from now on), the guard triggers and the
+replay-only tables are dropped, and the status becomes `ready`.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from mig.db import attach_old, mig_writer, open_ro, open_rw, translate_errors
+from mig.db import mig_writer, open_ro, open_rw, translate_errors
 from mig.introspect import introspect
 from mig.phases.migrate import check_old_schema, fingerprint
-from mig.phases.seeds import count_mismatches, stored_seeds
-from mig.phases.state import checkpoint, now, phase_lock, read_new, read_old, refuse, table_exists
+from mig.phases.seeds import stored_seeds
+from mig.phases.state import (BLOCKED_AT, CHECKED_THROUGH, DRAIN_BLOCKED_S, checkpoint, log_max, now,
+                              phase_lock, read_new, read_old, refuse, table_exists)
 from mig.plan.ops import Plan
 from mig.plan.statements import guard_trigger_names
 from mig.render import seed_row_match_sql
@@ -35,6 +40,10 @@ class CutoverReport:
     current_status: str
     dropped_id_mapping: bool
     dropped_migration_progress: bool
+    # The write-unavailability window as the old service saw it: from drain's block
+    # to `ready` (None when drain recorded no block time), and drain's own part.
+    writes_refused_seconds: float | None = None
+    drain_blocked_seconds: float | None = None
 
 
 def cutover(new_path: Path, old_path: Path | None = None) -> CutoverReport:
@@ -54,12 +63,17 @@ def cutover(new_path: Path, old_path: Path | None = None) -> CutoverReport:
                     raise refuse("drain_incomplete", detail="the last drain did not finish (seed rows "
                                  "and AUTOINCREMENT counters)")
                 _check_seeds(conn)
-                _check_foreign_keys(conn)
-                _check_row_counts(conn, old, state.plan)
+                blocked_at, drain_part = _progress(conn, BLOCKED_AT), _progress(conn, DRAIN_BLOCKED_S)
                 dropped = _open_new(conn)
+                refused = time.time() - blocked_at if blocked_at is not None else None
             finally:
                 conn.close()
-    return CutoverReport(str(new_path), "migrating", "ready", *dropped)
+    return CutoverReport(str(new_path), "migrating", "ready", *dropped, refused, drain_part)
+
+
+def _progress(conn: sqlite3.Connection, key: str) -> float | None:
+    row = conn.execute("SELECT value FROM _migration_progress WHERE key = ?", (key,)).fetchone()
+    return float(row[0]) if row else None
 
 
 def _check_new_schema(conn: sqlite3.Connection, plan: Plan | None) -> None:
@@ -77,24 +91,29 @@ def _check_new_schema(conn: sqlite3.Connection, plan: Plan | None) -> None:
 
 
 def _check_old_log(conn: sqlite3.Connection, old_path: Path, new_path: Path) -> None:
+    """Every entry of the old log is replayed, and drain's truth checks reached the last one."""
     if not old_path.is_file():
         raise refuse("old_missing", path=old_path)
     old = open_ro(old_path)
     try:
-        state = read_old(old)
+        state = read_old(old, counted=False)
         if state.marker is None:
             raise refuse("drain_incomplete", detail=f"the old database {old_path} has no migration marker")
         if state.marker == "recording":
             raise refuse("drain_incomplete", detail="the old database is still recording writes")
-        pending = old.execute("SELECT count(*) FROM _migration_log WHERE seq > ?",
-                              (checkpoint(conn),)).fetchone()[0]
+        top = log_max(old)
         # No trigger sees DDL: a table created (and written) while writes were blocked
         # would be in neither database after cutover. Its schema tells.
         check_old_schema(old, state.fingerprint)
     finally:
         old.close()
-    if pending:
-        raise refuse("drain_incomplete", detail=f"{pending} log entries are not replayed")
+    done = checkpoint(conn)
+    if top > done:
+        raise refuse("drain_incomplete", detail=f"{top - done} log entries are not replayed")
+    checked = _progress(conn, CHECKED_THROUGH)
+    if checked is None or checked < top:
+        raise refuse("drain_incomplete", detail="the last drain did not finish its checks "
+                     "(foreign keys, row counts, logged rows)")
 
 
 def _check_seeds(conn: sqlite3.Connection) -> None:
@@ -102,25 +121,6 @@ def _check_seeds(conn: sqlite3.Connection) -> None:
         cond = seed_row_match_sql(row)  # its bytes, as drain applied it and verify compares it
         if conn.execute(f"SELECT 1 FROM {q(row.table)} WHERE {cond}", row.values).fetchone() is None:
             raise refuse("seeds_missing", detail=f"a seed row of {row.table} is missing or changed")
-
-
-def _check_foreign_keys(conn: sqlite3.Connection) -> None:
-    bad = conn.execute("PRAGMA foreign_key_check").fetchall()
-    if bad:
-        table, rowid, parent, _ = bad[0]
-        raise refuse("fk_violation", detail=f"{len(bad)} row(s); e.g. {table} rowid {rowid} "
-                                           f"references a missing {parent} row")
-
-
-def _check_row_counts(conn: sqlite3.Connection, old_path: Path, plan: Plan | None) -> None:
-    assert plan is not None
-    attach_old(conn, old_path, reader=True)
-    try:
-        mismatched = count_mismatches(conn, plan)
-    finally:
-        conn.execute("DETACH DATABASE old")
-    if mismatched:
-        raise refuse("rows_lost", detail="; ".join(mismatched))
 
 
 def _open_new(conn: sqlite3.Connection) -> tuple[bool, bool]:

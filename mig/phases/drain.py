@@ -23,16 +23,20 @@ from pathlib import Path
 from typing import Callable, ContextManager, Iterator
 
 from mig.db import attach_old, cache_sized, let_writers_in, mig_writer, open_rw, paced, translate_errors
-from mig.errors import leaves_on_failure
+from mig.errors import MigError, leaves_on_failure
+from mig.introspect import introspect
+from mig.model import SeedRow
 from mig.phases.migrate import Progress, check_old_schema, guards_lifted
 from mig.phases.preflight import logged_refusals
-from mig.phases.seeds import apply_seeds, count_mismatches, stored_seeds
-from mig.phases.state import checkpoint, log_max, phase_lock, read_new, read_old, refuse
+from mig.phases.seeds import apply_seeds, stored_seeds
+from mig.phases.state import (BLOCKED_AT, CHECKED_THROUGH, DRAIN_BLOCKED_S, checkpoint, log_max, phase_lock,
+                              read_new, read_old, refuse)
+from mig.phases.truth import Tracked, count_mismatch, fk_problems_whole, problems, track
 from mig.plan.ops import Plan
-from mig.plan.statements import GONE_OPS, Replay, drain_lock_sql, replay_sql
+from mig.plan.statements import GONE_OPS, Replay, drain_lock_names, drain_lock_sql, replay_sql
 from mig.sqltext import quote_ident as q
 
-__all__ = ["DrainReport", "drain", "BATCH"]
+__all__ = ["DrainReport", "drain", "reopen_writes", "BATCH"]
 
 # Large batches let replay walk each table in key order, nearly sequentially,
 # and write each page it touches once per batch: a log dense in one table's
@@ -86,7 +90,7 @@ class DrainReport:
     remaining: int
     seeds_applied: int
     caught_up: int = 0  # of `replayed`, the entries replayed before writes were blocked
-    blocked_seconds: float = 0.0  # from blocking writes to the end of replay
+    blocked_seconds: float = 0.0  # from blocking writes to the end of drain's checks
     replay_seconds: float = 0.0  # the replay alone (catch-up and tail), like migrate's Copy time
     marker_status: str = "draining"  # the old database's marker once drain is done
 
@@ -96,43 +100,99 @@ def drain(new_path: Path, old_path: Path | None = None, progress: Progress | Non
         with translate_errors(f"draining into {new_path}"):
             conn = mig_writer(open_rw(new_path))
             try:
-                plan, old_path = _check_new(conn, new_path, old_path)
-                previous = _check_old(old_path, new_path)
-                attach_old(conn, old_path)
-                conn.execute(f"PRAGMA old.cache_size=-{REPLAY_CACHE_KIB}")
-                conn.execute(f"PRAGMA temp.cache_size=-{REPLAY_CACHE_KIB}")
-                conn.execute("PRAGMA main.wal_autocheckpoint=0")  # _checkpoint does it, and counts
-                batch = _batch_size(conn)
-                pace = _catch_up_pace(conn, batch) if previous == "recording" else None
-                started = time.monotonic()
-                with _refused_rows_named(conn, plan, blocked=previous != "recording"):
-                    caught_up = _catch_up(conn, plan, pace, progress) if pace else 0
-                caught_up_seconds = time.monotonic() - started
-                _check_old(old_path, new_path)  # again: nothing may have changed while catching up
-                if previous == "recording":
-                    # Both refusals of a doomed drain, while the old service still writes:
-                    # a logged row that does not fit, a new file that cannot be written.
-                    # The rows are checked in one read each, which in rollback-journal
-                    # mode would hold the old service's writers back: there, only the
-                    # check at the end of drain runs.
-                    if _in_wal(conn, "old"):
-                        _check_logged(conn, plan, "logged_refused_early")
-                    _check_writable(conn)
-                blocked = time.monotonic()
-                if previous == "recording":
-                    _block_writes(old_path)
-                tail = time.monotonic()
-                with _blocked_on_failure(old_path), translate_errors(f"draining into {new_path}"), \
-                        _refused_rows_named(conn, plan, blocked=True):
-                    replayed = caught_up + _replay(conn, plan, progress, log_max(conn, "old"), batch, _fixed(batch))
-                    blocked_seconds = time.monotonic() - blocked
-                    replay_seconds = caught_up_seconds + time.monotonic() - tail
-                    seeds = _finish(conn, plan)
-                remaining = log_max(conn, "old") - checkpoint(conn)
+                return _drain(conn, new_path, old_path, progress)
             finally:
                 conn.close()
-    return DrainReport(str(old_path), str(new_path), previous, replayed, remaining, seeds,
-                       caught_up, blocked_seconds, replay_seconds)
+
+
+def _drain(conn: sqlite3.Connection, new_path: Path, old_path: Path | None,
+           progress: Progress | None) -> DrainReport:
+    plan, old_path = _check_new(conn, new_path, old_path)
+    previous = _check_old(old_path, new_path)
+    attach_old(conn, old_path)
+    conn.execute(f"PRAGMA old.cache_size=-{REPLAY_CACHE_KIB}")
+    conn.execute(f"PRAGMA temp.cache_size=-{REPLAY_CACHE_KIB}")
+    conn.execute("PRAGMA main.wal_autocheckpoint=0")  # _checkpoint does it, and counts
+    batch = _batch_size(conn)
+    seeds = tuple(stored_seeds(conn))
+    first = checkpoint(conn)
+    started = time.monotonic()
+    tracked: Tracked | None = None
+    whole_at = 0
+    if previous == "recording":
+        # Everything that reads whole tables happens here, while the old service still
+        # writes: a refusal leaves it writing, and the window holds only the tail.
+        with _refused_rows_named(conn, plan, blocked=False):
+            _catch_up(conn, plan, _catch_up_pace(conn, batch), progress)
+            _check_old(old_path, new_path)  # again: nothing may have changed while catching up
+            whole_at = checkpoint(conn)
+            tracked = _check_whole(conn, plan, seeds, whole_at)
+            _check_changes(conn, plan, tracked, seeds, whole_at, frozen=False)
+        _check_writable(conn)
+    caught_up = checkpoint(conn) - first
+    caught_up_seconds = time.monotonic() - started
+    blocked = time.monotonic()
+    if previous == "recording":
+        _block_writes(old_path)
+    with _reopened_on_failure(conn, old_path), translate_errors(f"draining into {new_path}"):
+        if previous == "recording":
+            conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES (?, ?)", (BLOCKED_AT, time.time()))
+        tail = time.monotonic()
+        with _refused_rows_named(conn, plan, blocked=True):
+            top = log_max(conn, "old")
+            _replay(conn, plan, progress, top, batch, _fixed(batch))
+            replay_seconds = caught_up_seconds + time.monotonic() - tail
+            applied = _finish(conn, plan, seeds, tracked, whole_at, top, blocked)
+        blocked_seconds = time.monotonic() - blocked
+    return DrainReport(str(old_path), str(new_path), previous, top - first, log_max(conn, "old") - top,
+                       applied, caught_up, blocked_seconds, replay_seconds)
+
+
+def _check_whole(conn: sqlite3.Connection, plan: Plan, seeds: tuple[SeedRow, ...], whole_at: int) -> Tracked:
+    """The whole-table checks, before writes are blocked; from here on every change is tracked.
+
+    Logged rows against the plan's refusals, in short reads; every reference of
+    the new database (it is mig's alone: no other writer waits); and each
+    table's row count against the old one at one log position: a read of the
+    old database that replays what is pending and counts both sides in one
+    transaction (in rollback-journal mode the old service's writers wait for
+    one table's count, not for all).
+    """
+    _check_logged(conn, plan, "logged_refused_early", hi=whole_at, live=True)
+    if problems := fk_problems_whole(conn):
+        raise refuse("fk_violation", detail="; ".join(problems))
+    tracked = track(conn, plan, introspect(conn))
+    mismatched = []
+    for tp in plan.captured:
+        conn.execute("BEGIN")
+        try:
+            done, top = checkpoint(conn), log_max(conn, "old")  # the old snapshot starts here
+            if top > done:
+                _apply_batch(conn, plan, done, top)
+            mismatch = count_mismatch(conn, tp, seeds)
+            conn.execute("COMMIT")
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        let_writers_in()
+        if mismatch:
+            mismatched.append(mismatch)
+    if mismatched:
+        raise refuse("rows_lost_early", detail="; ".join(mismatched))
+    return tracked
+
+
+def _check_changes(conn: sqlite3.Connection, plan: Plan, tracked: Tracked, seeds: tuple[SeedRow, ...],
+                   since: int, frozen: bool, key: str = "logged_refused_early") -> None:
+    """The whole checks' questions, about what changed since they ran (log entries after
+    `since`): the logged rows, then the references and (`frozen`) the row counts."""
+    top = checkpoint(conn)
+    _check_logged(conn, plan, key, lo=since, hi=top)
+    references, rows = problems(conn, plan, tracked, since, top, seeds, frozen)
+    if references:
+        raise refuse("fk_violation", detail="; ".join(references))
+    if rows:
+        raise refuse("rows_lost_early", detail="; ".join(rows))
 
 
 def _check_new(conn: sqlite3.Connection, new_path: Path, old_path: Path | None) -> tuple[Plan, Path]:
@@ -192,31 +252,73 @@ def _refused_rows_named(conn: sqlite3.Connection, plan: Plan, blocked: bool) -> 
         raise refuse(key, detail=f"replay failed: {exc}") from exc
 
 
-def _check_logged(conn: sqlite3.Connection, plan: Plan, key: str = "logged_refused") -> None:
-    """Refuse when a logged row does not fit the new schema (see logged_refusals)."""
-    refused = logged_refusals(conn, plan, tuple(stored_seeds(conn)))
+def _check_logged(conn: sqlite3.Connection, plan: Plan, key: str = "logged_refused",
+                  lo: int = 0, hi: int | None = None, live: bool = False) -> None:
+    """Refuse when a row logged in (lo, hi] does not fit the new schema (see logged_refusals)."""
+    refused = logged_refusals(conn, plan, tuple(stored_seeds(conn)), lo, hi, live)
     if refused:
         raise refuse(key, detail="; ".join(r.message for r in refused))
 
 
-def _blocked_on_failure(old_path: Path) -> ContextManager[None]:
-    """A failure after writes were blocked says so, and what to do: they stay blocked."""
-    return leaves_on_failure(f"writes to {old_path} are blocked (draining) until `mig drain` "
-                             "succeeds or `mig abort` reopens it")
+@contextmanager
+def _reopened_on_failure(conn: sqlite3.Connection, old_path: Path) -> Iterator[None]:
+    """Writes are never left blocked by a failed drain: on any failure once they may
+    be (a refused tail row, an error, Ctrl-C), the old database goes back to
+    `recording`, and the message says so. Replay is idempotent and the log keeps
+    every write, so the next drain simply starts over from the checkpoint."""
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        try:
+            _reopen_writes(conn, old_path)
+        except (sqlite3.Error, MigError):
+            state = (f"writes to {old_path} are blocked (draining) until `mig drain` "
+                     "succeeds or `mig abort` reopens it")
+        else:
+            state = f"writes to {old_path} are accepted again (it is recording, and every write is logged)"
+        with leaves_on_failure(state):
+            raise
 
 
 def _block_writes(old_path: Path) -> None:
     """From this commit on the capture triggers refuse every write, and the lock
     triggers every write to the marker and the log (invariant 6)."""
-    conn = open_rw(old_path)
+    old = open_rw(old_path)
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("UPDATE _migration_marker SET status = 'draining'")
+        old.execute("BEGIN IMMEDIATE")
+        old.execute("UPDATE _migration_marker SET status = 'draining'")
         for sql in drain_lock_sql():
-            conn.execute(sql)
-        conn.execute("COMMIT")
+            old.execute(sql)
+        old.execute("COMMIT")
     finally:
-        conn.close()
+        old.close()
+
+
+def reopen_writes(new_path: Path, old_path: Path) -> None:
+    """Undo a finished drain's block: the old database records again (see _reopen_writes)."""
+    with phase_lock(new_path), translate_errors(f"reopening {old_path} to writes"):
+        conn = mig_writer(open_rw(new_path))
+        try:
+            _reopen_writes(conn, old_path)
+        finally:
+            conn.close()
+
+
+def _reopen_writes(conn: sqlite3.Connection, old_path: Path) -> None:
+    """Undo _block_writes: the lock triggers go first, as they refuse the marker's update."""
+    old = open_rw(old_path)
+    try:
+        old.execute("BEGIN IMMEDIATE")
+        for name in drain_lock_names():
+            old.execute(f"DROP TRIGGER IF EXISTS {q(name)}")
+        old.execute("UPDATE _migration_marker SET status = 'recording'")
+        old.execute("COMMIT")
+    finally:
+        old.close()
+    conn.execute("DELETE FROM _migration_progress WHERE key IN (?, ?, ?)",
+                 (BLOCKED_AT, CHECKED_THROUGH, "seeds_applied"))
 
 
 def _batch_size(conn: sqlite3.Connection) -> int:
@@ -269,10 +371,10 @@ def _catch_up_pace(conn: sqlite3.Connection, batch: int) -> tuple[Sizer, int]:
     return _fixed(batch), batch
 
 
-def _catch_up(conn: sqlite3.Connection, plan: Plan, pace: tuple[Sizer, int], progress: Progress | None) -> int:
+def _catch_up(conn: sqlite3.Connection, plan: Plan, pace: tuple[Sizer, int], progress: Progress | None) -> None:
     """Replay while the old service still writes, until only a tail is left."""
     sizer, first = pace
-    replayed, behind = 0, None
+    behind = None
     for _ in range(CATCH_UP_ROUNDS):
         top = log_max(conn, "old")
         pending = top - checkpoint(conn)
@@ -281,38 +383,40 @@ def _catch_up(conn: sqlite3.Connection, plan: Plan, pace: tuple[Sizer, int], pro
         tail = pending <= CATCH_UP_TAIL and behind is not None
         if pending == 0 or tail or (behind is not None and pending >= behind):
             break
-        replayed += _replay(conn, plan, progress, top, first, sizer, label="catch-up")
+        _replay(conn, plan, progress, top, first, sizer, label="catch-up")
         behind = pending
-    return replayed
 
 
 def _replay(conn: sqlite3.Connection, plan: Plan, progress: Progress | None, top: int,
-            size: int, sizer: Sizer, label: str = "replay") -> int:
-    """Replay (checkpoint, top] in batches, the first of `size` entries; returns how many."""
+            size: int, sizer: Sizer, label: str = "replay") -> None:
+    """Replay (checkpoint, top] in batches, the first of `size` entries."""
     start = done = checkpoint(conn)
     while done < top:
         hi = min(done + size, top)
         started = time.monotonic()
         conn.execute("BEGIN")
-        # The checkpoint first: it commits with the batch all the same, and from here on
-        # only tables whose guards are lifted are written, which needs no cache identity.
-        conn.execute("UPDATE _migration_progress SET value = ? WHERE key = 'replay_checkpoint'", (hi,))
-        with cache_sized(conn, -REPLAY_CACHE_KIB):
-            for name, ops in _logged_ops(conn, done, hi).items():
-                tp = plan.by_source(name)
-                if tp is None:  # a table the new schema drops
-                    continue
-                with guards_lifted(conn, tp.target):  # restored before this batch commits
-                    _replay_table(conn, replay_sql(tp), {"lo": done, "hi": hi}, gone=bool(ops & set(GONE_OPS)))
-            conn.execute("COMMIT")
+        _apply_batch(conn, plan, done, hi)
+        conn.execute("COMMIT")
         pages = _checkpoint(conn)
         done = hi
         size = sizer(size, time.monotonic() - started, pages)
         let_writers_in()
         if progress:
             progress(label, done - start, top - start)
-    return int(conn.execute("SELECT count(*) FROM old._migration_log WHERE seq > ? AND seq <= ?",
-                            (start, top)).fetchone()[0])
+
+
+def _apply_batch(conn: sqlite3.Connection, plan: Plan, lo: int, hi: int) -> None:
+    """Replay (lo, hi] and move the checkpoint to `hi`, inside the caller's transaction."""
+    # The checkpoint first: it commits with the batch all the same, and from here on
+    # only tables whose guards are lifted are written, which needs no cache identity.
+    conn.execute("UPDATE _migration_progress SET value = ? WHERE key = 'replay_checkpoint'", (hi,))
+    with cache_sized(conn, -REPLAY_CACHE_KIB):
+        for name, ops in _logged_ops(conn, lo, hi).items():
+            tp = plan.by_source(name)
+            if tp is None:  # a table the new schema drops
+                continue
+            with guards_lifted(conn, tp.target):  # restored before this batch commits
+                _replay_table(conn, replay_sql(tp), {"lo": lo, "hi": hi}, gone=bool(ops & set(GONE_OPS)))
 
 
 def _checkpoint(conn: sqlite3.Connection) -> int:
@@ -348,20 +452,35 @@ def _replay_table(conn: sqlite3.Connection, replay: Replay, params: dict[str, in
         conn.execute(sql, params)
 
 
-def _finish(conn: sqlite3.Connection, plan: Plan) -> int:
-    """Seeds (upsert by key) and AUTOINCREMENT counters, once the log is replayed;
-    then the truth check that no row went missing on the way."""
-    _check_logged(conn, plan)
+def _finish(conn: sqlite3.Connection, plan: Plan, seeds: tuple[SeedRow, ...], tracked: Tracked | None,
+            whole_at: int, top: int, blocked: float) -> int:
+    """Seeds (upsert by key) and AUTOINCREMENT counters, once the log is replayed; then
+    the truth checks, and the log position they reached, in the same transaction.
+
+    Tracked since the whole checks, only the changes are asked about. A drain
+    resumed after a kill inside the window tracked nothing, and asks the whole
+    questions there: that recovery path alone scans whole tables with writes blocked.
+    """
     conn.execute("BEGIN")
     applied = apply_seeds(conn)
     for tp in plan.captured:
         if tp.autoincrement:
             _carry_counter(conn, tp.source or "", tp.target)
     conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES ('seeds_applied', 1)")
+    if tracked is not None:
+        _check_changes(conn, plan, tracked, seeds, whole_at, frozen=True)
+    else:
+        _check_logged(conn, plan, "logged_refused_early")
+        if found := fk_problems_whole(conn):
+            raise refuse("fk_violation", detail="; ".join(found))
+        mismatched = [m for tp in plan.captured if (m := count_mismatch(conn, tp, seeds))]
+        if mismatched:
+            raise refuse("rows_lost_early", detail="; ".join(mismatched))
+    conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES (?, ?)", (CHECKED_THROUGH, top))
+    # Drain's own share of the window, for cutover's report of the whole of it.
+    conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES (?, ?)",
+                 (DRAIN_BLOCKED_S, time.monotonic() - blocked))
     conn.execute("COMMIT")
-    mismatched = count_mismatches(conn, plan)
-    if mismatched:
-        raise refuse("rows_lost", detail="; ".join(mismatched))
     return applied
 
 

@@ -95,25 +95,29 @@ def make_plan(old_path: Path, target: Schema) -> tuple[Schema, Plan]:
     return old_schema, replace(plan, refusals=tuple(refusals))
 
 
-def logged_refusals(conn: sqlite3.Connection, plan: Plan, seeds: tuple[SeedRow, ...]) -> list[Refusal]:
-    """The plan's questions again, about the rows written while the old database recorded.
+def logged_refusals(conn: sqlite3.Connection, plan: Plan, seeds: tuple[SeedRow, ...],
+                    lo: int = 0, hi: int | None = None, live: bool = False) -> list[Refusal]:
+    """The plan's questions again, about the rows whose keys were logged in (lo, hi].
 
     The plan asked them of the rows that existed when it ran; a row written
     later (text '007' into what becomes an INTEGER column, a NULL where a new
     key goes, a value in a column dropped because it was empty) would be
-    changed or lost by replay without a word. Asked at the end of drain, of
-    the logged keys only, on `conn` with the new database as main and the old
-    one attached as `old`.
+    changed or lost by replay without a word. Asked on `conn` with the new
+    database as main and the old one attached as `old`. `live`: the old
+    service still writes, so the log and the tables are read in short ranges
+    (a long read would hold its writers back in rollback-journal mode).
     """
     target = replace(introspect(conn), seeds=seeds)
     checks = plan_checks(list(plan.tables), introspect(conn, "old"), target)
+    top = hi if hi is not None else int(conn.execute(
+        "SELECT coalesce(max(seq), 0) FROM old._migration_log").fetchone()[0])
     out: list[Refusal] = []
     for tp in plan.captured:
         mine = [c for c in checks if c.chunk_table == tp.source and c.table == tp.target
-                and c.kind != "foreign-key"]  # cutover checks every reference in the new database
+                and c.kind != "foreign-key"]  # drain checks every reference in the new database
         if mine:
-            cond = _logged_keys(conn, tp)
-            out += [r for c in mine if (r := _run_check(conn, replace(c, chunk_table=None), cond))]
+            cond = _logged_keys(conn, tp, lo, top, live)
+            out += [r for c in mine if (r := _run_check(conn, c if live else replace(c, chunk_table=None), cond))]
     for name in plan.dropped_tables:  # dropped because it was empty: is it still?
         rows = 0 if name in plan.declared_drops else \
             conn.execute(f"SELECT count(*) FROM old.{q(name)}").fetchone()[0]
@@ -124,13 +128,20 @@ def logged_refusals(conn: sqlite3.Connection, plan: Plan, seeds: tuple[SeedRow, 
     return out
 
 
-def _logged_keys(conn: sqlite3.Connection, tp: TablePlan) -> str:
-    """Gather the table's logged keys once; the condition that picks their rows."""
+LOG_READ = 100_000  # log entries per read when gathering logged keys while the old service writes
+
+
+def _logged_keys(conn: sqlite3.Connection, tp: TablePlan, lo: int, hi: int, live: bool) -> str:
+    """Gather the table's keys logged in (lo, hi] once; the condition that picks their rows."""
     slots = ", ".join(f"k{i + 1}" for i in range(len(tp.old_key)))
     conn.execute("DROP TABLE IF EXISTS temp.mig_logged")
     conn.execute(f"CREATE TABLE temp.mig_logged ({slots}, PRIMARY KEY ({slots}))")
-    conn.execute(f"INSERT OR IGNORE INTO temp.mig_logged SELECT {slots} FROM old._migration_log "
-                 "WHERE tbl = ?", (tp.source,))
+    step = LOG_READ if live else max(hi - lo, 1)
+    for start in range(lo, hi, step):
+        conn.execute(f"INSERT OR IGNORE INTO temp.mig_logged SELECT {slots} FROM old._migration_log "
+                     "WHERE seq > ? AND seq <= ? AND tbl = ?", (start, min(start + step, hi), tp.source))
+        if live:
+            let_writers_in()
     cond = f"{_key(tp.old_key)} IN (SELECT {slots} FROM temp.mig_logged)"
     if not tp.nullable_key:
         return cond
@@ -177,9 +188,13 @@ class _Pace:
 def _ranges(conn: sqlite3.Connection, table: str | None, key_cols: tuple[str, ...],
             only: str = "1", pace: _Pace | None = None) -> Iterator[tuple[str, tuple[object, ...]]]:
     """RANGE replacements that cover `table` in short reads of its key (one, whole, if None),
-    each `pace.rows` long at the moment it is made."""
+    each `pace.rows` long at the moment it is made, and narrowed by `only`."""
     if table is None:
         yield only, ()
+        return
+    if only != "1":
+        for cond, bounds in _ranges(conn, table, key_cols, "1", pace):
+            yield f"({cond}) AND {only}", bounds
         return
     pace = pace or _Pace()
     key, cols = _key(key_cols), ", ".join("rowid" if c == "rowid" else q(c) for c in key_cols)

@@ -24,7 +24,14 @@ from mig.errors import DatabaseBusy, MigError, WrongState
 from mig.plan.ops import Plan
 
 __all__ = ["OldState", "NewState", "read_old", "read_new", "refuse", "phase_lock", "now",
-           "table_exists", "checkpoint", "log_max", "recorded_link", "REFUSALS"]
+           "table_exists", "checkpoint", "log_max", "recorded_link", "REFUSALS", "BLOCKED_AT",
+           "DRAIN_BLOCKED_S", "CHECKED_THROUGH"]
+
+# _migration_progress keys drain leaves for cutover: when it blocked writes (epoch
+# seconds), its own share of the window, and the log seq its truth checks reached.
+BLOCKED_AT = "blocked_at"
+DRAIN_BLOCKED_S = "drain_blocked_seconds"
+CHECKED_THROUGH = "checked_through"
 
 REFUSALS = {
     "drain_incomplete": "Drain is not complete: {detail}; run `mig drain`, then check `mig status`",
@@ -52,7 +59,8 @@ REFUSALS = {
                    "writes ({detail}); `mig abort` and migrate again",
     "copy_incomplete": "the bulk copy has not finished; run `mig migrate` again to resume it",
     "fk_violation": "foreign key check failed in the new database: {detail}; fix the rows in "
-                    "the old database (abort first) or the schema, then migrate again",
+                    "the old database (it takes writes, and the fix is recorded) and run "
+                    "`mig drain` again, or `mig abort`",
     "seeds_missing": "seed rows are not applied: {detail}; run `mig drain` again",
     "logged_refused": "rows written to the old database during the migration would be changed or "
                       "lost by the new schema: {detail}; `mig abort`, fix them, and migrate again",
@@ -64,6 +72,12 @@ REFUSALS = {
                  "(a new UNIQUE or PRIMARY KEY they violate), or were written with triggers turned "
                  "off: {detail}; `mig verify` names the keys; "
                  "`mig abort`, fix the data in the old database, and migrate again",
+    "rows_lost_early": "the new database does not hold the old one's rows: {detail}; rows written during "
+                       "the migration violate a new UNIQUE or PRIMARY KEY, or were written with triggers "
+                       "turned off; `mig verify` names the keys; fix them in the old database (it takes "
+                       "writes, and the fix is recorded; a row missing from the new database comes back "
+                       "once it is written again, e.g. `UPDATE t SET c = c WHERE id = ...`) and run "
+                       "`mig drain` again, or `mig abort`",
     "old_missing": "the old database {path} recorded at migrate time does not exist; cutover "
                    "must check its log: pass --old with its new location",
 }
@@ -110,7 +124,8 @@ def log_max(conn: sqlite3.Connection, schema: str = "main") -> int:
     return int(conn.execute(f"SELECT coalesce(max(seq), 0) FROM {schema}._migration_log").fetchone()[0])
 
 
-def read_old(conn: sqlite3.Connection, schema: str = "main") -> OldState:
+def read_old(conn: sqlite3.Connection, schema: str = "main", counted: bool = True) -> OldState:
+    """`counted`: count the log's entries (a read of the whole log; cutover needs only its end)."""
     marker = new_path = shash = fingerprint = None
     if table_exists(conn, "_migration_marker", schema):
         row = conn.execute(f"SELECT status, new_path, schema_hash, old_fingerprint "
@@ -119,7 +134,7 @@ def read_old(conn: sqlite3.Connection, schema: str = "main") -> OldState:
             marker, new_path, shash, fingerprint = row
     entries, top = None, 0
     if table_exists(conn, "_migration_log", schema):
-        entries = conn.execute(f"SELECT count(*) FROM {schema}._migration_log").fetchone()[0]
+        entries = conn.execute(f"SELECT count(*) FROM {schema}._migration_log").fetchone()[0] if counted else 0
         top = log_max(conn, schema)
     return OldState(marker, new_path, shash, fingerprint, entries, top)
 

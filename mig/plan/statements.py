@@ -29,6 +29,7 @@ __all__ = [
     "log_width",
     "old_bookkeeping_sql",
     "drain_lock_sql",
+    "drain_lock_names",
     "capture_trigger_sql",
     "capture_trigger_names",
     "logging_trigger_names",
@@ -84,8 +85,18 @@ def drain_lock_sql() -> list[str]:
     what drain replays (invariant 6). mig itself only drops these tables, which
     fires no trigger; the names carry the capture prefix, so abort and cleanup-old
     drop the triggers with the rest and introspection never counts them."""
-    return [f"CREATE TRIGGER IF NOT EXISTS {q(f'{CAPTURE_PREFIX}lock{table}_{op.lower()}')} "
+    return [f"CREATE TRIGGER IF NOT EXISTS {q(name)} "
             f"BEFORE {op} ON {table} BEGIN SELECT RAISE(ABORT, {quote_str(DRAINING_MESSAGE)}); END"
+            for name, table, op in _drain_locks()]
+
+
+def drain_lock_names() -> list[str]:
+    """The triggers drain_lock_sql creates: dropped again when a failed drain reopens writes."""
+    return [name for name, _, _ in _drain_locks()]
+
+
+def _drain_locks() -> list[tuple[str, str, str]]:
+    return [(f"{CAPTURE_PREFIX}lock{table}_{op.lower()}", table, op)
             for table in ("_migration_marker", "_migration_log") for op in ("INSERT", "UPDATE", "DELETE")]
 
 

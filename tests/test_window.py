@@ -1,0 +1,194 @@
+"""The write-unavailability window (DESIGN.md §5.8, §7): drain refuses before it blocks
+writes, and a refusal that only the tail can show gives the writes back.
+
+Each refusal class is tried twice: with the offending row logged before drain
+starts, and with it written in the tail (between drain's whole checks and its
+block: `_block_writes` is wrapped so the row is committed by another
+connection just before the real block). Either way the old database must end
+up recording and accepting writes, the message must name the row, and after
+the fix the runbook must run to the end with nothing lost.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from clihelp import project, run_mig
+from mig import commands
+from mig.db import MIG_CACHE_SIZE
+from mig.errors import MigError
+from mig.phases import drain as drain_phase
+
+OLD = """
+CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT);
+INSERT INTO parent VALUES (1, 'one'), (2, 'two');
+CREATE TABLE item (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id), v TEXT, r REAL);
+INSERT INTO item VALUES (1, 1, 'abc', NULL), (2, 2, 'def', NULL);
+"""
+PARENT = "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT);\n"
+ITEM = "CREATE TABLE item (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id), v TEXT, r REAL);\n"
+
+# (target schema, the offending write, its fix, what the message names)
+CLASSES = [
+    pytest.param(PARENT + ITEM.replace("v TEXT", "v INTEGER"), "INSERT INTO item VALUES (3, 1, '0042', NULL)",
+                 "DELETE FROM item WHERE id = 3", "id=3", id="text that an INTEGER column changes"),
+    pytest.param(PARENT + ITEM.replace("r REAL", "r INTEGER"), "INSERT INTO item VALUES (3, 1, 'x', 3.0)",
+                 "UPDATE item SET r = NULL WHERE id = 3", "id=3", id="REAL into an INTEGER column"),
+    pytest.param(PARENT + ITEM.replace("v TEXT", "v TEXT NOT NULL DEFAULT 'a'"),
+                 "INSERT INTO item VALUES (3, 1, NULL, NULL)", "UPDATE item SET v = 'b' WHERE id = 3", "id=3",
+                 id="NULL into a column that became NOT NULL DEFAULT"),
+    # Replay's REPLACE pushed row 1 out of the new table: writing it again brings it back.
+    pytest.param(PARENT + ITEM.replace("v TEXT", "v TEXT UNIQUE"), "INSERT INTO item VALUES (3, 1, 'abc', NULL)",
+                 "UPDATE item SET v = 'new' WHERE id = 3; UPDATE item SET v = v WHERE id = 1", "UNIQUE",
+                 id="a duplicate on a new UNIQUE"),
+    pytest.param(PARENT + ITEM.replace("v TEXT", "v TEXT CHECK (length(v) < 5)"),
+                 "INSERT INTO item VALUES (3, 1, 'too long', NULL)", "UPDATE item SET v = 'ok' WHERE id = 3",
+                 "id=3", id="a row a new CHECK refuses"),
+    pytest.param(PARENT + ITEM.replace("v TEXT", "v TEXT, w TEXT"), "INSERT INTO item VALUES (3, 99, 'x', NULL)",
+                 "INSERT INTO parent VALUES (99, 'late')", "missing parent", id="a child without its parent"),
+    pytest.param(PARENT + ITEM.replace("v TEXT", "v TEXT, w TEXT"), "DELETE FROM parent WHERE id = 2",
+                 "DELETE FROM item WHERE id = 2", "missing parent", id="a parent deleted under its child"),
+]
+
+
+def _setup(tmp_path: Path, new_sql: str, journal: str) -> tuple[commands.Inputs, Path]:
+    d = project(tmp_path, OLD, new_sql)
+    old = d / "proj-0000000000000001.sqlite"
+    sqlite3.connect(old).execute(f"PRAGMA journal_mode={journal}").connection.close()
+    inputs = commands.Inputs(d, None, None, None)
+    commands.migrate_command(inputs)
+    return inputs, old
+
+
+def _write(db: Path, sql: str) -> None:
+    conn = sqlite3.connect(db)  # a plain client: foreign keys off, as SQLite's default
+    try:
+        conn.executescript(sql)
+    finally:
+        conn.close()
+
+
+def _marker(db: Path) -> str:
+    conn = sqlite3.connect(db)
+    try:
+        return str(conn.execute("SELECT status FROM _migration_marker").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def _write_before_block(monkeypatch: pytest.MonkeyPatch, db: Path, sql: str) -> None:
+    """The row arrives in the tail: committed after drain's whole checks, just before its block."""
+    real: Callable[[Path], None] = drain_phase._block_writes
+
+    def late_write_then_block(old_path: Path) -> None:
+        _write(db, sql)
+        real(old_path)
+    monkeypatch.setattr(drain_phase, "_block_writes", late_write_then_block)
+
+
+def _finish_runbook(inputs: commands.Inputs, old: Path, fix: str) -> None:
+    _write(old, fix)  # the old service takes writes again, and the fix is logged
+    commands.drain_command(inputs)
+    commands.cutover_command(inputs)
+    assert commands.verify_command(inputs).ok
+
+
+@pytest.mark.parametrize("journal", ["wal", "delete"])
+@pytest.mark.parametrize("new_sql,bad,fix,named", CLASSES)
+def test_a_row_logged_before_drain_is_refused_with_writes_open(
+        tmp_path: Path, journal: str, new_sql: str, bad: str, fix: str, named: str) -> None:
+    inputs, old = _setup(tmp_path, new_sql, journal)
+    _write(old, bad)
+    with pytest.raises(MigError) as refused:
+        commands.drain_command(inputs)
+    message = str(refused.value)
+    assert named in message and "drain` again" in message, message
+    assert "blocked" not in message, message  # the block never happened
+    assert _marker(old) == "recording"
+    _write(old, "INSERT INTO parent VALUES (50, 'written after the refusal')")
+    _finish_runbook(inputs, old, fix)
+
+
+@pytest.mark.parametrize("journal", ["wal", "delete"])
+@pytest.mark.parametrize("new_sql,bad,fix,named", CLASSES)
+def test_a_row_that_arrives_in_the_tail_gives_writes_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, journal: str, new_sql: str, bad: str, fix: str,
+        named: str) -> None:
+    inputs, old = _setup(tmp_path, new_sql, journal)
+    _write_before_block(monkeypatch, old, bad)
+    with pytest.raises(MigError) as refused:
+        commands.drain_command(inputs)
+    message = str(refused.value)
+    assert named in message and "accepted again" in message, message
+    assert _marker(old) == "recording"
+    _write(old, "INSERT INTO parent VALUES (50, 'written after the refusal')")
+    monkeypatch.undo()
+    _finish_runbook(inputs, old, fix)
+
+
+def test_the_issue_reproduction_leaves_the_old_database_writable(tmp_path: Path) -> None:
+    """Rollback journal, a text value an INTEGER column would change, logged before drain."""
+    d = project(tmp_path, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES(1,'abc')",
+                "CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER);", name="p")
+    assert run_mig("migrate", cwd=d).returncode == 0
+    old = d / "p-0000000000000001.sqlite"
+    _write(old, "INSERT INTO t VALUES(3,'0042')")
+    out = run_mig("drain", cwd=d)
+    assert out.returncode == 1 and "id=3, v='0042'" in out.stderr and "Traceback" not in out.stderr, out
+    assert "are blocked" not in out.stderr
+    _write(old, "INSERT INTO t VALUES(4, 'still writable')")
+    assert "Marker status: recording" in run_mig("status", cwd=d).stdout
+
+
+def test_drain_then_cutover_reports_the_whole_window(tmp_path: Path) -> None:
+    inputs, old = _setup(tmp_path, PARENT + ITEM.replace("v TEXT", "v TEXT, w TEXT"), "wal")
+    drained = commands.drain_command(inputs)
+    assert isinstance(drained, drain_phase.DrainReport)
+    cut = commands.cutover_command(inputs)
+    assert cut.writes_refused_seconds is not None and cut.drain_blocked_seconds is not None
+    # the whole window holds drain's part, and cutover's after it
+    assert cut.writes_refused_seconds >= cut.drain_blocked_seconds > 0
+
+
+def test_drain_cutover_switches_in_one_process(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, PARENT + ITEM.replace("v TEXT", "v TEXT, w TEXT"))
+    assert run_mig("migrate", cwd=d).returncode == 0
+    out = run_mig("drain", "--cutover", "--json", cwd=d)
+    assert out.returncode == 0, out
+    report = json.loads(out.stdout)
+    assert report["drain"]["marker_status"] == "draining"
+    assert report["cutover"]["current_status"] == "ready"
+    assert report["cutover"]["writes_refused_seconds"] >= report["cutover"]["drain_blocked_seconds"]
+    text = run_mig("status", cwd=d).stdout
+    assert "Migration status: ready" in text and "Pending replay entries: 0 (cutover complete)" in text
+
+
+def test_drain_cutover_gives_writes_back_when_the_tail_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    inputs, old = _setup(tmp_path, PARENT + ITEM.replace("v TEXT", "v INTEGER"), "wal")
+    _write_before_block(monkeypatch, old, "INSERT INTO item VALUES (3, 1, '0042', NULL)")
+    with pytest.raises(MigError, match="accepted again"):
+        commands.drain_command(inputs, then_cutover=True)
+    assert _marker(old) == "recording"
+    status = commands.status_command(inputs)
+    assert status.migration_status == "migrating"
+
+
+def test_cutover_refuses_when_drain_did_not_finish_its_checks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every entry replayed is not enough: drain's checks must have reached the last one."""
+    inputs, old = _setup(tmp_path, PARENT + ITEM.replace("v TEXT", "v TEXT, w TEXT"), "wal")
+    commands.drain_command(inputs)
+    new = next(p for p in old.parent.glob("proj-*.sqlite") if p != old)
+    conn = sqlite3.connect(new)
+    conn.execute(f"PRAGMA cache_size={MIG_CACHE_SIZE}")  # as mig's own connection: past the guards
+    conn.execute("DELETE FROM _migration_progress WHERE key = 'checked_through'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(MigError, match="Drain is not complete: the last drain did not finish its checks"):
+        commands.cutover_command(inputs)
