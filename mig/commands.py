@@ -7,22 +7,28 @@ plan and migrate take the target from the schema's hash and the one other
 same, and when that cannot decide (the schema was edited after migrate, or
 an extra database lies in the directory) they follow the paths migrate
 recorded in the two databases themselves.
+
+Each command imports its phase only when it runs, and path inference only
+what it reads (no schema front end when the paths are given, and only the
+one the schema is written in when they are not): the runbook's `mig drain`
+then `mig cutover` holds one interpreter start-up inside the
+write-unavailability window. tests/test_cli_startup.py checks which modules
+a command loads.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from mig.db import open_ro
 from mig.errors import MigError, NotFound, PathInference, SchemaInputError, WrongState
-from mig.model import Schema, schema_hash
 from mig.paths import check_creatable, find_schema, infer_old, old_candidates, target_path
-from mig.phases import cleanup, cutover, drain, migrate, precheck, status
-from mig.phases.state import recorded_link
-from mig.plan.ops import Plan
-from mig.plan.statements import plan_statements
+
+if TYPE_CHECKING:
+    from mig.model import Schema
+    from mig.phases import cleanup, cutover, drain, migrate, status
+    from mig.plan.ops import Plan
 
 __all__ = [
     "Inputs",
@@ -69,6 +75,13 @@ def _load(inputs: Inputs, warn: Warn | None, flag: str = "--schema") -> tuple[st
     return path, load_schema(path, warn=warn)
 
 
+def _target(inputs: Inputs, schema: Schema) -> Path:
+    """The new database the schema names: `<dir>/<dir-name>-<schema hash>.sqlite`."""
+    from mig.model import schema_hash
+
+    return target_path(inputs.dir, schema_hash(schema))
+
+
 def _same_file(old: Path, new: Path) -> None:
     if old.exists() and new.exists() and old.resolve() == new.resolve():
         raise PathInference(f"the old and the new database are the same file ({old}); "
@@ -110,8 +123,13 @@ class PlanReport:
 
 def plan_command(inputs: Inputs, warn: Warn | None = None) -> PlanReport:
     """What migrate would do with the same inputs: its refusals, or the plan it would copy by."""
+    from mig.model import schema_hash
+    from mig.phases import migrate, precheck
+    from mig.plan.ops import Plan
+    from mig.plan.statements import plan_statements
+
     schema_path, schema = _load(inputs, warn)
-    new = inputs.new or target_path(inputs.dir, schema_hash(schema))
+    new = inputs.new or _target(inputs, schema)
     old = _source(inputs, new)
     action, message = precheck.preview(old, new)
     if message:  # migrate would not plan: nothing to do, or a copy to resume
@@ -128,8 +146,10 @@ def plan_command(inputs: Inputs, warn: Warn | None = None) -> PlanReport:
 
 def migrate_command(inputs: Inputs, warn: Warn | None = None,
                     progress: migrate.Progress | None = None) -> migrate.MigrateReport:
+    from mig.phases import migrate
+
     schema_path, schema = _load(inputs, warn)
-    new = inputs.new or target_path(inputs.dir, schema_hash(schema))
+    new = inputs.new or _target(inputs, schema)
     return migrate.migrate(_source(inputs, new), new, schema, Path(schema_path), progress)
 
 
@@ -149,6 +169,13 @@ def _source(inputs: Inputs, new: Path) -> Path | None:
 
 # ---------------------------------------------------------------- the pair after migrate
 
+def _recorded_link(path: Path) -> tuple[str, Path] | None:
+    """The link migrate recorded in `path` (mig.phases.state.recorded_link)."""
+    from mig.phases.state import recorded_link
+
+    return recorded_link(path)
+
+
 @dataclass(frozen=True)
 class _Pair:
     old: Path | None
@@ -157,7 +184,7 @@ class _Pair:
 
 def _follow(path: Path | None) -> Path | None:
     """The other database of the migration `path` belongs to, if migrate recorded it and it exists."""
-    link = recorded_link(path) if path is not None else None
+    link = _recorded_link(path) if path is not None else None
     return link[1] if link is not None and link[1].exists() else None
 
 
@@ -174,7 +201,7 @@ def _pair(inputs: Inputs, warn: Warn | None, flag: str) -> _Pair:
     _check_dir(inputs)
     try:
         _, schema = _load(inputs, warn, flag)
-        target = target_path(inputs.dir, schema_hash(schema))
+        target = _target(inputs, schema)
     except (SchemaInputError, PathInference, NotFound) as exc:
         return _recorded_pair(inputs.dir, exc)
     if not target.exists():
@@ -195,7 +222,7 @@ def _recorded_pair(directory: Path, cause: MigError | None) -> _Pair:
     """The one migration whose two databases point at each other in this directory."""
     pairs: set[tuple[Path, Path]] = set()
     for path in old_candidates(directory):
-        link = recorded_link(path)
+        link = _recorded_link(path)
         if link is None or not link[1].exists():
             continue
         role, other = link
@@ -215,6 +242,8 @@ def _recorded_pair(directory: Path, cause: MigError | None) -> _Pair:
 # ---------------------------------------------------------------- the commands after migrate
 
 def status_command(inputs: Inputs, warn: Warn | None = None) -> status.StatusReport:
+    from mig.phases import status
+
     pair = _pair(inputs, warn, "--old/--new")
     explicit = inputs.old is not None or inputs.new is not None
     return status.status(pair.old, pair.new, follow_links=explicit)
@@ -229,12 +258,14 @@ def _need(path: Path | None, what: str, flag: str) -> Path:
 def _new_of(pair: _Pair) -> Path:
     """The new database drain, cutover and verify work on; before migrate, or with
     the new file gone, a refusal that says so (runbook: verify command order)."""
+    from mig.db import open_ro
+
     if pair.new is not None:
         return pair.new
     if pair.old is None:
         return _need(None, "new database", "--new")
     open_ro(pair.old).close()  # an unreadable file says so, not "no marker"
-    link = recorded_link(pair.old)
+    link = _recorded_link(pair.old)
     if link is None:
         raise WrongState(f"no migration in progress: {pair.old} has no migration marker; "
                          "run `mig migrate` first")
@@ -247,23 +278,31 @@ def _new_of(pair: _Pair) -> Path:
 
 def drain_command(inputs: Inputs, warn: Warn | None = None,
                   progress: migrate.Progress | None = None) -> drain.DrainReport:
+    from mig.phases import drain
+
     return drain.drain(_new_of(_pair(inputs, warn, "--new")), inputs.old, progress)
 
 
 def cutover_command(inputs: Inputs, warn: Warn | None = None) -> cutover.CutoverReport:
+    from mig.phases import cutover
+
     return cutover.cutover(_new_of(_pair(inputs, warn, "--new")), inputs.old)
 
 
 def cleanup_old_command(inputs: Inputs, warn: Warn | None = None) -> cleanup.CleanupReport:
+    from mig.phases import cleanup
+
     pair = _pair(inputs, warn, "--old")
     old = _need(pair.old or _follow(pair.new), "old database", "--old")
     return cleanup.cleanup_old(old)
 
 
 def abort_command(inputs: Inputs, warn: Warn | None = None) -> cleanup.AbortReport:
+    from mig.phases import cleanup
+
     if inputs.old is not None and inputs.new is None:
         old = _existing(inputs.old)
-        link = recorded_link(old) if old is not None else None
+        link = _recorded_link(old) if old is not None else None
         return cleanup.abort(old, link[1] if link is not None and link[0] == "old" else None)
     if inputs.new is not None:
         old = _existing(inputs.old)
