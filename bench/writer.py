@@ -4,6 +4,7 @@ Run as a subprocess by `bench/run.py`:
 
     python bench/writer.py DB --seconds 5            # throughput: as fast as it can
     python bench/writer.py DB --until STOPFILE --pause-ms 1.5 --latencies OUT
+    python bench/writer.py DB --until STOPFILE --pause-ms 1.5 --events OUT
 
 Each transaction is `BEGIN IMMEDIATE; <one row written>; COMMIT` on its own
 connection, like a request handler's. The mix: 40 % update a post, 35 %
@@ -11,7 +12,13 @@ insert a comment, 15 % update a user, 10 % delete a comment. A commit's
 latency is measured from BEGIN to the end of COMMIT, so it includes any wait
 for a lock held by mig. With --latencies, `(start, latency)` pairs in seconds
 (CLOCK_MONOTONIC, comparable across processes on Linux) are written as a
-binary array of doubles. A JSON summary goes to stdout.
+binary array of doubles. With --events, every attempt, committed or not, is
+written as `(start, end, outcome)` doubles: outcome 0 committed, 1 refused by
+mig (the error says "writes are blocked"), 2 another IntegrityError, 3 any
+other sqlite3 error (a busy or locked database, a missing table). A failed
+attempt is rolled back and followed by the same pause as a commit, as a
+service retrying its request would. A JSON summary goes to stdout, with the
+first message of each kind of error.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ def main() -> None:
     ap.add_argument("--ready", default=None, help="create this file once the first write committed")
     ap.add_argument("--pause-ms", type=float, default=0.0, help="sleep between transactions")
     ap.add_argument("--latencies", default=None, help="write (start, latency) doubles here")
+    ap.add_argument("--events", default=None, help="write (start, end, outcome) doubles here")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
 
@@ -45,7 +53,9 @@ def main() -> None:
     n_comments = conn.execute("SELECT max(id) FROM comments").fetchone()[0]
     rng = random.Random(args.seed)
     samples = array.array("d")
-    commits = errors = 0
+    events = array.array("d")
+    messages: dict[str, str] = {}
+    commits = errors = attempts = 0
     pause = args.pause_ms / 1000.0
     started = time.monotonic()
     deadline = started + args.seconds if args.seconds is not None else None
@@ -53,8 +63,9 @@ def main() -> None:
     while True:
         if deadline is not None and time.monotonic() >= deadline:
             break
-        if args.until is not None and commits % 16 == 0 and os.path.exists(args.until):
+        if args.until is not None and attempts % 16 == 0 and os.path.exists(args.until):
             break
+        attempts += 1
         pick = rng.random()
         if pick < 0.40:
             sql = "UPDATE posts SET rating = ?, title = ? WHERE id = ?"
@@ -75,13 +86,24 @@ def main() -> None:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute(sql, params)
             conn.execute("COMMIT")
-        except sqlite3.Error:
+        except sqlite3.Error as exc:
+            t1 = time.monotonic()
             errors += 1
+            text = str(exc)
+            outcome = (1 if "writes are blocked" in text else
+                       2 if isinstance(exc, sqlite3.IntegrityError) else 3)
+            messages.setdefault(str(outcome), text)
+            if args.events is not None:
+                events.extend((t0, t1, float(outcome)))
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            if pause:
+                time.sleep(pause)
             continue
         t1 = time.monotonic()
         commits += 1
+        if args.events is not None:
+            events.extend((t0, t1, 0.0))
         if args.latencies is not None:
             samples.append(t0)
             samples.append(t1 - t0)
@@ -95,7 +117,10 @@ def main() -> None:
     if args.latencies is not None:
         with open(args.latencies, "wb") as fh:
             samples.tofile(fh)
-    print(json.dumps({"commits": commits, "errors": errors, "seconds": elapsed}))
+    if args.events is not None:
+        with open(args.events, "wb") as fh:
+            events.tofile(fh)
+    print(json.dumps({"commits": commits, "errors": errors, "seconds": elapsed, "messages": messages}))
 
 
 if __name__ == "__main__":
