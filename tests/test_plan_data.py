@@ -165,21 +165,24 @@ def test_writes_to_rows_with_a_null_key_are_replayed(tmp_path: Path) -> None:
     assert run_mig("verify", cwd=d).returncode == 0
 
 
-def test_a_write_that_breaks_a_new_unique_during_recording_stops_cutover(tmp_path: Path) -> None:
+def test_a_write_that_breaks_a_new_unique_during_recording_stops_drain_before_the_block(tmp_path: Path) -> None:
     d = project(tmp_path, "CREATE TABLE u (id INTEGER PRIMARY KEY, email TEXT); INSERT INTO u VALUES (1, 'a');",
                 "CREATE TABLE u (id INTEGER PRIMARY KEY, email TEXT UNIQUE);")
     assert run_mig("migrate", cwd=d).returncode == 0
     old = sqlite3.connect(d / OLD_DB, isolation_level=None)
     old.execute("INSERT INTO u VALUES (2, 'a')")  # the old schema allows it, the new one does not
-    old.close()
     drain = run_mig("drain", cwd=d)
-    assert drain.returncode == 1 and "do not fit the new schema" in drain.stderr, drain.stderr
-    assert "are blocked (draining) until `mig drain` succeeds or `mig abort`" in drain.stderr
+    assert drain.returncode == 1 and "would push the row id=1 out of the new table: the row id=2" in drain.stderr, \
+        drain.stderr
+    assert "blocked" not in drain.stderr and "run `mig drain` again" in drain.stderr
     assert [l for l in drain.stderr.splitlines() if not l.startswith(("replay: ", "catch-up: "))] == \
         [drain.stderr.splitlines()[-1]]  # one line, after the progress lines
     cut = run_mig("cutover", cwd=d)
-    assert cut.returncode == 1 and "do not fit the new schema" in cut.stderr
-    assert run_mig("abort", cwd=d).returncode == 0
+    assert cut.returncode == 1 and "still recording" in cut.stderr
+    old.execute("UPDATE u SET email = 'b' WHERE id = 2")  # the old service still writes: the fix
+    assert run_mig("drain", cwd=d).returncode == 0
+    assert run_mig("cutover", cwd=d).returncode == 0
+    assert run_mig("verify", cwd=d).returncode == 0
 
 
 def test_seed_rows_are_in_the_new_database_right_after_migrate(tmp_path: Path) -> None:

@@ -31,9 +31,9 @@ from mig.phases.preflight import logged_refusals
 from mig.phases.seeds import apply_seeds, stored_seeds
 from mig.phases.state import (BLOCKED_AT, CHECKED_THROUGH, DRAIN_BLOCKED_S, checkpoint, log_max, phase_lock,
                               read_new, read_old, refuse)
-from mig.phases.truth import Tracked, count_mismatch, fk_problems_whole, problems, track
+from mig.phases.truth import Tracked, count_mismatch, displaced, fk_problems_whole, problems, track, watch_deletes
 from mig.plan.ops import Plan
-from mig.plan.statements import GONE_OPS, Replay, drain_lock_names, drain_lock_sql, replay_sql
+from mig.plan.statements import GONE_OPS, KEYS, Replay, drain_lock_names, drain_lock_sql, replay_sql
 from mig.sqltext import quote_ident as q
 
 __all__ = ["DrainReport", "drain", "reopen_writes", "BATCH"]
@@ -113,6 +113,7 @@ def _drain(conn: sqlite3.Connection, new_path: Path, old_path: Path | None,
     conn.execute(f"PRAGMA old.cache_size=-{REPLAY_CACHE_KIB}")
     conn.execute(f"PRAGMA temp.cache_size=-{REPLAY_CACHE_KIB}")
     conn.execute("PRAGMA main.wal_autocheckpoint=0")  # _checkpoint does it, and counts
+    watch_deletes(conn, plan)
     batch = _batch_size(conn)
     seeds = tuple(stored_seeds(conn))
     first = checkpoint(conn)
@@ -131,9 +132,11 @@ def _drain(conn: sqlite3.Connection, new_path: Path, old_path: Path | None,
         _check_writable(conn)
     caught_up = checkpoint(conn) - first
     caught_up_seconds = time.monotonic() - started
-    blocked = time.monotonic()
     if previous == "recording":
         _block_writes(old_path)
+    # The window opens with the block's commit: drain's share and cutover's whole figure
+    # count from the same moment.
+    blocked = time.monotonic()
     with _reopened_on_failure(conn, old_path), translate_errors(f"draining into {new_path}"):
         if previous == "recording":
             conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES (?, ?)", (BLOCKED_AT, time.time()))
@@ -417,6 +420,8 @@ def _apply_batch(conn: sqlite3.Connection, plan: Plan, lo: int, hi: int) -> None
                 continue
             with guards_lifted(conn, tp.target):  # restored before this batch commits
                 _replay_table(conn, replay_sql(tp), {"lo": lo, "hi": hi}, gone=bool(ops & set(GONE_OPS)))
+            if (pushed_out := displaced(conn, tp, KEYS)) is not None:  # the batch rolls back
+                raise refuse("logged_refused_early", detail=pushed_out)
 
 
 def _checkpoint(conn: sqlite3.Connection) -> int:

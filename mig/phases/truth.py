@@ -14,11 +14,12 @@ cutover at 1M rows). So drain asks it in two parts:
   connection (`track`) note every row that replay or the seed rows insert,
   delete or re-key in the new database, and every referenced value that
   goes away. Once the tail is replayed, `problems` asks about those rows
-  alone: their foreign keys, the children of parents that went, each key
-  the log named present in the new database exactly when it is in the old
-  one, and no row changed that the log did not name (one a REPLACE pushed
-  out over a new UNIQUE). Its cost follows the log since the whole checks,
-  not the size of the database.
+  alone: their foreign keys, the children of parents that went, and for
+  every key the log named or whose row changed, as many rows in the new
+  table as in the old (so a row a REPLACE pushed out over a new UNIQUE is
+  found though the log never named it). With the counts equal before, and
+  every other row unchanged on both sides, the counts are equal after. Its
+  cost follows the log since the whole checks, not the size of the database.
 
 Drain records the log position its checks reached (state.CHECKED_THROUGH), in
 the transaction that ends it; cutover opens the new database only when that
@@ -35,7 +36,8 @@ from mig.plan.ops import Plan, TablePlan
 from mig.sqltext import quote_ident as q
 from mig.sqltext import sql_literal
 
-__all__ = ["Tracked", "track", "problems", "fk_problems_whole", "count_mismatch"]
+__all__ = ["Tracked", "track", "problems", "fk_problems_whole", "count_mismatch", "watch_deletes",
+           "displaced"]
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,67 @@ def track(conn: sqlite3.Connection, plan: Plan, schema: Schema) -> Tracked:
     return Tracked(keys, refs)
 
 
+def _deleted(table: str) -> str:
+    return q("mig_deleted_" + table)
+
+
+def watch_deletes(conn: sqlite3.Connection, plan: Plan) -> None:
+    """From now on note on `conn` the key of every row replay deletes from a new table,
+    a row an INSERT OR REPLACE pushes out included (recursive_triggers), so that
+    `displaced` can tell a batch that would lose a row before it commits."""
+    conn.execute("PRAGMA recursive_triggers = ON")
+    for tp in plan.captured:
+        conn.execute(f"CREATE TEMP TABLE {_deleted(tp.target)} ({_slots(len(tp.new_key))})")
+        old = ", ".join(_col(k, "OLD") for k in tp.new_key)
+        conn.execute(f"CREATE TEMP TRIGGER {q('mig_watch_' + tp.target)} AFTER DELETE ON main.{q(tp.target)} "
+                     f"BEGIN INSERT INTO {_deleted(tp.target)} VALUES ({old}); END")
+
+
+def displaced(conn: sqlite3.Connection, tp: TablePlan, batch_keys: str) -> str | None:
+    """A row the batch's replay of `tp` deleted though its key is not among the batch's
+    logged keys (`batch_keys`): pushed out by a REPLACE over a UNIQUE of the new schema
+    that a logged row breaks. Its message, naming both rows; None when there is none."""
+    n = len(tp.new_key)
+    match = " AND ".join(f"k.k{i + 1} IS d.k{i + 1}" for i in range(n))
+    row = conn.execute(f"SELECT {_slots(n)} FROM temp.{_deleted(tp.target)} AS d "
+                       f"WHERE NOT EXISTS (SELECT 1 FROM {batch_keys} AS k WHERE {match}) LIMIT 1").fetchone()
+    conn.execute(f"DELETE FROM temp.{_deleted(tp.target)}")
+    if row is None:
+        return None
+    shown = ", ".join(f"{k}={sql_literal(v)}" for k, v in zip(tp.old_key, row))
+    return f"{tp.target}: replay would push the row {shown} out of the new table" + _sharer(conn, tp, tuple(row))
+
+
+def _sharer(conn: sqlite3.Connection, tp: TablePlan, key: tuple[object, ...]) -> str:
+    """Which old row holds the same values as row `key` on a UNIQUE of the new table."""
+    source = {c.target.lower(): c.source for c in tp.columns if c.source}
+    table = next((t for t in _new_tables(conn) if t.name == tp.target), None)
+    for unique in table.uniques if table is not None else ():
+        cols = [source.get(c.lower()) for c in unique]
+        if not all(cols) or len(cols) != len(unique):
+            continue
+        same = " AND ".join(f"b.{q(c or '')} = a.{q(c or '')}" for c in cols)
+        this = " AND ".join(f"{_col(k, 'a')} IS ?" for k in tp.old_key)
+        other = " OR ".join(f"{_col(k, 'b')} IS NOT {_col(k, 'a')}" for k in tp.old_key)
+        found = conn.execute(f"SELECT {', '.join(_col(k, 'b') for k in tp.old_key)}, "
+                             f"{', '.join('b.' + q(c or '') for c in cols)} FROM old.{q(tp.source or '')} AS a "
+                             f"JOIN old.{q(tp.source or '')} AS b ON {same} WHERE {this} AND ({other}) LIMIT 1",
+                             key).fetchone()
+        if found:
+            n = len(tp.old_key)
+            other_key = ", ".join(f"{k}={sql_literal(v)}" for k, v in zip(tp.old_key, found[:n]))
+            values = ", ".join(f"{c}={sql_literal(v)}" for c, v in zip(unique, found[n:]))
+            return (f": the row {other_key}, written during the migration, holds the same {values}, "
+                    f"which the new schema's UNIQUE ({', '.join(unique)}) forbids")
+    return " (a row written during the migration holds its value on a UNIQUE of the new schema)"
+
+
+def _new_tables(conn: sqlite3.Connection) -> tuple[Table, ...]:
+    from mig.introspect import introspect  # only on the way to a refusal
+
+    return introspect(conn).tables
+
+
 # ---------------------------------------------------------------- foreign keys
 
 def _no_parent(ref: _Ref, child: str = "c") -> str:
@@ -195,57 +258,39 @@ def _seed_keys(seeds: tuple[SeedRow, ...], table: str, key: tuple[str, ...]) -> 
     return out
 
 
-def _logged_keys(conn: sqlite3.Connection, tp: TablePlan, lo: int, hi: int) -> str:
-    """Gather the table's keys logged in (lo, hi] into temp.mig_tail_keys; its name."""
+def _compared_keys(conn: sqlite3.Connection, tp: TablePlan, lo: int, hi: int, seeds: tuple[SeedRow, ...]) -> str:
+    """The keys to compare, gathered into temp.mig_compared: those the log named in (lo, hi]
+    and those whose rows changed in the new database, less the seed rows' (checked apart)."""
     slots = _slots(len(tp.old_key))
-    conn.execute("DROP TABLE IF EXISTS temp.mig_tail_keys")
-    conn.execute(f"CREATE TEMP TABLE mig_tail_keys ({slots})")
-    conn.execute(f"INSERT INTO temp.mig_tail_keys SELECT DISTINCT {slots} FROM old._migration_log "
-                 "WHERE seq > ? AND seq <= ? AND tbl = ?", (lo, hi, tp.source))
-    return "temp.mig_tail_keys"
+    conn.execute("DROP TABLE IF EXISTS temp.mig_compared")
+    conn.execute(f"CREATE TEMP TABLE mig_compared ({slots})")
+    conn.execute(f"INSERT INTO temp.mig_compared SELECT {slots} FROM old._migration_log "
+                 f"WHERE seq > ? AND seq <= ? AND tbl = ? UNION SELECT {slots} FROM {_changed(tp.target)}",
+                 (lo, hi, tp.source))
+    match = " AND ".join(f"k{i + 1} IS ?" for i in range(len(tp.old_key)))
+    for key in _seed_keys(seeds, tp.target, tp.new_key):
+        conn.execute(f"DELETE FROM temp.mig_compared WHERE {match}", key)
+    return "temp.mig_compared"
 
 
-def _presence(conn: sqlite3.Connection, tp: TablePlan, keys: str, seeds: tuple[SeedRow, ...]) -> str | None:
-    """The logged keys name as many rows in the new table as in the old one (plus new seed rows)."""
+def _rows_differ(conn: sqlite3.Connection, tp: TablePlan, keys: str) -> str | None:
+    """A key naming a different number of rows in the new table than in the old one: a row
+    lost, kept after the old one went, or pushed out by a REPLACE over a new UNIQUE.
+    By key and with IS, so a key holding a NULL counts its rows too."""
+    def rows(table: str, cols: tuple[str, ...]) -> str:
+        match = " AND ".join(f"{_col(c)} IS k.k{i + 1}" for i, c in enumerate(cols))
+        return f"(SELECT count(*) FROM {table} WHERE {match})"
+    old, new = rows(f"old.{q(tp.source or '')}", tp.old_key), rows(f"main.{q(tp.target)}", tp.new_key)
+    slots = _slots(len(tp.old_key))
+    differ = f"FROM {keys} AS k WHERE {new} <> {old}"
+    count = conn.execute(f"SELECT count(*) {differ}").fetchone()[0]
+    if not count:
+        return None
+    sample = conn.execute(f"SELECT {slots}, {new}, {old} {differ} LIMIT 1").fetchone()
     n = len(tp.old_key)
-    pick = f"IN (SELECT {_slots(n)} FROM {keys})"
-    old = conn.execute(f"SELECT count(*) FROM old.{q(tp.source or '')} WHERE {_tuple(tp.old_key)} {pick}").fetchone()[0]
-    new = conn.execute(f"SELECT count(*) FROM main.{q(tp.target)} WHERE {_tuple(tp.new_key)} {pick}").fetchone()[0]
-    if tp.nullable_key and conn.execute(f"SELECT 1 FROM {keys} WHERE "
-                                        + " OR ".join(f"k{i + 1} IS NULL" for i in range(n))).fetchone():
-        # A key holding a NULL matches nothing by IN: count every such row on both sides.
-        old += conn.execute(f"SELECT count(*) FROM old.{q(tp.source or '')} WHERE "
-                            + " OR ".join(f"{_col(k)} IS NULL" for k in tp.old_key)).fetchone()[0]
-        new += conn.execute(f"SELECT count(*) FROM main.{q(tp.target)} WHERE "
-                            + " OR ".join(f"{_col(k)} IS NULL" for k in tp.new_key)).fetchone()[0]
-    match = " AND ".join(f"k{i + 1} IS ?" for i in range(n))
-    expected = old + sum(
-        1 for key in _seed_keys(seeds, tp.target, tp.new_key)
-        if conn.execute(f"SELECT 1 FROM {keys} WHERE {match}", key).fetchone() is not None
-        and conn.execute(f"SELECT 1 FROM old.{q(tp.source or '')} WHERE "
-                         + " AND ".join(f"{_col(k)} IS ?" for k in tp.old_key), key).fetchone() is None)
-    if new == expected:
-        return None
-    return (f"{tp.target} has {new} rows with the keys the log named since the whole check, "
-            f"the old database {old}" + (f" (+{expected - old} seed rows)" if expected != old else ""))
-
-
-def _strays(conn: sqlite3.Connection, table: str, key: tuple[str, ...], logged: str | None,
-            seeds: tuple[SeedRow, ...]) -> str | None:
-    """A row written in the new table whose key neither the log nor a seed row names."""
-    n = len(key)
-    match = " AND ".join(f"l.k{i + 1} = c.k{i + 1}" for i in range(n))
-    where = f"NOT EXISTS (SELECT 1 FROM {logged} AS l WHERE {match})" if logged else "1"
-    rows = conn.execute(f"SELECT DISTINCT {_slots(n)} FROM {_changed(table)} AS c WHERE {where}").fetchall()
-    allowed = set(_seed_keys(seeds, table, key))
-    if any(None in k for k in allowed):
-        return None  # a seed row whose key SQLite assigns: its row cannot be told from a stray
-    strays = [r for r in rows if tuple(r) not in allowed]
-    if not strays:
-        return None
-    sample = ", ".join(f"{k}={sql_literal(v)}" for k, v in zip(key, strays[0]))
-    return (f"{table}: replay changed {len(strays)} row(s) the log did not name, e.g. {sample} "
-            "(a row written during the migration pushed it out over a UNIQUE of the new schema)")
+    key = ", ".join(f"{k}={sql_literal(v)}" for k, v in zip(tp.old_key, sample[:n]))
+    return (f"{tp.target}: {count} key(s) name other rows than in the old database, "
+            f"e.g. {key}: {sample[n]} row(s) in the new table, {sample[n + 1]} in the old")
 
 
 def problems(conn: sqlite3.Connection, plan: Plan, tracked: Tracked, lo: int, hi: int,
@@ -260,15 +305,12 @@ def problems(conn: sqlite3.Connection, plan: Plan, tracked: Tracked, lo: int, hi
     out: list[str] = []
     if not frozen:
         return references, out
-    for table, key in tracked.keys.items():
-        tp = plan.table(table)
-        logged = _logged_keys(conn, tp, lo, hi) if tp is not None and tp.source is not None else None
-        if logged is not None and tp is not None and _counts_rows(tp, seeds):
-            if (problem := _presence(conn, tp, logged, seeds)) is not None:
-                out.append(problem)
-        if (problem := _strays(conn, table, key, logged, seeds)) is not None:
+    for tp in plan.captured:
+        if not _counts_rows(tp, seeds):
+            continue
+        if (problem := _rows_differ(conn, tp, _compared_keys(conn, tp, lo, hi, seeds))) is not None:
             out.append(problem)
-    conn.execute("DROP TABLE IF EXISTS temp.mig_tail_keys")
+    conn.execute("DROP TABLE IF EXISTS temp.mig_compared")
     return references, out
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "chunk_end_sql",
     "replay_sql",
     "GONE_OPS",
+    "KEYS",
     "Replay",
     "replay_keys_sql",
     "insert_mapped_sql",
@@ -113,7 +114,9 @@ def _log_insert(table: Table, key: tuple[str, ...], op: str, prefix: str, when: 
 
 
 def _unique_sets(table: Table, old: Schema) -> list[tuple[str, ...]]:
-    sets = [u for u in table.uniques if u != table.primary_key]
+    """Each UNIQUE of the table as SQL terms: a UNIQUE constraint's column names quoted
+    (a name with a space is one term), a unique index's terms as written."""
+    sets = [tuple(q(c) for c in u) for u in table.uniques if u != table.primary_key]
     return sets + [tuple(i.columns) for i in old.indexes_of(table.name) if i.unique]
 
 
