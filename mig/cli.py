@@ -196,10 +196,12 @@ def status(directory: str, as_json: bool, path_old: str | None, path_new: str | 
 
 @main.command()
 @_options("old", "new")
-def drain(directory: str, as_json: bool, path_old: str | None, path_new: str | None) -> None:
+@click.option("--cutover", "then_cutover", is_flag=True,
+              help="cut over in the same process: the shortest write-unavailability window")
+def drain(directory: str, as_json: bool, path_old: str | None, path_new: str | None, then_cutover: bool) -> None:
     """Block writes on the old database and replay the recorded writes."""
     inputs = _inputs(directory, path_old, path_new)
-    _run("drain", as_json, lambda: commands.drain_command(inputs, _warn, _progress(as_json)))
+    _run("drain", as_json, lambda: commands.drain_command(inputs, _warn, _progress(as_json), then_cutover))
 
 
 @main.command()

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from mig.errors import MigError, NotFound, PathInference, SchemaInputError, WrongState
+from mig.errors import MigError, NotFound, PathInference, SchemaInputError, WrongState, leaves_on_failure
 from mig.paths import check_creatable, find_schema, infer_old, old_candidates, target_path
 
 if TYPE_CHECKING:
@@ -276,11 +276,36 @@ def _new_of(pair: _Pair) -> Path:
     return _need(link[1] if link[1].exists() else None, "new database", "--new")
 
 
-def drain_command(inputs: Inputs, warn: Warn | None = None,
-                  progress: migrate.Progress | None = None) -> drain.DrainReport:
-    from mig.phases import drain
+@dataclass
+class SwitchReport:
+    """`mig drain --cutover`: both reports, from one process."""
 
-    return drain.drain(_new_of(_pair(inputs, warn, "--new")), inputs.old, progress)
+    drain: drain.DrainReport
+    cutover: cutover.CutoverReport
+
+
+def drain_command(inputs: Inputs, warn: Warn | None = None, progress: migrate.Progress | None = None,
+                  then_cutover: bool = False) -> drain.DrainReport | SwitchReport:
+    from mig.phases import cutover, drain
+
+    new = _new_of(_pair(inputs, warn, "--new"))
+    drained = drain.drain(new, inputs.old, progress)
+    if not then_cutover:
+        return drained
+    # The shortest window: no operator and no interpreter start-up between the two.
+    # A cutover that fails gives the old database its writes back, as a failed drain does.
+    try:
+        return SwitchReport(drained, cutover.cutover(new, Path(drained.old)))
+    except BaseException:
+        old = Path(drained.old)
+        try:
+            drain.reopen_writes(new, old)
+        except MigError:
+            state = f"writes to {old} stay blocked (draining): run `mig cutover`, or `mig abort`"
+        else:
+            state = f"writes to {old} are accepted again (it is recording, and every write is logged)"
+        with leaves_on_failure(state):
+            raise
 
 
 def cutover_command(inputs: Inputs, warn: Warn | None = None) -> cutover.CutoverReport:
