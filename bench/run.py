@@ -499,13 +499,19 @@ def window_run(db: Path, pause_ms: float, steps: list[list[str]]) -> Window:
     writer = LiveWriter(db, pause_ms)
     poller = ReadyPoller(new)
     exits: list[tuple[str, float, float]] = []
+    said = ""
     try:
         time.sleep(0.5)  # the service writing steadily before drain starts
         poller.start()
         for args in steps:
             t = time.monotonic()
-            run_mig(*args, "--dir", str(db.parent))
+            out = run_mig(*args, "--dir", str(db.parent)).stdout
             exits.append((" ".join(args), t, time.monotonic()))
+            for label in ("Writes refused for", "Writes blocked for"):  # mig's own account, if it gives one
+                m = re.search(rf"^{label}: ([0-9.]+ s)", out, re.M)
+                if m:
+                    said = f"; mig says {label[0].lower()}{label[1:]} {m.group(1)}"
+                    break
         poller.join(timeout=10)
         time.sleep(0.1)  # a few refused writes after ready, to show none got in
     finally:
@@ -534,7 +540,7 @@ def window_run(db: Path, pause_ms: float, steps: list[list[str]]) -> Window:
     return Window(ready - first,
                   f"{kinds[REFUSED]:,} writes refused; first at {(first - t0) * 1000:,.0f}, ready read at "
                   f"{(ready - t0) * 1000:,.0f}, {ends} ms after drain started; worst commit before "
-                  f"{max(before, default=0) * 1000:.0f} ms" + (f"; {others}" if others else ""))
+                  f"{max(before, default=0) * 1000:.0f} ms{said}" + (f"; {others}" if others else ""))
 
 
 def failed_until(attempts: list[Attempt], ready: float) -> list[Attempt]:
