@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -61,11 +61,13 @@ def seed_old(path: Path, journal: str, n: int = 300) -> None:
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
+def project(tmp_path: Path) -> Iterator[Path]:
     d = tmp_path / "shop"
     d.mkdir()
     (d / "schema.sql").write_text(NEW_SCHEMA)
-    return d
+    yield d
+    for db in d.glob("*.sqlite"):  # a test that failed half-way must not leave its writer running
+        Path(str(db) + ".stop").touch()
 
 
 def old_path(d: Path) -> Path:

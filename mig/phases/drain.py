@@ -27,12 +27,13 @@ from mig.errors import MigError, leaves_on_failure
 from mig.introspect import introspect
 from mig.model import SeedRow
 from mig.phases.migrate import Progress, check_old_schema, guards_lifted
-from mig.phases.preflight import logged_refusals
+from mig.phases.preflight import logged_checks, logged_refusals
 from mig.phases.seeds import apply_seeds, stored_seeds
 from mig.phases.state import (BLOCKED_AT, CHECKED_THROUGH, DRAIN_BLOCKED_S, checkpoint, log_max, phase_lock,
                               read_new, read_old, refuse)
-from mig.phases.truth import Tracked, count_mismatch, displaced, fk_problems_whole, problems, track, watch_deletes
-from mig.plan.ops import Plan
+from mig.phases.truth import (Tracked, count_mismatch, displaced, fk_problems_whole, forget, problems, track,
+                              watch_deletes)
+from mig.plan.ops import DataCheck, Plan
 from mig.plan.statements import GONE_OPS, KEYS, Replay, drain_lock_names, drain_lock_sql, replay_sql
 from mig.sqltext import quote_ident as q
 
@@ -114,44 +115,79 @@ def _drain(conn: sqlite3.Connection, new_path: Path, old_path: Path | None,
     conn.execute(f"PRAGMA temp.cache_size=-{REPLAY_CACHE_KIB}")
     conn.execute("PRAGMA main.wal_autocheckpoint=0")  # _checkpoint does it, and counts
     watch_deletes(conn, plan)
-    batch = _batch_size(conn)
-    seeds = tuple(stored_seeds(conn))
+    run = _Run(conn, plan, tuple(stored_seeds(conn)), _batch_size(conn))
     first = checkpoint(conn)
     started = time.monotonic()
-    tracked: Tracked | None = None
-    whole_at = 0
     if previous == "recording":
-        # Everything that reads whole tables happens here, while the old service still
-        # writes: a refusal leaves it writing, and the window holds only the tail.
-        with _refused_rows_named(conn, plan, blocked=False):
-            _catch_up(conn, plan, _catch_up_pace(conn, batch), progress)
-            _check_old(old_path, new_path)  # again: nothing may have changed while catching up
-            whole_at = checkpoint(conn)
-            tracked = _check_whole(conn, plan, seeds, whole_at)
-            _check_changes(conn, plan, tracked, seeds, whole_at, frozen=False)
-        _check_writable(conn)
+        _before_the_block(run, old_path, new_path, progress)
     caught_up = checkpoint(conn) - first
     caught_up_seconds = time.monotonic() - started
     if previous == "recording":
+        # Recorded just before the block (cutover reports the window from it, a little
+        # long rather than short), so that a drain resumed after a kill keeps it.
+        conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES (?, ?)", (BLOCKED_AT, time.time()))
         _block_writes(old_path)
-    # The window opens with the block's commit: drain's share and cutover's whole figure
-    # count from the same moment.
     blocked = time.monotonic()
     with _reopened_on_failure(conn, old_path), translate_errors(f"draining into {new_path}"):
-        if previous == "recording":
-            conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES (?, ?)", (BLOCKED_AT, time.time()))
-        tail = time.monotonic()
-        with _refused_rows_named(conn, plan, blocked=True):
-            top = log_max(conn, "old")
-            _replay(conn, plan, progress, top, batch, _fixed(batch))
-            replay_seconds = caught_up_seconds + time.monotonic() - tail
-            applied = _finish(conn, plan, seeds, tracked, whole_at, top, blocked)
+        with _refused_rows_named(run):
+            top, applied = _tail(run, progress, blocked)
         blocked_seconds = time.monotonic() - blocked
+    replay_seconds = caught_up_seconds + run.tail_seconds
     return DrainReport(str(old_path), str(new_path), previous, top - first, log_max(conn, "old") - top,
                        applied, caught_up, blocked_seconds, replay_seconds)
 
 
-def _check_whole(conn: sqlite3.Connection, plan: Plan, seeds: tuple[SeedRow, ...], whole_at: int) -> Tracked:
+@dataclass
+class _Run:
+    """One drain's connection (the new database, the old one attached) and what it learns."""
+
+    conn: sqlite3.Connection
+    plan: Plan
+    seeds: tuple[SeedRow, ...]
+    batch: int
+    checks: list[DataCheck] | None = None  # the plan's questions for logged rows, built before the block
+    tracked: Tracked | None = None  # changes noted since the whole checks (None: a resumed drain)
+    checked_at: int = 0  # the log seq up to which every check has been asked
+    tail_seconds: float = 0.0
+
+
+def _before_the_block(run: _Run, old_path: Path, new_path: Path, progress: Progress | None) -> None:
+    """Everything that reads whole tables, while the old service still writes: a
+    refusal leaves it writing, and the window holds only the tail."""
+    conn = run.conn
+    with _refused_rows_named(run):
+        _catch_up(conn, run.plan, _catch_up_pace(conn, run.batch), progress)
+        _check_old(old_path, new_path)  # again: nothing may have changed while catching up
+        run.checks = logged_checks(conn, run.plan, run.seeds)
+        run.checked_at = checkpoint(conn)
+        run.tracked = _check_whole(run)
+        _check_so_far(run)
+    _check_writable(conn)
+    # An empty WAL: the window's commits then write only the tail's pages, and the
+    # checkpoint SQLite runs when drain closes the new database copies only those.
+    conn.execute("PRAGMA main.wal_checkpoint(TRUNCATE)")
+
+
+def _tail(run: _Run, progress: Progress | None, blocked: float) -> tuple[int, int]:
+    """Replay the tail and end drain in one transaction: the last entries, the seed rows and
+    AUTOINCREMENT counters, the truth checks, and the log position they reached. Returns
+    that position and how many seed rows were applied."""
+    conn, started = run.conn, time.monotonic()
+    top = log_max(conn, "old")
+    if top - checkpoint(conn) > run.batch:  # a drain resumed with much left: all but the last batch
+        _replay(conn, run.plan, progress, top - run.batch, run.batch, _fixed(run.batch))
+    conn.execute("BEGIN")
+    done = checkpoint(conn)
+    if top > done:
+        _apply_batch(conn, run.plan, done, top)
+    if progress:
+        progress("replay", top - done, top - done)
+    run.tail_seconds = time.monotonic() - started
+    applied = _finish(run, top, blocked)
+    return top, applied
+
+
+def _check_whole(run: _Run) -> Tracked:
     """The whole-table checks, before writes are blocked; from here on every change is tracked.
 
     Logged rows against the plan's refusals, in short reads; every reference of
@@ -161,18 +197,19 @@ def _check_whole(conn: sqlite3.Connection, plan: Plan, seeds: tuple[SeedRow, ...
     transaction (in rollback-journal mode the old service's writers wait for
     one table's count, not for all).
     """
-    _check_logged(conn, plan, "logged_refused_early", hi=whole_at, live=True)
+    conn = run.conn
+    _check_logged(run, hi=run.checked_at, live=True)
     if problems := fk_problems_whole(conn):
         raise refuse("fk_violation", detail="; ".join(problems))
-    tracked = track(conn, plan, introspect(conn))
+    tracked = track(conn, run.plan, introspect(conn))
     mismatched = []
-    for tp in plan.captured:
+    for tp in run.plan.captured:
         conn.execute("BEGIN")
         try:
             done, top = checkpoint(conn), log_max(conn, "old")  # the old snapshot starts here
             if top > done:
-                _apply_batch(conn, plan, done, top)
-            mismatch = count_mismatch(conn, tp, seeds)
+                _apply_batch(conn, run.plan, done, top)
+            mismatch = count_mismatch(conn, tp, run.seeds)
             conn.execute("COMMIT")
         finally:
             if conn.in_transaction:
@@ -185,13 +222,34 @@ def _check_whole(conn: sqlite3.Connection, plan: Plan, seeds: tuple[SeedRow, ...
     return tracked
 
 
-def _check_changes(conn: sqlite3.Connection, plan: Plan, tracked: Tracked, seeds: tuple[SeedRow, ...],
-                   since: int, frozen: bool, key: str = "logged_refused_early") -> None:
-    """The whole checks' questions, about what changed since they ran (log entries after
-    `since`): the logged rows, then the references and (`frozen`) the row counts."""
-    top = checkpoint(conn)
-    _check_logged(conn, plan, key, lo=since, hi=top)
-    references, rows = problems(conn, plan, tracked, since, top, seeds, frozen)
+def _check_so_far(run: _Run) -> None:
+    """Before the block, ask about what changed during the whole checks, in one read of
+    the old database that replays what is pending first (the rows compare at one log
+    position); then note afresh, so the window asks only about the tail."""
+    conn = run.conn
+    assert run.tracked is not None
+    conn.execute("BEGIN")
+    try:
+        done, top = checkpoint(conn), log_max(conn, "old")  # the old snapshot starts here
+        if top > done:
+            _apply_batch(conn, run.plan, done, top)
+        _check_changes(run)
+        conn.execute("COMMIT")
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    forget(conn, run.tracked)
+    run.checked_at = top
+
+
+def _check_changes(run: _Run) -> None:
+    """The whole checks' questions, about what changed since `checked_at`, with the old
+    database at the checkpoint (frozen, or read in the caller's transaction): the
+    logged rows, the references, and the rows each changed key names."""
+    assert run.tracked is not None
+    top = checkpoint(run.conn)
+    _check_logged(run, lo=run.checked_at, hi=top)
+    references, rows = problems(run.conn, run.plan, run.tracked, run.checked_at, top, run.seeds)
     if references:
         raise refuse("fk_violation", detail="; ".join(references))
     if rows:
@@ -238,29 +296,28 @@ def _check_writable(conn: sqlite3.Connection) -> None:
 
 
 @contextmanager
-def _refused_rows_named(conn: sqlite3.Connection, plan: Plan, blocked: bool) -> Iterator[None]:
+def _refused_rows_named(run: _Run) -> Iterator[None]:
     """A logged row the new schema refuses (its CHECK, NOT NULL or UNIQUE) fails replay
     with SQLite's bare message, and running drain again cannot get past it: name the
-    rows, as the end of drain does, and say what to do (before the switch the old
-    service still writes, so the row can be fixed there)."""
-    key = "logged_refused" if blocked else "logged_refused_early"
+    rows, as the checks do, and say what to do (the old service writes, or writes
+    again once a failed tail gives them back, so the row can be fixed there)."""
     try:
         yield
     except sqlite3.IntegrityError as exc:
         if str(exc).startswith("mig:"):  # a guard's refusal, not a row of the log
             raise
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        _check_logged(conn, plan, key)
-        raise refuse(key, detail=f"replay failed: {exc}") from exc
+        if run.conn.in_transaction:
+            run.conn.execute("ROLLBACK")
+        _check_logged(run)
+        raise refuse("logged_refused_early", detail=f"replay failed: {exc}") from exc
 
 
-def _check_logged(conn: sqlite3.Connection, plan: Plan, key: str = "logged_refused",
-                  lo: int = 0, hi: int | None = None, live: bool = False) -> None:
+def _check_logged(run: _Run, lo: int = 0, hi: int | None = None, live: bool = False) -> None:
     """Refuse when a row logged in (lo, hi] does not fit the new schema (see logged_refusals)."""
-    refused = logged_refusals(conn, plan, tuple(stored_seeds(conn)), lo, hi, live)
+    checks = run.checks if run.checks is not None else logged_checks(run.conn, run.plan, run.seeds)
+    refused = logged_refusals(run.conn, run.plan, checks, lo, hi, live)
     if refused:
-        raise refuse(key, detail="; ".join(r.message for r in refused))
+        raise refuse("logged_refused_early", detail="; ".join(r.message for r in refused))
 
 
 @contextmanager
@@ -457,28 +514,27 @@ def _replay_table(conn: sqlite3.Connection, replay: Replay, params: dict[str, in
         conn.execute(sql, params)
 
 
-def _finish(conn: sqlite3.Connection, plan: Plan, seeds: tuple[SeedRow, ...], tracked: Tracked | None,
-            whole_at: int, top: int, blocked: float) -> int:
-    """Seeds (upsert by key) and AUTOINCREMENT counters, once the log is replayed; then
-    the truth checks, and the log position they reached, in the same transaction.
+def _finish(run: _Run, top: int, blocked: float) -> int:
+    """Inside the tail's transaction: seeds (upsert by key) and AUTOINCREMENT counters;
+    then the truth checks, and the log position they reached; commit.
 
     Tracked since the whole checks, only the changes are asked about. A drain
     resumed after a kill inside the window tracked nothing, and asks the whole
     questions there: that recovery path alone scans whole tables with writes blocked.
     """
-    conn.execute("BEGIN")
+    conn = run.conn
     applied = apply_seeds(conn)
-    for tp in plan.captured:
+    for tp in run.plan.captured:
         if tp.autoincrement:
             _carry_counter(conn, tp.source or "", tp.target)
     conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES ('seeds_applied', 1)")
-    if tracked is not None:
-        _check_changes(conn, plan, tracked, seeds, whole_at, frozen=True)
+    if run.tracked is not None:
+        _check_changes(run)
     else:
-        _check_logged(conn, plan, "logged_refused_early")
+        _check_logged(run)
         if found := fk_problems_whole(conn):
             raise refuse("fk_violation", detail="; ".join(found))
-        mismatched = [m for tp in plan.captured if (m := count_mismatch(conn, tp, seeds))]
+        mismatched = [m for tp in run.plan.captured if (m := count_mismatch(conn, tp, run.seeds))]
         if mismatched:
             raise refuse("rows_lost_early", detail="; ".join(mismatched))
     conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES (?, ?)", (CHECKED_THROUGH, top))

@@ -25,7 +25,7 @@ from mig.plan.ops import GATHERED, RANGE, DataCheck, Plan, Refusal, TablePlan
 from mig.sqltext import quote_ident as q
 from mig.sqltext import sql_literal
 
-__all__ = ["make_plan", "logged_refusals", "CHECK_CHUNK_ROWS"]
+__all__ = ["make_plan", "logged_checks", "logged_refusals", "CHECK_CHUNK_ROWS"]
 
 CHECK_CHUNK_ROWS = 20_000  # the first range of a check; later ones are paced to CHECK_TARGET_S
 # Longer than the copy's chunks: between two reads the old service's commits
@@ -95,26 +95,32 @@ def make_plan(old_path: Path, target: Schema) -> tuple[Schema, Plan]:
     return old_schema, replace(plan, refusals=tuple(refusals))
 
 
-def logged_refusals(conn: sqlite3.Connection, plan: Plan, seeds: tuple[SeedRow, ...],
+def logged_checks(conn: sqlite3.Connection, plan: Plan, seeds: tuple[SeedRow, ...]) -> list[DataCheck]:
+    """The plan's questions, to ask again of the rows written while the old database
+    recorded (see logged_refusals): on `conn` with the new database as main and the
+    old one attached as `old`. References are left out: drain checks every
+    reference in the new database."""
+    target = replace(introspect(conn), seeds=seeds)
+    return [c for c in plan_checks(list(plan.tables), introspect(conn, "old"), target)
+            if c.kind != "foreign-key"]
+
+
+def logged_refusals(conn: sqlite3.Connection, plan: Plan, checks: list[DataCheck],
                     lo: int = 0, hi: int | None = None, live: bool = False) -> list[Refusal]:
-    """The plan's questions again, about the rows whose keys were logged in (lo, hi].
+    """The `checks` (logged_checks) asked of the rows whose keys were logged in (lo, hi].
 
     The plan asked them of the rows that existed when it ran; a row written
     later (text '007' into what becomes an INTEGER column, a NULL where a new
     key goes, a value in a column dropped because it was empty) would be
-    changed or lost by replay without a word. Asked on `conn` with the new
-    database as main and the old one attached as `old`. `live`: the old
-    service still writes, so the log and the tables are read in short ranges
-    (a long read would hold its writers back in rollback-journal mode).
+    changed or lost by replay without a word. `live`: the old service still
+    writes, so the log and the tables are read in short ranges (a long read
+    would hold its writers back in rollback-journal mode).
     """
-    target = replace(introspect(conn), seeds=seeds)
-    checks = plan_checks(list(plan.tables), introspect(conn, "old"), target)
     top = hi if hi is not None else int(conn.execute(
         "SELECT coalesce(max(seq), 0) FROM old._migration_log").fetchone()[0])
     out: list[Refusal] = []
     for tp in plan.captured:
-        mine = [c for c in checks if c.chunk_table == tp.source and c.table == tp.target
-                and c.kind != "foreign-key"]  # drain checks every reference in the new database
+        mine = [c for c in checks if c.chunk_table == tp.source and c.table == tp.target]
         if mine:
             cond = _logged_keys(conn, tp, lo, top, live)
             out += [r for c in mine if (r := _run_check(conn, c if live else replace(c, chunk_table=None), cond))]

@@ -62,16 +62,10 @@ REFUSALS = {
                     "the old database (it takes writes, and the fix is recorded) and run "
                     "`mig drain` again, or `mig abort`",
     "seeds_missing": "seed rows are not applied: {detail}; run `mig drain` again",
-    "logged_refused": "rows written to the old database during the migration would be changed or "
-                      "lost by the new schema: {detail}; `mig abort`, fix them, and migrate again",
     "logged_refused_early": "rows written to the old database during the migration would be changed "
                             "or lost by the new schema: {detail}; fix them in the old database (it "
                             "still takes writes, and the fix is recorded) and run `mig drain` again, "
                             "or `mig abort`",
-    "rows_lost": "rows written to the old database during the migration do not fit the new schema "
-                 "(a new UNIQUE or PRIMARY KEY they violate), or were written with triggers turned "
-                 "off: {detail}; `mig verify` names the keys; "
-                 "`mig abort`, fix the data in the old database, and migrate again",
     "rows_lost_early": "the new database does not hold the old one's rows: {detail}; rows written during "
                        "the migration violate a new UNIQUE or PRIMARY KEY, or were written with triggers "
                        "turned off; `mig verify` names the keys; fix them in the old database (it takes "

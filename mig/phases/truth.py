@@ -36,7 +36,7 @@ from mig.plan.ops import Plan, TablePlan
 from mig.sqltext import quote_ident as q
 from mig.sqltext import sql_literal
 
-__all__ = ["Tracked", "track", "problems", "fk_problems_whole", "count_mismatch", "watch_deletes",
+__all__ = ["Tracked", "track", "forget", "problems", "fk_problems_whole", "count_mismatch", "watch_deletes",
            "displaced"]
 
 
@@ -118,23 +118,42 @@ def track(conn: sqlite3.Connection, plan: Plan, schema: Schema) -> Tracked:
     keys = {t.name: _row_key(plan.table(t.name), t) for t in schema.tables}
     refs = _refs(schema)
     for name, key in keys.items():
-        conn.execute(f"CREATE TEMP TABLE {_changed(name)} ({_slots(len(key))})")
-        # Unqualified, as SQLite wants inside a trigger: a TEMP trigger finds temp's tables first.
-        note = f"INSERT INTO {_changed(name).removeprefix('temp.')} VALUES"
-        new, old = ", ".join(_col(k, "NEW") for k in key), ", ".join(_col(k, "OLD") for k in key)
-        for op, body in (("INSERT", f"{note} ({new})"), ("DELETE", f"{note} ({old})"),
-                         ("UPDATE", f"{note} ({old}), ({new})")):
+        conn.execute(f"CREATE TEMP TABLE {_changed(name)} ({_slots(len(key))}, PRIMARY KEY ({_slots(len(key))}))")
+        table = _changed(name).removeprefix("temp.")
+        note = {row: _note_once(table, [_col(k, row) for k in key]) for row in ("NEW", "OLD")}
+        for op, body in (("INSERT", note["NEW"]), ("DELETE", note["OLD"]),
+                         ("UPDATE", f"{note['OLD']}; {note['NEW']}")):
             conn.execute(f"CREATE TEMP TRIGGER {q(f'mig_track_{name}_{op.lower()}')} AFTER {op} "
                          f"ON main.{q(name)} BEGIN {body}; END")
     for ref in refs:
-        conn.execute(f"CREATE TEMP TABLE {_gone(ref)} ({_slots(len(ref.parent_columns))})")
-        values = ", ".join(_col(c, "OLD") for c in ref.parent_columns)
+        slots = _slots(len(ref.parent_columns))
+        conn.execute(f"CREATE TEMP TABLE {_gone(ref)} ({slots}, PRIMARY KEY ({slots}))")
+        values = ", ".join(_col(c, "OLD") for c in ref.parent_columns)  # noted once each
         watched = ", ".join(q(c) for c in ref.parent_columns)
         for op in ("DELETE", f"UPDATE OF {watched}"):
             conn.execute(f"CREATE TEMP TRIGGER {q(f'mig_track_ref{ref.number}_{op.split()[0].lower()}')} "
                          f"AFTER {op} ON main.{q(ref.parent.name)} "
-                         f"BEGIN INSERT INTO {_gone(ref).removeprefix('temp.')} VALUES ({values}); END")
+                         f"BEGIN {_note_once(_gone(ref).removeprefix('temp.'), values.split(', '))}; END")
     return Tracked(keys, refs)
+
+
+def _note_once(table: str, values: list[str]) -> str:
+    """A trigger statement that adds `values` to `table` unless they are there.
+
+    Not INSERT OR IGNORE: an INSERT OR REPLACE that fires the trigger imposes its own
+    conflict policy on the trigger's statements. `table` unqualified, as SQLite wants
+    inside a trigger (a TEMP trigger finds temp's tables first).
+    """
+    match = " AND ".join(f"k{i + 1} IS {v}" for i, v in enumerate(values))
+    return f"INSERT INTO {table} SELECT {', '.join(values)} WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {match})"
+
+
+def forget(conn: sqlite3.Connection, tracked: Tracked) -> None:
+    """Start noting afresh, once `problems` found nothing in what was noted so far."""
+    for name in tracked.keys:
+        conn.execute(f"DELETE FROM {_changed(name)}")
+    for ref in tracked.refs:
+        conn.execute(f"DELETE FROM {_gone(ref)}")
 
 
 def _deleted(table: str) -> str:
@@ -158,9 +177,15 @@ def displaced(conn: sqlite3.Connection, tp: TablePlan, batch_keys: str) -> str |
     logged keys (`batch_keys`): pushed out by a REPLACE over a UNIQUE of the new schema
     that a logged row breaks. Its message, naming both rows; None when there is none."""
     n = len(tp.new_key)
-    match = " AND ".join(f"k.k{i + 1} IS d.k{i + 1}" for i in range(n))
+    logged = " AND ".join(f"k.k{i + 1} IS d.k{i + 1}" for i in range(n))
+    # Compared as the tables compare their keys (a NOCASE key, 1 against 1.0): a row is
+    # lost when the old database still holds it and the new one no longer does.
+    in_old = " AND ".join(f"{_col(k, 'o')} = d.k{i + 1}" for i, k in enumerate(tp.old_key))
+    in_new = " AND ".join(f"{_col(k, 'n')} = d.k{i + 1}" for i, k in enumerate(tp.new_key))
     row = conn.execute(f"SELECT {_slots(n)} FROM temp.{_deleted(tp.target)} AS d "
-                       f"WHERE NOT EXISTS (SELECT 1 FROM {batch_keys} AS k WHERE {match}) LIMIT 1").fetchone()
+                       f"WHERE NOT EXISTS (SELECT 1 FROM {batch_keys} AS k WHERE {logged}) "
+                       f"AND EXISTS (SELECT 1 FROM old.{q(tp.source or '')} AS o WHERE {in_old}) "
+                       f"AND NOT EXISTS (SELECT 1 FROM main.{q(tp.target)} AS n WHERE {in_new}) LIMIT 1").fetchone()
     conn.execute(f"DELETE FROM temp.{_deleted(tp.target)}")
     if row is None:
         return None
@@ -294,17 +319,15 @@ def _rows_differ(conn: sqlite3.Connection, tp: TablePlan, keys: str) -> str | No
 
 
 def problems(conn: sqlite3.Connection, plan: Plan, tracked: Tracked, lo: int, hi: int,
-             seeds: tuple[SeedRow, ...], frozen: bool) -> tuple[list[str], list[str]]:
-    """What the whole checks would find now, asked of what changed since `track` (log (lo, hi]):
-    (references without a parent, rows that do not add up).
-
-    The counts need the old database frozen (`frozen`: writes are blocked):
-    while it still takes writes, only the references are asked.
+             seeds: tuple[SeedRow, ...]) -> tuple[list[str], list[str]]:
+    """What the whole checks would find now, asked of what was noted since `track` or
+    `forget` and of the keys logged in (lo, hi]: (references without a parent, keys
+    that name other rows than in the old database). The old database must be at log
+    position `hi`, where the new one's checkpoint is: frozen, or read in the caller's
+    transaction.
     """
     references = _fk_problems(conn, tracked)
     out: list[str] = []
-    if not frozen:
-        return references, out
     for tp in plan.captured:
         if not _counts_rows(tp, seeds):
             continue
