@@ -28,6 +28,7 @@ from mig.paths import check_creatable, find_schema, infer_old, old_candidates, t
 if TYPE_CHECKING:
     from mig.model import Schema
     from mig.phases import cleanup, cutover, drain, migrate, status
+    from mig.phases.safety import Progress
     from mig.plan.ops import Plan
 
 __all__ = [
@@ -145,7 +146,7 @@ def plan_command(inputs: Inputs, warn: Warn | None = None) -> PlanReport:
 
 
 def migrate_command(inputs: Inputs, warn: Warn | None = None,
-                    progress: migrate.Progress | None = None) -> migrate.MigrateReport:
+                    progress: Progress | None = None) -> migrate.MigrateReport:
     from mig.phases import migrate
 
     schema_path, schema = _load(inputs, warn)
@@ -284,7 +285,7 @@ class SwitchReport:
     cutover: cutover.CutoverReport
 
 
-def drain_command(inputs: Inputs, warn: Warn | None = None, progress: migrate.Progress | None = None,
+def drain_command(inputs: Inputs, warn: Warn | None = None, progress: Progress | None = None,
                   then_cutover: bool = False) -> drain.DrainReport | SwitchReport:
     from mig.phases import cutover, drain
 

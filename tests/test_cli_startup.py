@@ -94,9 +94,7 @@ def test_commands_after_migrate_load_no_other_front_end(tmp_path: Path, args: tu
     ("status", "--new", "{new}"),
     ("status",),
     ("cleanup-old",),
-    pytest.param(("cutover", "--new", "{new}"), marks=pytest.mark.xfail(strict=True, reason=(
-        "mig/phases/cutover.py imports check_old_schema and fingerprint from mig.phases.migrate, "
-        "which imports the planner and the copy; move those two out of migrate.py, then drop this mark"))),
+    ("cutover", "--new", "{new}"),
 ])
 def test_commands_after_migrate_load_no_planner(tmp_path: Path, args: tuple[str, ...]) -> None:
     d, new = _drained(tmp_path)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from mig.db import mig_writer, open_ro, open_rw, translate_errors
 from mig.introspect import introspect
-from mig.phases.migrate import check_old_schema, fingerprint
+from mig.phases.safety import check_old_schema, fingerprint
 from mig.phases.seeds import stored_seeds
 from mig.phases.state import (BLOCKED_AT, CHECKED_THROUGH, DRAIN_BLOCKED_S, checkpoint, log_max, now,
                               phase_lock, read_new, read_old, refuse, table_exists)

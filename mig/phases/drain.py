@@ -26,7 +26,7 @@ from mig.db import attach_old, cache_sized, let_writers_in, mig_writer, open_rw,
 from mig.errors import MigError, leaves_on_failure
 from mig.introspect import introspect
 from mig.model import SeedRow
-from mig.phases.migrate import Progress, check_old_schema, guards_lifted
+from mig.phases.safety import Progress, check_old_schema, guards_lifted
 from mig.phases.preflight import logged_checks, logged_refusals
 from mig.phases.seeds import apply_seeds, stored_seeds
 from mig.phases.state import (BLOCKED_AT, CHECKED_THROUGH, DRAIN_BLOCKED_S, checkpoint, log_max, phase_lock,

@@ -18,34 +18,31 @@ A killed migrate resumes from the last committed chunk when run again.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
 import subprocess
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, ContextManager, Iterator
+from typing import ContextManager
 
 from mig.db import (INDEX_BUILD_CACHE_SIZE, MIG_CACHE_SIZE, READ_TARGET_S, WriteBack, attach_old, cache_sized,
                     create_db_file, mig_writer, open_ro, open_rw, paced, translate_errors)
 from mig.errors import PlanRefused, leaves_on_failure
 from mig.introspect import introspect
-from mig.model import Schema, canonical_json, encode_value, schema_hash
+from mig.model import Schema, encode_value, schema_hash
 from mig.paths import check_creatable
 from mig.phases import preflight
 from mig.phases.precheck import already_done, check_fresh, has_schema, target_state, without_source
 from mig.phases.seeds import apply_seeds
+from mig.phases.safety import Progress, fingerprint, guards_lifted
 from mig.phases.state import now, phase_lock, read_old, refuse
 from mig.plan.ops import Plan, TablePlan
 from mig.plan.statements import (
     capture_trigger_sql,
-    logging_trigger_names,
     chunk_end_sql,
     copy_chunk_sql,
-    guard_trigger_names,
     guard_trigger_sql,
     log_key,
     log_width,
@@ -55,11 +52,10 @@ from mig.plan.statements import (
 from mig.render import create_index_sql, table_statements, trigger_statements, view_statements
 from mig.sqltext import quote_ident as q
 
-__all__ = ["MigrateReport", "make_plan", "migrate", "guards_lifted", "check_old_schema", "Progress"]
+__all__ = ["MigrateReport", "make_plan", "migrate"]
 
 make_plan = preflight.make_plan  # re-exported: `mig plan` and migrate refuse through one path
 
-Progress = Callable[[str, int, "int | None"], None]
 
 
 @dataclass
@@ -73,52 +69,6 @@ class MigrateReport:
     copy_seconds: float = 0.0
     tables: dict[str, int] = field(default_factory=dict)
     message: str = ""
-
-
-@contextmanager
-def guards_lifted(conn: sqlite3.Connection, table: str) -> Iterator[None]:
-    """Inside mig's open write transaction, drop `table`'s guard triggers and put them back.
-
-    A guard checks `pragma_cache_size` for every row written, which costs
-    more than the copy itself. Dropped and recreated (from their stored
-    text) in the same transaction, the guards are in place in every
-    committed state, so no other connection ever sees the table unguarded
-    (invariant 7); if the block raises, the caller's rollback undoes the drop.
-    """
-    assert conn.in_transaction, "guards may only be lifted inside a transaction"
-    names = guard_trigger_names(table)
-    marks = ", ".join("?" for _ in names)
-    stored = conn.execute(f"SELECT name, sql FROM main.sqlite_master WHERE type = 'trigger' "
-                          f"AND name IN ({marks})", names).fetchall()
-    for name, _ in stored:
-        conn.execute(f"DROP TRIGGER main.{q(name)}")
-    yield
-    for _, sql in stored:
-        conn.execute(sql)
-
-
-def check_old_schema(conn: sqlite3.Connection, recorded: str | None) -> None:
-    """The old database's schema is the one migrate saw (its fingerprint), and every
-    capture trigger migrate installed is still there."""
-    schema = introspect(conn)
-    now_print = fingerprint(schema)
-    if now_print != recorded:
-        raise refuse("old_changed", detail=f"fingerprint {recorded} -> {now_print}")
-    _check_capture(conn, schema)
-
-
-def _check_capture(conn: sqlite3.Connection, schema: Schema) -> None:
-    """Refuse when a capture trigger migrate installed on the old database is gone: a
-    plain client can drop one (no trigger sees DDL, and fingerprints leave ours out),
-    and the writes after that were never logged."""
-    have = {r[0] for r in conn.execute("SELECT name FROM main.sqlite_master WHERE type = 'trigger'")}
-    gone = [n for t in schema.tables for n in logging_trigger_names(t) if n not in have]
-    if gone:
-        raise refuse("capture_gone", names=", ".join(gone))
-
-
-def fingerprint(schema: Schema) -> str:
-    return hashlib.sha256(canonical_json(schema.without_intents()).encode()).hexdigest()[:16]
 
 
 def schema_commit(schema_path: Path | None) -> str | None:
