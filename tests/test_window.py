@@ -12,6 +12,7 @@ the fix the runbook must run to the end with nothing lost.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 from typing import Callable
@@ -20,8 +21,9 @@ import pytest
 
 from clihelp import project, run_mig
 from mig import commands
-from mig.db import MIG_CACHE_SIZE
+from mig.db import MIG_CACHE_SIZE, mig_writer
 from mig.errors import MigError
+from mig.phases import cutover as cutover_phase
 from mig.phases import drain as drain_phase
 
 OLD = """
@@ -55,8 +57,8 @@ CLASSES = [
 ]
 
 
-def _setup(tmp_path: Path, new_sql: str, journal: str) -> tuple[commands.Inputs, Path]:
-    d = project(tmp_path, OLD, new_sql)
+def _setup(tmp_path: Path, new_sql: str, journal: str, old_sql: str = OLD) -> tuple[commands.Inputs, Path]:
+    d = project(tmp_path, old_sql, new_sql)
     old = d / "proj-0000000000000001.sqlite"
     sqlite3.connect(old).execute(f"PRAGMA journal_mode={journal}").connection.close()
     inputs = commands.Inputs(d, None, None, None)
@@ -191,3 +193,49 @@ def test_cutover_refuses_when_drain_did_not_finish_its_checks(
     conn.close()
     with pytest.raises(MigError, match="Drain is not complete: the last drain did not finish its checks"):
         commands.cutover_command(inputs)
+
+
+WHOLE_TABLE = re.compile(r"foreign_key_check|count\(\*\) FROM (old|main)\.\"?\w+\"?\s*$", re.IGNORECASE)
+
+
+def test_nothing_inside_the_window_reads_a_whole_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every statement drain and cutover run from the block to `ready`, traced: no
+    foreign_key_check and no count of a whole table (those ran before the block)."""
+    inputs, old = _setup(tmp_path, PARENT + ITEM.replace("v TEXT", "v TEXT, w TEXT"), "wal")
+    _write(old, "INSERT INTO item VALUES (3, 1, 'logged before drain', NULL)")
+    _write_before_block(monkeypatch, old, "INSERT INTO item VALUES (4, 2, 'in the tail', NULL)")
+    traced: list[tuple[bool, str]] = []  # (after the block, statement)
+    blocked = [False]
+    real_block = drain_phase._block_writes
+
+    def block(old_path: Path) -> None:
+        real_block(old_path)
+        blocked[0] = True
+
+    def traced_writer(conn: sqlite3.Connection) -> sqlite3.Connection:
+        conn.set_trace_callback(lambda sql: traced.append((blocked[0], sql)))
+        return mig_writer(conn)
+    monkeypatch.setattr(drain_phase, "_block_writes", block)
+    monkeypatch.setattr(drain_phase, "mig_writer", traced_writer)
+    monkeypatch.setattr(cutover_phase, "mig_writer", traced_writer)
+    report = commands.drain_command(inputs, then_cutover=True)
+    assert isinstance(report, commands.SwitchReport) and report.cutover.current_status == "ready"
+    before = [sql for after, sql in traced if not after]
+    window = [sql for after, sql in traced if after]
+    assert any(WHOLE_TABLE.search(sql) for sql in before)  # the whole checks ran, before the block
+    assert window and not [sql for sql in window if WHOLE_TABLE.search(sql)]
+    assert commands.verify_command(inputs).ok
+
+
+def test_an_orphan_under_an_unchanged_foreign_key_is_refused_by_drain_before_the_block(tmp_path: Path) -> None:
+    """The plan leaves an unchanged FOREIGN KEY to drain's whole check (docs/design.md):
+    an orphan the old database held all along is named there, with writes still open."""
+    new_sql = PARENT + ITEM.replace("v TEXT", "v TEXT, w TEXT")
+    d = project(tmp_path, OLD + "INSERT INTO item VALUES (9, 77, 'orphan', NULL);", new_sql)
+    inputs, old = commands.Inputs(d, None, None, None), d / "proj-0000000000000001.sqlite"
+    assert not commands.plan_command(inputs).refused
+    commands.migrate_command(inputs)
+    with pytest.raises(MigError, match="missing parent") as refused:
+        commands.drain_command(inputs)
+    assert "accepted again" not in str(refused.value) and _marker(old) == "recording"
+    _finish_runbook(inputs, old, "UPDATE item SET parent_id = 1 WHERE id = 9")
