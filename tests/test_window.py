@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -239,3 +242,54 @@ def test_an_orphan_under_an_unchanged_foreign_key_is_refused_by_drain_before_the
         commands.drain_command(inputs)
     assert "accepted again" not in str(refused.value) and _marker(old) == "recording"
     _finish_runbook(inputs, old, "UPDATE item SET parent_id = 1 WHERE id = 9")
+
+
+KILL_AT = """
+import os, signal, sys
+from pathlib import Path
+from mig import commands
+from mig.phases import drain
+point = sys.argv[2]
+real = getattr(drain, point)
+def killed(*args, **kwargs):
+    if point == "_block_writes":
+        real(*args, **kwargs)  # killed right after the block committed
+    os.kill(os.getpid(), signal.SIGKILL)  # "_finish": the tail replayed, not committed
+setattr(drain, point, killed)
+commands.drain_command(commands.Inputs(Path(sys.argv[1]), None, None, None))
+"""
+
+
+@pytest.mark.parametrize("point", ["_block_writes", "_finish"])
+def test_a_drain_killed_inside_the_window_finishes_when_run_again(tmp_path: Path, point: str) -> None:
+    """SIGKILL, a real process, at a chosen point inside the window (no timing): writes stay
+    blocked (nothing can reopen them), and drain run again asks the whole checks itself."""
+    inputs, old = _setup(tmp_path, PARENT + ITEM.replace("v TEXT", "v TEXT, w TEXT"), "wal")
+    _write(old, "INSERT INTO item VALUES (3, 1, 'logged', NULL); DELETE FROM item WHERE id = 2")
+    run = subprocess.run([sys.executable, "-c", KILL_AT, str(inputs.dir), point], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == -signal.SIGKILL, run.stderr
+    assert _marker(old) == "draining"
+    with pytest.raises(sqlite3.IntegrityError, match="writes are blocked"):
+        _write(old, "INSERT INTO parent VALUES (60, 'refused')")
+    with pytest.raises(MigError, match="Drain is not complete"):
+        commands.cutover_command(inputs)
+    drained = commands.drain_command(inputs)
+    assert isinstance(drained, drain_phase.DrainReport) and drained.remaining == 0
+    commands.cutover_command(inputs)
+    assert commands.verify_command(inputs).ok
+
+
+def test_an_interrupt_inside_the_window_gives_writes_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    inputs, old = _setup(tmp_path, PARENT + ITEM.replace("v TEXT", "v TEXT, w TEXT"), "wal")
+
+    def interrupted(*args: object) -> int:
+        raise KeyboardInterrupt
+    monkeypatch.setattr(drain_phase, "_finish", interrupted)
+    with pytest.raises(KeyboardInterrupt) as caught:
+        commands.drain_command(inputs)
+    assert "accepted again" in getattr(caught.value, "mig_state", "")
+    assert _marker(old) == "recording"
+    _write(old, "INSERT INTO parent VALUES (60, 'accepted')")
+    monkeypatch.undo()
+    _finish_runbook(inputs, old, "SELECT 1")
