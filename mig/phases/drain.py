@@ -176,15 +176,32 @@ def _tail(run: _Run, progress: Progress | None, blocked: float) -> tuple[int, in
     top = log_max(conn, "old")
     if top - checkpoint(conn) > run.batch:  # a drain resumed with much left: all but the last batch
         _replay(conn, run.plan, progress, top - run.batch, run.batch, _fixed(run.batch))
-    conn.execute("BEGIN")
-    done = checkpoint(conn)
-    if top > done:
-        _apply_batch(conn, run.plan, done, top)
-    if progress:
-        progress("replay", top - done, top - done)
-    run.tail_seconds = time.monotonic() - started
-    applied = _finish(run, top, blocked)
+    pending = top - checkpoint(conn)
+    with _caught_up(run) as top:  # the same top: writes are blocked
+        run.tail_seconds = time.monotonic() - started
+        if progress:
+            progress("replay", pending, pending)
+        applied = _finish(run, top, blocked)
     return top, applied
+
+
+@contextmanager
+def _caught_up(run: _Run) -> Iterator[int]:
+    """A transaction that first replays what is pending, so that inside it the new
+    database and the old one (whose read starts at the log's last entry) stand at the
+    same log position, which it yields. It commits when the block ends, and in
+    rollback-journal mode the old service's writers wait meanwhile: keep it short."""
+    conn = run.conn
+    conn.execute("BEGIN")
+    try:
+        done, top = checkpoint(conn), log_max(conn, "old")  # the old snapshot starts here
+        if top > done:
+            _apply_batch(conn, run.plan, done, top)
+        yield top
+        conn.execute("COMMIT")
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
 
 
 def _check_whole(run: _Run) -> Tracked:
@@ -192,10 +209,7 @@ def _check_whole(run: _Run) -> Tracked:
 
     Logged rows against the plan's refusals, in short reads; every reference of
     the new database (it is mig's alone: no other writer waits); and each
-    table's row count against the old one at one log position: a read of the
-    old database that replays what is pending and counts both sides in one
-    transaction (in rollback-journal mode the old service's writers wait for
-    one table's count, not for all).
+    table's row count against the old one at one log position (_caught_up).
     """
     conn = run.conn
     _check_logged(run, hi=run.checked_at, live=True)
@@ -203,17 +217,9 @@ def _check_whole(run: _Run) -> Tracked:
         raise refuse("fk_violation", detail="; ".join(problems))
     tracked = track(conn, run.plan, introspect(conn))
     mismatched = []
-    for tp in run.plan.captured:
-        conn.execute("BEGIN")
-        try:
-            done, top = checkpoint(conn), log_max(conn, "old")  # the old snapshot starts here
-            if top > done:
-                _apply_batch(conn, run.plan, done, top)
+    for tp in run.plan.captured:  # one table per read: writers wait for one count at a time
+        with _caught_up(run):
             mismatch = count_mismatch(conn, tp, run.seeds)
-            conn.execute("COMMIT")
-        finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
         let_writers_in()
         if mismatch:
             mismatched.append(mismatch)
@@ -226,19 +232,10 @@ def _check_so_far(run: _Run) -> None:
     """Before the block, ask about what changed during the whole checks, in one read of
     the old database that replays what is pending first (the rows compare at one log
     position); then note afresh, so the window asks only about the tail."""
-    conn = run.conn
     assert run.tracked is not None
-    conn.execute("BEGIN")
-    try:
-        done, top = checkpoint(conn), log_max(conn, "old")  # the old snapshot starts here
-        if top > done:
-            _apply_batch(conn, run.plan, done, top)
+    with _caught_up(run) as top:
         _check_changes(run)
-        conn.execute("COMMIT")
-    finally:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-    forget(conn, run.tracked)
+    forget(run.conn, run.tracked)
     run.checked_at = top
 
 
@@ -516,7 +513,7 @@ def _replay_table(conn: sqlite3.Connection, replay: Replay, params: dict[str, in
 
 def _finish(run: _Run, top: int, blocked: float) -> int:
     """Inside the tail's transaction: seeds (upsert by key) and AUTOINCREMENT counters;
-    then the truth checks, and the log position they reached; commit.
+    then the truth checks, and the log position they reached.
 
     Tracked since the whole checks, only the changes are asked about. A drain
     resumed after a kill inside the window tracked nothing, and asks the whole
@@ -541,7 +538,6 @@ def _finish(run: _Run, top: int, blocked: float) -> int:
     # Drain's own share of the window, for cutover's report of the whole of it.
     conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES (?, ?)",
                  (DRAIN_BLOCKED_S, time.monotonic() - blocked))
-    conn.execute("COMMIT")
     return applied
 
 
