@@ -160,7 +160,7 @@ def _before_the_block(run: _Run, old_path: Path, new_path: Path, progress: Progr
         _check_old(old_path, new_path)  # again: nothing may have changed while catching up
         run.checks = logged_checks(conn, run.plan, run.seeds)
         run.checked_at = checkpoint(conn)
-        run.tracked = _check_whole(run)
+        run.tracked = _check_whole(run, progress)
         _check_so_far(run)
     _check_writable(conn)
     # An empty WAL: the window's commits then write only the tail's pages, and the
@@ -204,18 +204,22 @@ def _caught_up(run: _Run) -> Iterator[int]:
             conn.execute("ROLLBACK")
 
 
-def _check_whole(run: _Run) -> Tracked:
+def _check_whole(run: _Run, progress: Progress | None) -> Tracked:
     """The whole-table checks, before writes are blocked; from here on every change is tracked.
 
     Logged rows against the plan's refusals, in short reads; every reference of
     the new database (it is mig's alone: no other writer waits); and each
     table's row count against the old one at one log position (_caught_up).
+    The reference check takes seconds at 1M rows: the old service's writes of
+    that time are caught up in paced batches before the counts, whose reads
+    should each replay little.
     """
     conn = run.conn
     _check_logged(run, hi=run.checked_at, live=True)
     if problems := fk_problems_whole(conn):
         raise refuse("fk_violation", detail="; ".join(problems))
     tracked = track(conn, run.plan, introspect(conn))
+    _catch_up(conn, run.plan, _catch_up_pace(conn, run.batch), progress)
     mismatched = []
     for tp in run.plan.captured:  # one table per read: writers wait for one count at a time
         with _caught_up(run):
