@@ -117,11 +117,9 @@ def _drain(conn: sqlite3.Connection, new_path: Path, old_path: Path | None,
     watch_deletes(conn, plan)
     run = _Run(conn, plan, tuple(stored_seeds(conn)), _batch_size(conn))
     first = checkpoint(conn)
-    started = time.monotonic()
     if previous == "recording":
         _before_the_block(run, old_path, new_path, progress)
     caught_up = checkpoint(conn) - first
-    caught_up_seconds = time.monotonic() - started
     if previous == "recording":
         # Recorded just before the block (cutover reports the window from it, a little
         # long rather than short), so that a drain resumed after a kill keeps it.
@@ -132,9 +130,8 @@ def _drain(conn: sqlite3.Connection, new_path: Path, old_path: Path | None,
         with _refused_rows_named(run):
             top, applied = _tail(run, progress, blocked)
         blocked_seconds = time.monotonic() - blocked
-    replay_seconds = caught_up_seconds + run.tail_seconds
     return DrainReport(str(old_path), str(new_path), previous, top - first, log_max(conn, "old") - top,
-                       applied, caught_up, blocked_seconds, replay_seconds)
+                       applied, caught_up, blocked_seconds, run.replay_seconds)
 
 
 @dataclass
@@ -148,7 +145,7 @@ class _Run:
     checks: list[DataCheck] | None = None  # the plan's questions for logged rows, built before the block
     tracked: Tracked | None = None  # changes noted since the whole checks (None: a resumed drain)
     checked_at: int = 0  # the log seq up to which every check has been asked
-    tail_seconds: float = 0.0
+    replay_seconds: float = 0.0  # in replay batches, outside the truth checks
 
 
 def _before_the_block(run: _Run, old_path: Path, new_path: Path, progress: Progress | None) -> None:
@@ -156,7 +153,7 @@ def _before_the_block(run: _Run, old_path: Path, new_path: Path, progress: Progr
     refusal leaves it writing, and the window holds only the tail."""
     conn = run.conn
     with _refused_rows_named(run):
-        _catch_up(conn, run.plan, _catch_up_pace(conn, run.batch), progress)
+        _catch_up(run, _catch_up_pace(conn, run.batch), progress)
         _check_old(old_path, new_path)  # again: nothing may have changed while catching up
         run.checks = logged_checks(conn, run.plan, run.seeds)
         run.checked_at = checkpoint(conn)
@@ -172,13 +169,13 @@ def _tail(run: _Run, progress: Progress | None, blocked: float) -> tuple[int, in
     """Replay the tail and end drain in one transaction: the last entries, the seed rows and
     AUTOINCREMENT counters, the truth checks, and the log position they reached. Returns
     that position and how many seed rows were applied."""
-    conn, started = run.conn, time.monotonic()
+    conn = run.conn
     top = log_max(conn, "old")
     if top - checkpoint(conn) > run.batch:  # a drain resumed with much left: all but the last batch
-        _replay(conn, run.plan, progress, top - run.batch, run.batch, _fixed(run.batch))
-    pending = top - checkpoint(conn)
+        _replay(run, progress, top - run.batch, run.batch, _fixed(run.batch))
+    pending, started = top - checkpoint(conn), time.monotonic()
     with _caught_up(run) as top:  # the same top: writes are blocked
-        run.tail_seconds = time.monotonic() - started
+        run.replay_seconds += time.monotonic() - started
         if progress:
             progress("replay", pending, pending)
         applied = _finish(run, top, blocked)
@@ -196,7 +193,7 @@ def _caught_up(run: _Run) -> Iterator[int]:
     try:
         done, top = checkpoint(conn), log_max(conn, "old")  # the old snapshot starts here
         if top > done:
-            _apply_batch(conn, run.plan, done, top)
+            _apply_batch(run, done, top)
         yield top
         conn.execute("COMMIT")
     finally:
@@ -219,7 +216,7 @@ def _check_whole(run: _Run, progress: Progress | None) -> Tracked:
     if problems := fk_problems_whole(conn):
         raise refuse("fk_violation", detail="; ".join(problems))
     tracked = track(conn, run.plan, introspect(conn))
-    _catch_up(conn, run.plan, _catch_up_pace(conn, run.batch), progress)
+    _catch_up(run, _catch_up_pace(conn, run.batch), progress)
     mismatched = []
     for tp in run.plan.captured:  # one table per read: writers wait for one count at a time
         with _caught_up(run):
@@ -432,8 +429,9 @@ def _catch_up_pace(conn: sqlite3.Connection, batch: int) -> tuple[Sizer, int]:
     return _fixed(batch), batch
 
 
-def _catch_up(conn: sqlite3.Connection, plan: Plan, pace: tuple[Sizer, int], progress: Progress | None) -> None:
+def _catch_up(run: _Run, pace: tuple[Sizer, int], progress: Progress | None) -> None:
     """Replay while the old service still writes, until only a tail is left."""
+    conn = run.conn
     sizer, first = pace
     behind = None
     for _ in range(CATCH_UP_ROUNDS):
@@ -444,30 +442,34 @@ def _catch_up(conn: sqlite3.Connection, plan: Plan, pace: tuple[Sizer, int], pro
         tail = pending <= CATCH_UP_TAIL and behind is not None
         if pending == 0 or tail or (behind is not None and pending >= behind):
             break
-        _replay(conn, plan, progress, top, first, sizer, label="catch-up")
+        _replay(run, progress, top, first, sizer, label="catch-up")
         behind = pending
 
 
-def _replay(conn: sqlite3.Connection, plan: Plan, progress: Progress | None, top: int,
-            size: int, sizer: Sizer, label: str = "replay") -> None:
+def _replay(run: _Run, progress: Progress | None, top: int, size: int, sizer: Sizer,
+            label: str = "replay") -> None:
     """Replay (checkpoint, top] in batches, the first of `size` entries."""
+    conn = run.conn
     start = done = checkpoint(conn)
     while done < top:
         hi = min(done + size, top)
         started = time.monotonic()
         conn.execute("BEGIN")
-        _apply_batch(conn, plan, done, hi)
+        _apply_batch(run, done, hi)
         conn.execute("COMMIT")
         pages = _checkpoint(conn)
         done = hi
-        size = sizer(size, time.monotonic() - started, pages)
+        elapsed = time.monotonic() - started
+        run.replay_seconds += elapsed
+        size = sizer(size, elapsed, pages)
         let_writers_in()
         if progress:
             progress(label, done - start, top - start)
 
 
-def _apply_batch(conn: sqlite3.Connection, plan: Plan, lo: int, hi: int) -> None:
+def _apply_batch(run: _Run, lo: int, hi: int) -> None:
     """Replay (lo, hi] and move the checkpoint to `hi`, inside the caller's transaction."""
+    conn, plan = run.conn, run.plan
     # The checkpoint first: it commits with the batch all the same, and from here on
     # only tables whose guards are lifted are written, which needs no cache identity.
     conn.execute("UPDATE _migration_progress SET value = ? WHERE key = 'replay_checkpoint'", (hi,))
