@@ -287,18 +287,30 @@ class SwitchReport:
 
 def drain_command(inputs: Inputs, warn: Warn | None = None, progress: Progress | None = None,
                   then_cutover: bool = False) -> drain.DrainReport | SwitchReport:
-    from mig.phases import cutover, drain
+    from mig.db import open_ro
+    from mig.phases import drain
 
     new = _new_of(_pair(inputs, warn, "--new"))
-    drained = drain.drain(new, inputs.old, progress)
     if not then_cutover:
-        return drained
+        return drain.drain(new, inputs.old, progress)
     # The shortest window: no operator and no interpreter start-up between the two.
+    # An idle connection held across both means drain's close is not the new database's
+    # last, so SQLite's checkpoint-on-close runs after `ready`, not inside the window.
     # A cutover that fails gives the old database its writes back, as a failed drain does.
+    held = open_ro(new)
     try:
-        return SwitchReport(drained, cutover.cutover(new, Path(drained.old)))
+        drained = drain.drain(new, inputs.old, progress)
+        return SwitchReport(drained, _cutover_or_reopen(new, Path(drained.old)))
+    finally:
+        held.close()
+
+
+def _cutover_or_reopen(new: Path, old: Path) -> cutover.CutoverReport:
+    from mig.phases import cutover, drain
+
+    try:
+        return cutover.cutover(new, old)
     except BaseException:
-        old = Path(drained.old)
         try:
             drain.reopen_writes(new, old)
         except MigError:
