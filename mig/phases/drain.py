@@ -20,7 +20,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, ContextManager, Iterator
+from typing import Callable, Iterator
 
 from mig.db import attach_old, cache_sized, let_writers_in, mig_writer, open_rw, paced, translate_errors
 from mig.errors import MigError, leaves_on_failure
