@@ -293,3 +293,24 @@ def test_an_interrupt_inside_the_window_gives_writes_back(tmp_path: Path, monkey
     _write(old, "INSERT INTO parent VALUES (60, 'accepted')")
     monkeypatch.undo()
     _finish_runbook(inputs, old, "SELECT 1")
+
+
+def test_drain_run_again_after_it_finished_scans_no_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runbook says drain can be rerun: writes are blocked then, and a finished drain's
+    checks still hold (the old database is frozen, the new one guarded)."""
+    inputs, old = _setup(tmp_path, PARENT + ITEM.replace("v TEXT", "v TEXT, w TEXT"), "wal")
+    _write(old, "INSERT INTO item VALUES (3, 1, 'logged', NULL)")
+    first = commands.drain_command(inputs)
+    traced: list[str] = []
+
+    def traced_writer(conn: sqlite3.Connection) -> sqlite3.Connection:
+        conn.set_trace_callback(traced.append)
+        return mig_writer(conn)
+    monkeypatch.setattr(drain_phase, "mig_writer", traced_writer)
+    again = commands.drain_command(inputs)
+    assert isinstance(first, drain_phase.DrainReport) and isinstance(again, drain_phase.DrainReport)
+    assert again.previous_marker == "draining" and again.replayed == 0
+    assert traced and not [sql for sql in traced if WHOLE_TABLE.search(sql)]
+    cut = commands.cutover_command(inputs)
+    assert cut.drain_blocked_seconds is not None and cut.drain_blocked_seconds <= first.blocked_seconds
+    assert commands.verify_command(inputs).ok

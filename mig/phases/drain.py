@@ -395,8 +395,8 @@ def _reopen_writes(conn: sqlite3.Connection, old_path: Path) -> None:
         old.execute("COMMIT")
     finally:
         old.close()
-    conn.execute("DELETE FROM _migration_progress WHERE key IN (?, ?, ?)",
-                 (BLOCKED_AT, CHECKED_THROUGH, "seeds_applied"))
+    conn.execute("DELETE FROM _migration_progress WHERE key IN (?, ?, ?, ?)",
+                 (BLOCKED_AT, CHECKED_THROUGH, DRAIN_BLOCKED_S, "seeds_applied"))
 
 
 def _batch_size(conn: sqlite3.Connection) -> int:
@@ -553,7 +553,7 @@ def _finish(run: _Run, top: int, blocked: float) -> int:
     conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES ('seeds_applied', 1)")
     if run.tracked is not None:
         _check_changes(run)
-    else:
+    elif (_checked_through(conn) or -1) < top:  # not a re-run after a drain that finished
         _check_logged(run)
         if found := fk_problems_whole(conn):
             raise refuse("fk_violation", detail="; ".join(found))
@@ -561,10 +561,18 @@ def _finish(run: _Run, top: int, blocked: float) -> int:
         if mismatched:
             raise refuse("rows_lost_early", detail="; ".join(mismatched))
     conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES (?, ?)", (CHECKED_THROUGH, top))
-    # Drain's own share of the window, for cutover's report of the whole of it.
-    conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES (?, ?)",
+    # Drain's own share of the window, for cutover's report of the whole of it: the first
+    # drain that finished it (a re-run adds its own time to the window, not to this).
+    conn.execute("INSERT OR IGNORE INTO _migration_progress VALUES (?, ?)",
                  (DRAIN_BLOCKED_S, time.monotonic() - blocked))
     return applied
+
+
+def _checked_through(conn: sqlite3.Connection) -> int | None:
+    """The log seq a finished drain's checks reached: the old database is frozen and the
+    new one guarded since, so what they found up to there still holds."""
+    row = conn.execute("SELECT value FROM _migration_progress WHERE key = ?", (CHECKED_THROUGH,)).fetchone()
+    return int(row[0]) if row else None
 
 
 def _carry_counter(conn: sqlite3.Connection, source: str, target: str) -> None:
