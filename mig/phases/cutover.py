@@ -24,7 +24,7 @@ from mig.introspect import introspect
 from mig.phases.safety import check_old_schema, fingerprint
 from mig.phases.seeds import stored_seeds
 from mig.phases.state import (BLOCKED_AT, CHECKED_THROUGH, DRAIN_BLOCKED_S, checkpoint, log_max, now,
-                              phase_lock, read_new, read_old, refuse, table_exists)
+                              phase_lock, progress_number, read_new, read_old, refuse, table_exists)
 from mig.plan.ops import Plan
 from mig.plan.statements import guard_trigger_names
 from mig.render import seed_row_match_sql
@@ -63,17 +63,12 @@ def cutover(new_path: Path, old_path: Path | None = None) -> CutoverReport:
                     raise refuse("drain_incomplete", detail="the last drain did not finish (seed rows "
                                  "and AUTOINCREMENT counters)")
                 _check_seeds(conn)
-                blocked_at, drain_part = _progress(conn, BLOCKED_AT), _progress(conn, DRAIN_BLOCKED_S)
+                blocked_at, drain_part = progress_number(conn, BLOCKED_AT), progress_number(conn, DRAIN_BLOCKED_S)
                 dropped = _open_new(conn)
                 refused = time.time() - blocked_at if blocked_at is not None else None
             finally:
                 conn.close()
     return CutoverReport(str(new_path), "migrating", "ready", *dropped, refused, drain_part)
-
-
-def _progress(conn: sqlite3.Connection, key: str) -> float | None:
-    row = conn.execute("SELECT value FROM _migration_progress WHERE key = ?", (key,)).fetchone()
-    return float(row[0]) if row else None
 
 
 def _check_new_schema(conn: sqlite3.Connection, plan: Plan | None) -> None:
@@ -110,7 +105,7 @@ def _check_old_log(conn: sqlite3.Connection, old_path: Path, new_path: Path) -> 
     done = checkpoint(conn)
     if top > done:
         raise refuse("drain_incomplete", detail=f"{top - done} log entries are not replayed")
-    checked = _progress(conn, CHECKED_THROUGH)
+    checked = progress_number(conn, CHECKED_THROUGH)
     if checked is None or checked < top:
         raise refuse("drain_incomplete", detail="the last drain did not finish its checks "
                      "(foreign keys, row counts, logged rows)")

@@ -30,7 +30,7 @@ from mig.phases.safety import Progress, check_old_schema, guards_lifted
 from mig.phases.preflight import logged_checks, logged_refusals
 from mig.phases.seeds import apply_seeds, stored_seeds
 from mig.phases.state import (BLOCKED_AT, CHECKED_THROUGH, DRAIN_BLOCKED_S, checkpoint, log_max, phase_lock,
-                              read_new, read_old, refuse)
+                              progress_number, read_new, read_old, refuse)
 from mig.phases.truth import (Tracked, count_mismatch, displaced, fk_problems_whole, forget, problems, track,
                               watch_deletes)
 from mig.plan.ops import DataCheck, Plan
@@ -149,14 +149,16 @@ class _Run:
     tracked: Tracked | None = None  # changes noted since the whole checks (None: a resumed drain)
     checked_at: int = 0  # the log seq up to which every check has been asked
     replay_seconds: float = 0.0  # in replay batches, outside the truth checks
+    pace: tuple[Sizer, int] | None = None  # how catch-up sizes its batches, sampled once
 
 
 def _before_the_block(run: _Run, old_path: Path, new_path: Path, progress: Progress | None) -> None:
     """Everything that reads whole tables, while the old service still writes: a
     refusal leaves it writing, and the window holds only the tail."""
     conn = run.conn
+    run.pace = _catch_up_pace(conn, run.batch)  # watches the old service for 0.2 s: once
     with _refused_rows_named(run):
-        _catch_up(run, _catch_up_pace(conn, run.batch), progress)
+        _catch_up(run, progress)
         _check_old(old_path, new_path)  # again: nothing may have changed while catching up
         run.checks = logged_checks(conn, run.plan, run.seeds)
         run.checked_at = checkpoint(conn)
@@ -178,7 +180,7 @@ def _close_in(run: _Run, progress: Progress | None) -> None:
     conn = run.conn
     for _ in range(CATCH_UP_ROUNDS):
         if log_max(conn, "old") - checkpoint(conn) > CATCH_UP_TAIL:  # too long for one read
-            _catch_up(run, _catch_up_pace(conn, run.batch), progress)
+            _catch_up(run, progress)
         _check_so_far(run)
         conn.execute("PRAGMA main.wal_checkpoint(TRUNCATE)")
         if log_max(conn, "old") - checkpoint(conn) <= BLOCK_TAIL:
@@ -233,10 +235,10 @@ def _check_whole(run: _Run, progress: Progress | None) -> Tracked:
     """
     conn = run.conn
     _check_logged(run, hi=run.checked_at, live=True)
-    if problems := fk_problems_whole(conn):
-        raise refuse("fk_violation", detail="; ".join(problems))
+    if found := fk_problems_whole(conn):
+        raise refuse("fk_violation", detail="; ".join(found))
     tracked = track(conn, run.plan, introspect(conn))
-    _catch_up(run, _catch_up_pace(conn, run.batch), progress)
+    _catch_up(run, progress)
     mismatched = []
     for tp in run.plan.captured:  # one table per read: writers wait for one count at a time
         with _caught_up(run):
@@ -363,11 +365,15 @@ def _reopened_on_failure(conn: sqlite3.Connection, old_path: Path) -> Iterator[N
 def _block_writes(old_path: Path) -> None:
     """From this commit on the capture triggers refuse every write, and the lock
     triggers every write to the marker and the log (invariant 6)."""
+    _write_old(old_path, ["UPDATE _migration_marker SET status = 'draining'", *drain_lock_sql()])
+
+
+def _write_old(old_path: Path, statements: list[str]) -> None:
+    """Run `statements` on the old database in one transaction of their own."""
     old = open_rw(old_path)
     try:
         old.execute("BEGIN IMMEDIATE")
-        old.execute("UPDATE _migration_marker SET status = 'draining'")
-        for sql in drain_lock_sql():
+        for sql in statements:
             old.execute(sql)
         old.execute("COMMIT")
     finally:
@@ -386,15 +392,8 @@ def reopen_writes(new_path: Path, old_path: Path) -> None:
 
 def _reopen_writes(conn: sqlite3.Connection, old_path: Path) -> None:
     """Undo _block_writes: the lock triggers go first, as they refuse the marker's update."""
-    old = open_rw(old_path)
-    try:
-        old.execute("BEGIN IMMEDIATE")
-        for name in drain_lock_names():
-            old.execute(f"DROP TRIGGER IF EXISTS {q(name)}")
-        old.execute("UPDATE _migration_marker SET status = 'recording'")
-        old.execute("COMMIT")
-    finally:
-        old.close()
+    _write_old(old_path, [*(f"DROP TRIGGER IF EXISTS {q(name)}" for name in drain_lock_names()),
+                          "UPDATE _migration_marker SET status = 'recording'"])
     conn.execute("DELETE FROM _migration_progress WHERE key IN (?, ?, ?, ?)",
                  (BLOCKED_AT, CHECKED_THROUGH, DRAIN_BLOCKED_S, "seeds_applied"))
 
@@ -449,10 +448,11 @@ def _catch_up_pace(conn: sqlite3.Connection, batch: int) -> tuple[Sizer, int]:
     return _fixed(batch), batch
 
 
-def _catch_up(run: _Run, pace: tuple[Sizer, int], progress: Progress | None) -> None:
+def _catch_up(run: _Run, progress: Progress | None) -> None:
     """Replay while the old service still writes, until only a tail is left."""
     conn = run.conn
-    sizer, first = pace
+    assert run.pace is not None
+    sizer, first = run.pace
     behind = None
     for _ in range(CATCH_UP_ROUNDS):
         top = log_max(conn, "old")
@@ -553,7 +553,7 @@ def _finish(run: _Run, top: int, blocked: float) -> int:
     conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES ('seeds_applied', 1)")
     if run.tracked is not None:
         _check_changes(run)
-    elif (_checked_through(conn) or -1) < top:  # not a re-run after a drain that finished
+    elif (progress_number(conn, CHECKED_THROUGH) or -1) < top:  # not a re-run after a drain that finished
         _check_logged(run)
         if found := fk_problems_whole(conn):
             raise refuse("fk_violation", detail="; ".join(found))
@@ -566,13 +566,6 @@ def _finish(run: _Run, top: int, blocked: float) -> int:
     conn.execute("INSERT OR IGNORE INTO _migration_progress VALUES (?, ?)",
                  (DRAIN_BLOCKED_S, time.monotonic() - blocked))
     return applied
-
-
-def _checked_through(conn: sqlite3.Connection) -> int | None:
-    """The log seq a finished drain's checks reached: the old database is frozen and the
-    new one guarded since, so what they found up to there still holds."""
-    row = conn.execute("SELECT value FROM _migration_progress WHERE key = ?", (CHECKED_THROUGH,)).fetchone()
-    return int(row[0]) if row else None
 
 
 def _carry_counter(conn: sqlite3.Connection, source: str, target: str) -> None:

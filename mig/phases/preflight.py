@@ -21,6 +21,7 @@ from mig.introspect import introspect
 from mig.model import Schema, SeedRow
 from mig.plan.compare import compare
 from mig.plan.checks import plan_checks
+from mig.phases.state import log_max
 from mig.plan.ops import GATHERED, RANGE, DataCheck, Plan, Refusal, TablePlan
 from mig.sqltext import quote_ident as q
 from mig.sqltext import sql_literal
@@ -116,8 +117,7 @@ def logged_refusals(conn: sqlite3.Connection, plan: Plan, checks: list[DataCheck
     writes, so the log and the tables are read in short ranges (a long read
     would hold its writers back in rollback-journal mode).
     """
-    top = hi if hi is not None else int(conn.execute(
-        "SELECT coalesce(max(seq), 0) FROM old._migration_log").fetchone()[0])
+    top = hi if hi is not None else log_max(conn, "old")
     out: list[Refusal] = []
     for tp in plan.captured:
         mine = [c for c in checks if c.chunk_table == tp.source and c.table == tp.target]

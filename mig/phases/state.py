@@ -25,7 +25,7 @@ from mig.plan.ops import Plan
 
 __all__ = ["OldState", "NewState", "read_old", "read_new", "refuse", "phase_lock", "now",
            "table_exists", "checkpoint", "log_max", "recorded_link", "REFUSALS", "BLOCKED_AT",
-           "DRAIN_BLOCKED_S", "CHECKED_THROUGH"]
+           "DRAIN_BLOCKED_S", "CHECKED_THROUGH", "progress_number"]
 
 # _migration_progress keys drain leaves for cutover: when it blocked writes (epoch
 # seconds), its own share of the window, and the log seq its truth checks reached.
@@ -136,6 +136,12 @@ def read_old(conn: sqlite3.Connection, schema: str = "main", counted: bool = Tru
 def _progress(conn: sqlite3.Connection, key: str) -> object:
     row = conn.execute("SELECT value FROM _migration_progress WHERE key=?", (key,)).fetchone()
     return row[0] if row else None
+
+
+def progress_number(conn: sqlite3.Connection, key: str) -> float | None:
+    """A number migrate or drain left in `_migration_progress` (BLOCKED_AT, ...); None if absent."""
+    value = _progress(conn, key)
+    return float(value) if isinstance(value, (int, float, str)) else None
 
 
 def checkpoint(conn: sqlite3.Connection) -> int:
