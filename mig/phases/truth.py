@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 from mig.model import ForeignKey, Schema, SeedRow, Table
 from mig.plan.ops import Plan, TablePlan
+from mig.plan.statements import column_ref, key_expr
 from mig.sqltext import quote_ident as q
 from mig.sqltext import sql_literal
 
@@ -57,16 +58,6 @@ class Tracked:
 
     keys: dict[str, tuple[str, ...]]  # target table -> the columns that name one of its rows
     refs: tuple[_Ref, ...]
-
-
-def _col(name: str, prefix: str = "") -> str:
-    col = "rowid" if name == "rowid" else q(name)
-    return f"{prefix}.{col}" if prefix else col
-
-
-def _tuple(cols: tuple[str, ...], prefix: str = "") -> str:
-    names = [_col(c, prefix) for c in cols]
-    return names[0] if len(names) == 1 else "(" + ", ".join(names) + ")"
 
 
 def _slots(n: int) -> str:
@@ -120,7 +111,7 @@ def track(conn: sqlite3.Connection, plan: Plan, schema: Schema) -> Tracked:
     for name, key in keys.items():
         conn.execute(f"CREATE TEMP TABLE {_changed(name)} ({_slots(len(key))}, PRIMARY KEY ({_slots(len(key))}))")
         table = _changed(name).removeprefix("temp.")
-        note = {row: _note_once(table, [_col(k, row) for k in key]) for row in ("NEW", "OLD")}
+        note = {row: _note_once(table, [column_ref(k, row) for k in key]) for row in ("NEW", "OLD")}
         for op, body in (("INSERT", note["NEW"]), ("DELETE", note["OLD"]),
                          ("UPDATE", f"{note['OLD']}; {note['NEW']}")):
             conn.execute(f"CREATE TEMP TRIGGER {q(f'mig_track_{name}_{op.lower()}')} AFTER {op} "
@@ -128,7 +119,7 @@ def track(conn: sqlite3.Connection, plan: Plan, schema: Schema) -> Tracked:
     for ref in refs:
         slots = _slots(len(ref.parent_columns))
         conn.execute(f"CREATE TEMP TABLE {_gone(ref)} ({slots}, PRIMARY KEY ({slots}))")
-        values = ", ".join(_col(c, "OLD") for c in ref.parent_columns)  # noted once each
+        values = ", ".join(column_ref(c, "OLD") for c in ref.parent_columns)  # noted once each
         watched = ", ".join(q(c) for c in ref.parent_columns)
         for op in ("DELETE", f"UPDATE OF {watched}"):
             conn.execute(f"CREATE TEMP TRIGGER {q(f'mig_track_ref{ref.number}_{op.split()[0].lower()}')} "
@@ -167,7 +158,7 @@ def watch_deletes(conn: sqlite3.Connection, plan: Plan) -> None:
     conn.execute("PRAGMA recursive_triggers = ON")
     for tp in plan.captured:
         conn.execute(f"CREATE TEMP TABLE {_deleted(tp.target)} ({_slots(len(tp.new_key))})")
-        old = ", ".join(_col(k, "OLD") for k in tp.new_key)
+        old = ", ".join(column_ref(k, "OLD") for k in tp.new_key)
         conn.execute(f"CREATE TEMP TRIGGER {q('mig_watch_' + tp.target)} AFTER DELETE ON main.{q(tp.target)} "
                      f"BEGIN INSERT INTO {_deleted(tp.target)} VALUES ({old}); END")
 
@@ -180,8 +171,8 @@ def displaced(conn: sqlite3.Connection, tp: TablePlan, batch_keys: str) -> str |
     logged = " AND ".join(f"k.k{i + 1} IS d.k{i + 1}" for i in range(n))
     # Compared as the tables compare their keys (a NOCASE key, 1 against 1.0): a row is
     # lost when the old database still holds it and the new one no longer does.
-    in_old = " AND ".join(f"{_col(k, 'o')} = d.k{i + 1}" for i, k in enumerate(tp.old_key))
-    in_new = " AND ".join(f"{_col(k, 'n')} = d.k{i + 1}" for i, k in enumerate(tp.new_key))
+    in_old = " AND ".join(f"{column_ref(k, 'o')} = d.k{i + 1}" for i, k in enumerate(tp.old_key))
+    in_new = " AND ".join(f"{column_ref(k, 'n')} = d.k{i + 1}" for i, k in enumerate(tp.new_key))
     row = conn.execute(f"SELECT {_slots(n)} FROM temp.{_deleted(tp.target)} AS d "
                        f"WHERE NOT EXISTS (SELECT 1 FROM {batch_keys} AS k WHERE {logged}) "
                        f"AND EXISTS (SELECT 1 FROM old.{q(tp.source or '')} AS o WHERE {in_old}) "
@@ -202,9 +193,9 @@ def _sharer(conn: sqlite3.Connection, tp: TablePlan, key: tuple[object, ...]) ->
         if not all(cols) or len(cols) != len(unique):
             continue
         same = " AND ".join(f"b.{q(c or '')} = a.{q(c or '')}" for c in cols)
-        this = " AND ".join(f"{_col(k, 'a')} IS ?" for k in tp.old_key)
-        other = " OR ".join(f"{_col(k, 'b')} IS NOT {_col(k, 'a')}" for k in tp.old_key)
-        found = conn.execute(f"SELECT {', '.join(_col(k, 'b') for k in tp.old_key)}, "
+        this = " AND ".join(f"{column_ref(k, 'a')} IS ?" for k in tp.old_key)
+        other = " OR ".join(f"{column_ref(k, 'b')} IS NOT {column_ref(k, 'a')}" for k in tp.old_key)
+        found = conn.execute(f"SELECT {', '.join(column_ref(k, 'b') for k in tp.old_key)}, "
                              f"{', '.join('b.' + q(c or '') for c in cols)} FROM old.{q(tp.source or '')} AS a "
                              f"JOIN old.{q(tp.source or '')} AS b ON {same} WHERE {this} AND ({other}) LIMIT 1",
                              key).fetchone()
@@ -230,8 +221,8 @@ def _no_parent(ref: _Ref, child: str = "c") -> str:
 
     The parent's column comes first, so its collation decides, as SQLite's own check does.
     """
-    present = " AND ".join(f"{_col(c, child)} IS NOT NULL" for c in ref.columns)
-    match = " AND ".join(f"{_col(p, 'p')} = {_col(c, child)}" for p, c in zip(ref.parent_columns, ref.columns))
+    present = " AND ".join(f"{column_ref(c, child)} IS NOT NULL" for c in ref.columns)
+    match = " AND ".join(f"{column_ref(p, 'p')} = {column_ref(c, child)}" for p, c in zip(ref.parent_columns, ref.columns))
     return f"{present} AND NOT EXISTS (SELECT 1 FROM main.{q(ref.parent.name)} AS p WHERE {match})"
 
 
@@ -257,10 +248,10 @@ def _fk_problems(conn: sqlite3.Connection, tracked: Tracked) -> list[str]:
     out = []
     for ref in tracked.refs:
         key = tracked.keys[ref.child.name]
-        written = f"{_tuple(key, 'c')} IN (SELECT {_slots(len(key))} FROM {_changed(ref.child.name)})"
-        orphaned = (f"{_tuple(ref.columns, 'c')} IN "
+        written = f"{key_expr(key, 'c')} IN (SELECT {_slots(len(key))} FROM {_changed(ref.child.name)})"
+        orphaned = (f"{key_expr(ref.columns, 'c')} IN "
                     f"(SELECT {_slots(len(ref.columns))} FROM {_gone(ref)})")
-        cols = ", ".join(_col(c, "c") for c in ref.columns)
+        cols = ", ".join(column_ref(c, "c") for c in ref.columns)
         for where in (written, orphaned):
             sql = f"FROM main.{q(ref.child.name)} AS c WHERE {where} AND {_no_parent(ref)}"
             count = conn.execute(f"SELECT count(*) {sql}").fetchone()[0]
@@ -303,7 +294,7 @@ def _rows_differ(conn: sqlite3.Connection, tp: TablePlan, keys: str) -> str | No
     lost, kept after the old one went, or pushed out by a REPLACE over a new UNIQUE.
     By key and with IS, so a key holding a NULL counts its rows too."""
     def rows(table: str, cols: tuple[str, ...]) -> str:
-        match = " AND ".join(f"{_col(c)} IS k.k{i + 1}" for i, c in enumerate(cols))
+        match = " AND ".join(f"{column_ref(c)} IS k.k{i + 1}" for i, c in enumerate(cols))
         return f"(SELECT count(*) FROM {table} WHERE {match})"
     old, new = rows(f"old.{q(tp.source or '')}", tp.old_key), rows(f"main.{q(tp.target)}", tp.new_key)
     slots = _slots(len(tp.old_key))
@@ -348,7 +339,7 @@ def count_mismatch(conn: sqlite3.Connection, tp: TablePlan, seeds: tuple[SeedRow
         return None
     old = conn.execute(f"SELECT count(*) FROM old.{q(tp.source or '')}").fetchone()[0]
     new = conn.execute(f"SELECT count(*) FROM main.{q(tp.target)}").fetchone()[0]
-    match = " AND ".join(f"{_col(k)} IS ?" for k in tp.old_key)
+    match = " AND ".join(f"{column_ref(k)} IS ?" for k in tp.old_key)
     expected = old + sum(1 for key in _seed_keys(seeds, tp.target, tp.new_key)
                          if conn.execute(f"SELECT 1 FROM old.{q(tp.source or '')} WHERE {match}",
                                          key).fetchone() is None)

@@ -41,6 +41,8 @@ __all__ = [
     "replay_sql",
     "GONE_OPS",
     "KEYS",
+    "column_ref",
+    "key_expr",
     "Replay",
     "replay_keys_sql",
     "insert_mapped_sql",
@@ -248,8 +250,9 @@ def insert_mapped_sql(tp: TablePlan, where: str, alias: str | None = None, targe
             f"SELECT {sources} FROM old.{q(tp.source or '')}{named} WHERE {where}")
 
 
-def _key_expr(cols: tuple[str, ...], prefix: str = "") -> str:
-    names = [_col(c, prefix) for c in cols]
+def key_expr(cols: tuple[str, ...], prefix: str = "") -> str:
+    """A key's columns as one SQL value: `c`, or the row value `(a, b)` (`prefix.` on each)."""
+    names = [column_ref(c, prefix) for c in cols]
     return names[0] if len(names) == 1 else "(" + ", ".join(names) + ")"
 
 
@@ -259,7 +262,7 @@ def _params(n: int) -> str:
 
 def chunk_end_sql(tp: TablePlan, first: bool) -> str:
     """The chunk key `size` rows on from the last copied key (params: [last...], size-1)."""
-    key = _key_expr(tp.chunk_key)
+    key = key_expr(tp.chunk_key)
     cols = ", ".join("rowid" if c == "rowid" else q(c) for c in tp.chunk_key)
     where = "" if first else f"WHERE {key} > {_params(len(tp.chunk_key))} "
     return f"SELECT {cols} FROM old.{q(tp.source or '')} {where}ORDER BY {cols} LIMIT 1 OFFSET ?"
@@ -267,7 +270,7 @@ def chunk_end_sql(tp: TablePlan, first: bool) -> str:
 
 def copy_chunk_sql(tp: TablePlan, first: bool, last: bool) -> str:
     """Copy the rows after the previous chunk up to and including the chunk end."""
-    key = _key_expr(tp.chunk_key)
+    key = key_expr(tp.chunk_key)
     n = len(tp.chunk_key)
     conds = []
     if not first:
@@ -281,13 +284,14 @@ GONE_OPS = ("D", "M", "R")  # the ops after which a logged row may be gone (see 
 KEYS = "temp.mig_keys"  # the batch's distinct keys of one table (see replay_keys_sql)
 
 
-def _col(name: str, prefix: str = "") -> str:
+def column_ref(name: str, prefix: str = "") -> str:
+    """A column in SQL, quoted unless it is the rowid, as `prefix.col` when given a prefix."""
     return ("rowid" if name == "rowid" else q(name)) if not prefix else \
         f"{prefix}.{'rowid' if name == 'rowid' else q(name)}"
 
 
 def _match(left: tuple[str, ...], lp: str, right: tuple[str, ...], rp: str) -> str:
-    return " AND ".join(f"{_col(a, lp)} = {_col(b, rp)}" for a, b in zip(left, right))
+    return " AND ".join(f"{column_ref(a, lp)} = {column_ref(b, rp)}" for a, b in zip(left, right))
 
 
 def replay_keys_sql(tp: TablePlan) -> list[str]:
@@ -359,14 +363,14 @@ def replay_sql(tp: TablePlan) -> Replay:
                   f"(SELECT 1 FROM {old_t} AS o WHERE {_match(tp.old_key, 'o', slots, 'l')})")
     else:
         doomed = keys
-    logged = f"{_key_expr(tp.old_key, 'o')} IN ({keys})"
+    logged = f"{key_expr(tp.old_key, 'o')} IN ({keys})"
     if tp.updated:
         unchanged = _unchanged(tp, "n", "o")
         logged += (f" AND NOT EXISTS (SELECT 1 FROM {new_t} AS n WHERE "
                    f"{_match(tp.new_key, 'n', tp.old_key, 'o')} AND {unchanged})")
     return Replay(
         keys=tuple(replay_keys_sql(tp)),
-        delete=f"DELETE FROM {new_t} WHERE {_key_expr(tp.new_key)} IN ({doomed})",
+        delete=f"DELETE FROM {new_t} WHERE {key_expr(tp.new_key)} IN ({doomed})",
         upsert=_upsert_sql(tp, keys) if tp.updated else None,
         replace=insert_mapped_sql(tp, logged, alias="o"),
         nulls=tuple(_null_key_sql(tp)) if tp.nullable_key else (),
@@ -388,8 +392,8 @@ def _unchanged(tp: TablePlan, n: str, o: str) -> str:
 
 
 def _same(pairs: list[tuple[str, str]], left: str, right: str) -> str:
-    parts = [f"{_col(a, left)} IS {_col(b, right)} COLLATE BINARY "
-             f"AND typeof({_col(a, left)}) = typeof({_col(b, right)})" for a, b in pairs]
+    parts = [f"{column_ref(a, left)} IS {column_ref(b, right)} COLLATE BINARY "
+             f"AND typeof({column_ref(a, left)}) = typeof({column_ref(b, right)})" for a, b in pairs]
     return " AND ".join(f"({p})" for p in parts) or "1"
 
 
@@ -407,7 +411,7 @@ def _upsert_sql(tp: TablePlan, keys: str) -> str:
     targets = ", ".join(q(c) for c in tp.updated)
     values = ", ".join(f"excluded.{q(c)}" for c in tp.updated)
     pairs = [(c, c) for c in (*tp.new_key, *tp.compared) if c != "rowid"]
-    insert = insert_mapped_sql(tp, f"{_key_expr(tp.old_key, 'o')} IN ({keys})", alias="o", target_alias="n")
+    insert = insert_mapped_sql(tp, f"{key_expr(tp.old_key, 'o')} IN ({keys})", alias="o", target_alias="n")
     return (f"{insert} ON CONFLICT ({', '.join(q(k) for k in tp.new_key)}) DO UPDATE SET "
             f"({targets}) = ({values}) WHERE {_same(pairs, 'n', 'excluded')}")
 
@@ -417,8 +421,8 @@ def _null_key_sql(tp: TablePlan) -> list[str]:
     one, every such row of the table is copied again."""
     any_null = " OR ".join(f"k{i + 1} IS NULL" for i in range(len(tp.old_key)))
     logged_null = f"EXISTS (SELECT 1 FROM {KEYS} WHERE {any_null})"
-    new_null = " OR ".join(f"{_col(k)} IS NULL" for k in tp.new_key)
-    old_null = " OR ".join(f"{_col(k, 'o')} IS NULL" for k in tp.old_key)
+    new_null = " OR ".join(f"{column_ref(k)} IS NULL" for k in tp.new_key)
+    old_null = " OR ".join(f"{column_ref(k, 'o')} IS NULL" for k in tp.old_key)
     return [f"DELETE FROM main.{q(tp.target)} WHERE ({new_null}) AND {logged_null}",
             insert_mapped_sql(tp, f"({old_null}) AND {logged_null}", alias="o")]
 
