@@ -85,6 +85,15 @@ def _raise_terminated(signum: int, frame: object) -> None:
     raise _Terminated()
 
 
+def _exit(code: int) -> None:
+    """sys.exit, with CPython's memory of an interrupt cleared: a KeyboardInterrupt that
+    passed through exec() of a string (dataclass creation runs one while a lazily imported
+    module loads) is recorded as unhandled even though mig caught it, and the interpreter
+    would then end by SIGINT (-2) instead of with `code`; every exec() resets the record."""
+    exec("pass")  # noqa: S102 - a constant, run only for the side effect above
+    sys.exit(code)
+
+
 def _run(command: str, as_json: bool, call: Callable[[], Any], exit_code: Callable[[Any], int] | None = None) -> None:
     from mig.progress import close_all
 
@@ -108,27 +117,27 @@ def _run(command: str, as_json: bool, call: Callable[[], Any], exit_code: Callab
             click.echo(json.dumps({"ok": False, "command": command,
                                    "error": {"kind": "interrupted", "message": message}}))
         click.echo(f"{command} failed: {message}", err=True)
-        sys.exit(code)
+        _exit(code)
     except MigError as exc:
         if as_json:
             click.echo(json.dumps({"ok": False, "command": command, "error": exc.to_json()}))
         click.echo(f"{command} failed: {exc}", err=True)
         if os.environ.get("MIG_DEBUG") == "1":
             raise
-        sys.exit(getattr(exc, "exit_code", 1))  # an interrupted demo exits 130/143
+        _exit(getattr(exc, "exit_code", 1))  # an interrupted demo exits 130/143
     except Exception as exc:  # a bug: still one line, and the way to see more
         if os.environ.get("MIG_DEBUG") == "1":
             raise
         click.echo(f"{command} failed: internal error ({type(exc).__name__}: {exc}); "
                    "set MIG_DEBUG=1 to see the traceback", err=True)
-        sys.exit(1)
+        _exit(1)
     code = exit_code(report) if exit_code else 0
     if as_json:
         click.echo(json.dumps({"ok": code == 0, "command": command, **_jsonable(report)},
                               sort_keys=True, default=str))
     else:
         click.echo(render_text(command, report))
-    sys.exit(code)
+    _exit(code)
 
 
 class _Group(click.Group):
@@ -141,18 +150,18 @@ class _Group(click.Group):
             return super().main(args, prog_name or "mig", standalone_mode=False, **extra)
         except click.exceptions.NoArgsIsHelpError as exc:  # `mig` alone: the help, as click shows it
             exc.show()
-            sys.exit(exc.exit_code)
+            _exit(exc.exit_code)
         except click.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx is not None else self._command_path(args)
             message = " ".join(exc.format_message().split()).rstrip(".")
             click.echo(f"{where}: {message}; see `{where} --help`", err=True)
-            sys.exit(exc.exit_code)
+            _exit(exc.exit_code)
         except click.ClickException as exc:
             exc.show()
-            sys.exit(exc.exit_code)
+            _exit(exc.exit_code)
         except click.Abort:  # Ctrl-C while click itself still reads the command line
             click.echo("mig: interrupted", err=True)
-            sys.exit(130)
+            _exit(130)
 
     def _command_path(self, args: Sequence[str] | None) -> str:
         """`mig <command>` for an error click raised before the command had a context."""

@@ -170,6 +170,16 @@ def test_mig_alone_shows_the_help() -> None:
     assert len(out.stderr.splitlines()) > 5  # click's help as it is, not squeezed into one line
 
 
+def test_a_ctrl_c_inside_an_exec_still_exits_130(tmp_path: Path) -> None:
+    """A Ctrl-C that lands while exec() runs a string (dataclass creation does, whenever a
+    module loads) must not turn the exit into a death by SIGINT once mig has reported it."""
+    (tmp_path / "schema.py").write_text('exec("raise KeyboardInterrupt")\n')
+    proc = subprocess.run([*MIG, "plan", "--dir", str(tmp_path)], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 130, (proc.returncode, proc.stderr)
+    assert proc.stderr.startswith("plan failed: interrupted by SIGINT"), proc.stderr
+
+
 def test_sigterm_while_schema_py_runs_is_an_interrupt_not_a_schema_error(tmp_path: Path) -> None:
     """A SIGTERM arrives as an exception in whatever code runs, a schema file's included."""
     started = tmp_path / "started"
