@@ -134,10 +134,16 @@ class SeedRow:
         return dict(zip(self.columns, self.values))
 
 
+# Where a declared intent was written, (file, line, col): not part of its meaning (never
+# compared or hashed), kept so that a rename naming nothing can be reported at its line.
+Declared = Union[tuple[str, int, int], None]
+
+
 @dataclass(frozen=True, order=True)
 class RenameTable:
     old: str
     new: str
+    at: Declared = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, order=True)
@@ -145,17 +151,20 @@ class RenameColumn:
     table: str  # the table's name in the new schema
     old: str
     new: str
+    at: Declared = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, order=True)
 class DropTable:
     name: str
+    at: Declared = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, order=True)
 class DropColumn:
     table: str  # the table's name in the new schema
     column: str
+    at: Declared = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Iterator
 
 from mig.db import attach_old, let_writers_in, paced, translate_errors
+from mig.errors import SchemaInputError, WrongState
 from mig.introspect import introspect
 from mig.model import Schema, SeedRow
-from mig.plan.compare import compare
+from mig.plan.compare import compare, intent_problems
 from mig.plan.checks import plan_checks
 from mig.phases.state import log_max
 from mig.plan.ops import GATHERED, RANGE, DataCheck, Plan, Refusal, TablePlan
@@ -78,6 +79,7 @@ def make_plan(old_path: Path, target: Schema) -> tuple[Schema, Plan]:
         try:
             attach_old(conn, old_path, reader=True)
             old_schema = introspect(conn, "old")
+            _refuse_intents_naming_nothing(old_schema, target)
             plan = compare(old_schema, target)
             defaults = _unevaluable_defaults(conn, plan, target)
             refusals = list(plan.refusals) + _virtual_tables(conn) + defaults
@@ -94,6 +96,19 @@ def make_plan(old_path: Path, target: Schema) -> tuple[Schema, Plan]:
         finally:
             conn.close()
     return old_schema, replace(plan, refusals=tuple(refusals))
+
+
+def _refuse_intents_naming_nothing(old: Schema, target: Schema) -> None:
+    problems = intent_problems(old, target)
+    if not problems:
+        return
+    at, problem = problems[0]
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    message = (f"{problem}{more}; correct the name, or remove the declaration if it was meant "
+               "for an earlier migration")
+    if at is None:
+        raise WrongState(message)
+    raise SchemaInputError(*at, message)
 
 
 def logged_checks(conn: sqlite3.Connection, plan: Plan, seeds: tuple[SeedRow, ...]) -> list[DataCheck]:

@@ -12,19 +12,19 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from mig.model import Index, Schema, Table, Trigger, View, schema_hash
+from mig.model import Declared, Index, RenameColumn, Schema, Table, Trigger, View, schema_hash
 from mig.plan.checks import directive_name, plan_checks
 from mig.plan.ops import RANGE, ColumnSource, DataCheck, ObjectChange, Plan, Refusal, TablePlan
 from mig.sqltext import quote_ident as q
 from mig.sqltext import unquote_ident
 
-__all__ = ["compare", "copy_order"]
+__all__ = ["compare", "copy_order", "intent_problems"]
 
 
 def compare(old: Schema, target: Schema) -> Plan:
     """The plan for moving `old`'s data into `target` (refusals come from its checks)."""
     sources = _table_sources(old, target)
-    tables, checks, refusals, notes = [], [], [], []
+    tables, checks, refusals = [], [], []
     for name in copy_order(target):
         tt = target.table(name)
         assert tt is not None
@@ -40,22 +40,38 @@ def compare(old: Schema, target: Schema) -> Plan:
     for name in dropped:
         if name.lower() not in declared:
             checks.append(_drop_table_check(old.table(name)))  # type: ignore[arg-type]
-    notes += _intent_notes(old, target)
     return Plan(
         schema_hash=schema_hash(target), tables=tuple(tables), dropped_tables=tuple(dropped),
         declared_drops=tuple(n for n in dropped if n.lower() in declared),
-        checks=tuple(checks), refusals=tuple(refusals), notes=tuple(notes),
+        checks=tuple(checks), refusals=tuple(refusals),
         objects=object_changes(old, target),
     )
 
 
-def _intent_notes(old: Schema, target: Schema) -> list[str]:
-    """Declared intents that find nothing to act on: harmless, but the operator should know."""
-    notes = [f"declared drop of table {d.name}: no such table in the old database"
-             for d in target.drop_tables if old.table(d.name) is None]
-    notes += [f"declared rename of table {r.old} to {r.new}: no table {r.old} in the old "
-              f"database, so {r.new} starts empty" for r in target.rename_tables if old.table(r.old) is None]
-    return notes
+def intent_problems(old: Schema, target: Schema) -> list[tuple[Declared, str]]:
+    """Declared renames and drops that name a table or column the old database lacks,
+    with where each was declared: a typo in a rename would silently lose the rename
+    (the column would start from its default), so each one is an error, not a note."""
+    sources = _table_sources(old, target)
+    out: list[tuple[Declared, str]] = []
+    for r in target.rename_tables:
+        if old.table(r.old) is None:
+            out.append((r.at, f"declared rename of table {r.old} to {r.new}: the old database "
+                              f"has no table {r.old}"))
+    for d in target.drop_tables:
+        if old.table(d.name) is None:
+            out.append((d.at, f"declared drop of table {d.name}: the old database has no table {d.name}"))
+    for c in (*target.rename_columns, *target.drop_columns):
+        source = sources.get(target.table(c.table).name) if target.table(c.table) else None
+        src = old.table(source) if source else None
+        column = c.old if isinstance(c, RenameColumn) else c.column
+        what = (f"declared rename of column {c.table}.{c.old} to {c.new}" if isinstance(c, RenameColumn)
+                else f"declared drop of column {c.table}.{c.column}")
+        if src is None:
+            out.append((c.at, f"{what}: table {c.table} has no table in the old database to come from"))
+        elif src.column(column) is None:
+            out.append((c.at, f"{what}: the old database's table {src.name} has no column {column}"))
+    return out
 
 
 def _table_sources(old: Schema, target: Schema) -> dict[str, str | None]:

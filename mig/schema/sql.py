@@ -13,7 +13,7 @@ model and the same hash.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from mig.errors import SchemaInputError
@@ -289,7 +289,7 @@ def parse_directives(text: str, file: str) -> list[tuple[int, int, object]]:
         if len(args) != _DIRECTIVES[kind] or not all(args):
             raise SchemaInputError(file, line, col, f"`mig:{kind}` takes {_DIRECTIVES[kind]} "
                                    "names (write a name with spaces as \"name\")")
-        found.append((line, col, _INTENT[kind](*args)))
+        found.append((line, col, _INTENT[kind](*args, at=(file, line, col))))
     return found
 
 
@@ -351,7 +351,7 @@ def _conflict(a: object, b: object) -> bool:
 def _describe(intent: object) -> str:
     kind = {RenameTable: "rename-table", RenameColumn: "rename-column", DropTable: "drop-table",
             DropColumn: "drop-column"}[type(intent)]
-    return f"mig:{kind} " + " ".join(str(v) for v in vars(intent).values())
+    return f"mig:{kind} " + " ".join(str(getattr(intent, f.name)) for f in fields(intent) if f.compare)
 
 
 def _with_intents(schema: Schema, directives: list[tuple[int, int, object]], file: str) -> Schema:

@@ -27,6 +27,10 @@ def _old(attr: decl.Attribute) -> tuple[str, decl.Pos]:
     return snake(arg.value), arg.pos
 
 
+def _at(pos: decl.Pos) -> tuple[str, int, int]:
+    return pos.file, pos.line, pos.col
+
+
 def intents(ctx: Ctx, current: set[str]) -> Intents:
     """`current`: lower-cased names of every table and view of the new schema."""
     renames: list[RenameTable] = []
@@ -43,11 +47,11 @@ def intents(ctx: Ctx, current: set[str]) -> Intents:
             if attr.name == "PreviousName" and rec is not None:
                 old, pos = _old(attr)
                 _claim(claimed, old, attr, pos, current, rec.name)
-                renames.append(RenameTable(old, rec.name))
+                renames.append(RenameTable(old, rec.name, at=_at(pos)))
             elif attr.name == "DropTable":
                 old, pos = _old(attr)
                 _claim(claimed, old, attr, pos, current, None)
-                drops.append(DropTable(old))
+                drops.append(DropTable(old, at=_at(pos)))
         if rec is not None and not rec.is_view:
             _columns(rec, col_renames, col_drops)
     return renames, col_renames, drops, col_drops
@@ -79,10 +83,10 @@ def _columns(rec: RecordInfo, renames: list[RenameColumn], drops: list[DropColum
             if old in columns:
                 fail(pos, f"PreviousName `{old}` names another column {rec.name} still has")
             _once(claimed, old, attr, pos, "column")
-            renames.append(RenameColumn(rec.name, old, f.column))
+            renames.append(RenameColumn(rec.name, old, f.column, at=_at(pos)))
     for attr in rec.attrs_named("DropColumn"):
         old, pos = _old(attr)
         if old in columns:
             fail(pos, f"DropColumn `{old}` names a column {rec.name} still has")
         _once(claimed, old, attr, pos, "column")
-        drops.append(DropColumn(rec.name, old))
+        drops.append(DropColumn(rec.name, old, at=_at(pos)))
