@@ -18,10 +18,19 @@ from typing import Any
 from mig.model import Column, ForeignKey, Index, Schema, SeedRow, Table, Trigger, View
 from mig.sqltext import Token, quote_ident, split_top_level, tokenize, unquote_ident
 
-__all__ = ["introspect", "is_internal", "user_table_names", "table_rows", "MIG_TABLES"]
+__all__ = ["introspect", "is_internal", "user_table_names", "table_rows", "MIG_TABLES", "impostors"]
 
-MIG_TABLES = frozenset({"_migration_marker", "_migration_log", "_migration_status",
-                        "_migration_progress", "_id_mapping", "_schema_identity"})
+# Each bookkeeping table with the columns every mig version gave it: a table of that
+# name without them is a user's, and skipping it as mig's would drop its rows.
+_MIG_TABLE_COLUMNS = {
+    "_migration_marker": {"id", "status", "new_path", "schema_hash"},
+    "_migration_log": {"seq", "tbl", "op"},
+    "_migration_status": {"id", "status", "old_path"},
+    "_migration_progress": {"key", "value"},
+    "_id_mapping": {"tbl", "old_key", "new_key"},
+    "_schema_identity": {"id", "schema_hash"},
+}
+MIG_TABLES = frozenset(_MIG_TABLE_COLUMNS)
 _MIG_TRIGGER_PREFIXES = ("_mig_capture_", "_mig_guard_")
 
 
@@ -29,6 +38,21 @@ def is_internal(name: str) -> bool:
     """SQLite's own objects and mig's bookkeeping tables and triggers."""
     low = name.lower()
     return low.startswith(("sqlite_",) + _MIG_TRIGGER_PREFIXES) or low in MIG_TABLES
+
+
+def impostors(conn: sqlite3.Connection, schema: str = "main") -> list[str]:
+    """Tables and views of `schema` that carry a name of mig's bookkeeping but are not
+    mig's (their columns are not the ones mig creates), as `name (col, ...)`."""
+    out = []
+    for kind, name in conn.execute(f"SELECT type, name FROM {schema}.sqlite_master "
+                                   "WHERE type IN ('table', 'view') ORDER BY rowid"):
+        expected = _MIG_TABLE_COLUMNS.get(name.lower())
+        if expected is None:
+            continue
+        columns = [r[1] for r in conn.execute(f"SELECT * FROM {schema}.pragma_table_info(?)", (name,))]
+        if kind == "view" or not expected <= {c.lower() for c in columns}:
+            out.append(f"{kind} {name} ({', '.join(columns)})")
+    return out
 
 
 def user_table_names(conn: sqlite3.Connection, schema: str = "main") -> list[str]:

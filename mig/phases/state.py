@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from mig.db import open_ro
+from mig.introspect import impostors
 from mig.errors import DatabaseBusy, MigError, WrongState
 from mig.plan.ops import Plan
 
@@ -39,6 +40,8 @@ REFUSALS = {
                        "`mig cutover` first",
     "not_cut_over": "the new database {path} is not cut over yet (status {status}); run "
                     "`mig cutover` first, or `mig abort` to stay on the old database",
+    "impostor": "the old database has its own {found}, under a name mig keeps for its "
+                "bookkeeping; rename it there (and in the service that uses it), then run mig again",
     "no_marker": "the old database {path} has no migration marker; run `mig migrate` first",
     "no_status": "the new database {path} is not a mig target (no _migration_status); "
                  "run `mig migrate` first",
@@ -72,6 +75,10 @@ REFUSALS = {
                        "writes, and the fix is recorded; a row missing from the new database comes back "
                        "once it is written again, e.g. `UPDATE t SET c = c WHERE id = ...`) and run "
                        "`mig drain` again, or `mig abort`",
+    "old_damaged": "the old database {path} is damaged (PRAGMA quick_check: {problems}) and mig changed "
+                   "nothing; restore it from a backup, or recover it with `sqlite3 {qpath} .recover | "
+                   "sqlite3 FIXED.sqlite` and migrate that file (--old FIXED.sqlite)",
+    "no_space": "not enough disk space in {where} for {what}: about {need} needed, {free} free; {advice}",
     "old_missing": "the old database {path} recorded at migrate time does not exist; cutover "
                    "must check its log: pass --old with its new location",
 }
@@ -120,6 +127,9 @@ def log_max(conn: sqlite3.Connection, schema: str = "main") -> int:
 
 def read_old(conn: sqlite3.Connection, schema: str = "main", counted: bool = True) -> OldState:
     """`counted`: count the log's entries (a read of the whole log; cutover needs only its end)."""
+    found = impostors(conn, schema)
+    if found:  # mig would read them as its own, or skip them as its own and lose their rows
+        raise refuse("impostor", found="; ".join(found))
     marker = new_path = shash = fingerprint = None
     if table_exists(conn, "_migration_marker", schema):
         row = conn.execute(f"SELECT status, new_path, schema_hash, old_fingerprint "
