@@ -275,18 +275,21 @@ def _seed_keys(seeds: tuple[SeedRow, ...], table: str, key: tuple[str, ...]) -> 
 
 
 def _compared_keys(conn: sqlite3.Connection, tp: TablePlan, lo: int, hi: int, seeds: tuple[SeedRow, ...]) -> str:
-    """The keys to compare, gathered into temp.mig_compared: those the log named in (lo, hi]
+    """The keys to compare, gathered into temp.mig_compared_<width>: those the log named in (lo, hi]
     and those whose rows changed in the new database, less the seed rows' (checked apart)."""
     slots = _slots(len(tp.old_key))
-    conn.execute("DROP TABLE IF EXISTS temp.mig_compared")
-    conn.execute(f"CREATE TEMP TABLE mig_compared ({slots})")
-    conn.execute(f"INSERT INTO temp.mig_compared SELECT {slots} FROM old._migration_log "
+    table = f"mig_compared_{len(tp.old_key)}"
+    # Created once and emptied, never dropped: a schema change, a temporary table's too,
+    # makes SQLite prepare every cached statement of the connection again.
+    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({slots})")
+    conn.execute(f"DELETE FROM temp.{table}")
+    conn.execute(f"INSERT INTO temp.{table} SELECT {slots} FROM old._migration_log "
                  f"WHERE seq > ? AND seq <= ? AND tbl = ? UNION SELECT {slots} FROM {_changed(tp.target)}",
                  (lo, hi, tp.source))
     match = " AND ".join(f"k{i + 1} IS ?" for i in range(len(tp.old_key)))
     for key in _seed_keys(seeds, tp.target, tp.new_key):
-        conn.execute(f"DELETE FROM temp.mig_compared WHERE {match}", key)
-    return "temp.mig_compared"
+        conn.execute(f"DELETE FROM temp.{table} WHERE {match}", key)
+    return f"temp.{table}"
 
 
 def _rows_differ(conn: sqlite3.Connection, tp: TablePlan, keys: str) -> str | None:
@@ -324,7 +327,6 @@ def problems(conn: sqlite3.Connection, plan: Plan, tracked: Tracked, lo: int, hi
             continue
         if (problem := _rows_differ(conn, tp, _compared_keys(conn, tp, lo, hi, seeds))) is not None:
             out.append(problem)
-    conn.execute("DROP TABLE IF EXISTS temp.mig_compared")
     return references, out
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "key_expr",
     "Replay",
     "replay_keys_sql",
+    "keys_table",
     "insert_mapped_sql",
 ]
 
@@ -281,7 +282,7 @@ def copy_chunk_sql(tp: TablePlan, first: bool, last: bool) -> str:
 
 
 GONE_OPS = ("D", "M", "R")  # the ops after which a logged row may be gone (see capture)
-KEYS = "temp.mig_keys"  # the batch's distinct keys of one table (see replay_keys_sql)
+KEYS = "temp.mig_keys"  # prefix of the tables of a batch's distinct keys of one table (see keys_table)
 
 
 def column_ref(name: str, prefix: str = "") -> str:
@@ -294,21 +295,34 @@ def _match(left: tuple[str, ...], lp: str, right: tuple[str, ...], rp: str) -> s
     return " AND ".join(f"{column_ref(a, lp)} = {column_ref(b, rp)}" for a, b in zip(left, right))
 
 
+def keys_table(tp: TablePlan) -> str:
+    """The temporary table holding a batch's distinct logged keys of `tp`: one per key
+    shape, kept for the connection's life and emptied per batch (see replay_keys_sql)."""
+    return f"{KEYS}_i" if tp.integer_key else f"{KEYS}_{len(tp.old_key)}"
+
+
 def replay_keys_sql(tp: TablePlan) -> list[str]:
     """Gather the table's distinct logged keys in (seq_from, seq_to] once per batch.
 
     Every replay statement then reads them through this table's own index,
     instead of each one sorting the batch's log entries again.
+    The table is created once and emptied, never dropped: a schema change (a
+    temporary table's too) makes SQLite prepare every cached statement of the
+    connection again, replay's upserts with the new tables' triggers among
+    them, which cost more than the replay of a short batch (the window's
+    tail at 1M rows: ~1 ms per table). The INSERT comes last; its row count is
+    how many keys.
     Named params: :lo and :hi, the batch's seq range.
     """
     n = len(tp.old_key)
     slots = [f"k{i + 1}" for i in range(n)]
     cols = "k1 INTEGER PRIMARY KEY" if tp.integer_key else \
         ", ".join(slots) + f", PRIMARY KEY ({', '.join(slots)})"
+    table = keys_table(tp)
     return [
-        f"DROP TABLE IF EXISTS {KEYS}",
-        f"CREATE TABLE {KEYS} ({cols})",
-        f"INSERT OR IGNORE INTO {KEYS} SELECT {', '.join(slots)} FROM old._migration_log "
+        f"CREATE TABLE IF NOT EXISTS {table} ({cols})",
+        f"DELETE FROM {table}",
+        f"INSERT OR IGNORE INTO {table} SELECT {', '.join(slots)} FROM old._migration_log "
         f"WHERE seq > :lo AND seq <= :hi AND tbl = {quote_str(tp.source or '')}",
     ]
 
@@ -329,6 +343,7 @@ class Replay:
     """
 
     keys: tuple[str, ...]
+    keys_table: str
     delete: str
     upsert: str | None
     replace: str
@@ -355,7 +370,7 @@ def replay_sql(tp: TablePlan) -> Replay:
     same result (invariant 5).
     """
     slots = tuple(f"k{i + 1}" for i in range(len(tp.old_key)))
-    keys = f"SELECT {', '.join(slots)} FROM {KEYS}"
+    keys = f"SELECT {', '.join(slots)} FROM {keys_table(tp)}"
     old_t, new_t = f"old.{q(tp.source or '')}", f"main.{q(tp.target)}"
     if tp.replace_by_key:
         doomed = (f"SELECT {', '.join(slots)} FROM old._migration_log AS l WHERE seq > :lo AND seq <= :hi "
@@ -370,6 +385,7 @@ def replay_sql(tp: TablePlan) -> Replay:
                    f"{_match(tp.new_key, 'n', tp.old_key, 'o')} AND {unchanged})")
     return Replay(
         keys=tuple(replay_keys_sql(tp)),
+        keys_table=keys_table(tp),
         delete=f"DELETE FROM {new_t} WHERE {key_expr(tp.new_key)} IN ({doomed})",
         upsert=_upsert_sql(tp, keys) if tp.updated else None,
         replace=insert_mapped_sql(tp, logged, alias="o"),
@@ -420,7 +436,7 @@ def _null_key_sql(tp: TablePlan) -> list[str]:
     """Rows whose key holds a NULL cannot be told apart by it: when the batch logged
     one, every such row of the table is copied again."""
     any_null = " OR ".join(f"k{i + 1} IS NULL" for i in range(len(tp.old_key)))
-    logged_null = f"EXISTS (SELECT 1 FROM {KEYS} WHERE {any_null})"
+    logged_null = f"EXISTS (SELECT 1 FROM {keys_table(tp)} WHERE {any_null})"
     new_null = " OR ".join(f"{column_ref(k)} IS NULL" for k in tp.new_key)
     old_null = " OR ".join(f"{column_ref(k, 'o')} IS NULL" for k in tp.old_key)
     return [f"DELETE FROM main.{q(tp.target)} WHERE ({new_null}) AND {logged_null}",
