@@ -68,15 +68,28 @@ def cleanup_old(old_path: Path) -> CleanupReport:
         with translate_errors(f"cleaning up {old_path}"):
             conn = open_rw(old_path)
             try:
-                previous = read_old(conn).marker or "no marker"
+                previous = read_old(conn, lost_ok=True).marker or "no marker"
                 if previous == "recording":
                     raise refuse("still_recording")
+                if previous == "lost" and not _cut_over(new_path):
+                    raise refuse("marker_lost")
                 if previous == "draining" and new_path is not None:
                     _require_cut_over(new_path)
                 dropped = remove_capture(conn)
             finally:
                 conn.close()
     return CleanupReport(str(old_path), previous, *dropped)
+
+
+def _cut_over(new_path: Path | None) -> bool:
+    """Whether the new database recorded for this old one exists and is `ready`."""
+    if new_path is None or not new_path.exists():
+        return False
+    conn = open_ro(new_path)
+    try:
+        return read_new(conn).status == "ready"
+    finally:
+        conn.close()
 
 
 def _require_cut_over(new_path: Path) -> None:
@@ -106,7 +119,7 @@ def abort(old_path: Path | None, new_path: Path | None) -> AbortReport:
             if old_path is not None and old_path.exists():
                 conn = open_rw(old_path)
                 try:
-                    previous = read_old(conn).marker or "no marker"
+                    previous = read_old(conn, lost_ok=True).marker or "no marker"
                     removed = any(remove_capture(conn))
                 finally:
                     conn.close()

@@ -59,7 +59,8 @@ def already_done(state: NewState, old_path: Path, new_path: Path) -> tuple[str, 
         return "already-cut-over", f"{new_path} is already cut over; nothing to do"
     if not state.copy_done:
         return None
-    drained = state.seeds_applied and old_state(old_path).marker == "draining"  # a drain that finished
+    marker = old_state(old_path).marker  # read first: a lost marker is refused, whatever the copy
+    drained = state.seeds_applied and marker == "draining"  # a drain that finished
     step = "mig cutover" if drained else "mig drain"
     return "already-migrated", f"{new_path} is already migrated; next: {step}"
 

@@ -18,6 +18,7 @@ from typing import Callable, Iterator
 from mig.introspect import introspect
 from mig.model import Schema, canonical_json
 from mig.phases.state import refuse
+from mig.plan.ops import Plan
 from mig.plan.statements import guard_trigger_names, logging_trigger_names
 from mig.sqltext import quote_ident as q
 
@@ -31,14 +32,30 @@ def fingerprint(schema: Schema) -> str:
     return hashlib.sha256(canonical_json(schema.without_intents()).encode()).hexdigest()[:16]
 
 
-def check_old_schema(conn: sqlite3.Connection, recorded: str | None) -> None:
+def check_old_schema(conn: sqlite3.Connection, recorded: str | None, plan: Plan | None = None) -> None:
     """The old database's schema is the one migrate saw (its fingerprint), and every
-    capture trigger migrate installed is still there."""
+    capture trigger migrate installed is still there. With the stored `plan`, the
+    refusal names the tables and columns it reads that are gone."""
     schema = introspect(conn)
     now_print = fingerprint(schema)
     if now_print != recorded:
-        raise refuse("old_changed", detail=f"fingerprint {recorded} -> {now_print}")
+        gone = _gone(schema, plan) if plan is not None else []
+        raise refuse("old_changed", detail="; ".join(gone) if gone else "a table, column, index, view "
+                     f"or trigger was created, changed or dropped: fingerprint {recorded} -> {now_print}")
     _check_capture(conn, schema)
+
+
+def _gone(schema: Schema, plan: Plan) -> list[str]:
+    """What the plan copies from that the old database no longer has."""
+    out = []
+    for tp in plan.captured:
+        table = schema.table(tp.source)  # type: ignore[arg-type]
+        if table is None:
+            out.append(f"table {tp.source} is gone")
+            continue
+        out += [f"column {tp.source}.{c.source} is gone" for c in tp.copied_columns
+                if c.how != "rowid" and table.column(c.source) is None]  # type: ignore[arg-type]
+    return out
 
 
 def _check_capture(conn: sqlite3.Connection, schema: Schema) -> None:

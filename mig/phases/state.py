@@ -42,6 +42,10 @@ REFUSALS = {
                     "`mig cutover` first, or `mig abort` to stay on the old database",
     "impostor": "the old database has its own {found}, under a name mig keeps for its "
                 "bookkeeping; rename it there (and in the service that uses it), then run mig again",
+    "marker_lost": "the old database's migration marker is gone (a client deleted the row or "
+                   "the table `_migration_marker` while writes were being recorded): capture may "
+                   "have stopped with it, so the log can no longer be trusted; run `mig abort`, "
+                   "then `mig migrate` again",
     "no_marker": "the old database {path} has no migration marker; run `mig migrate` first",
     "no_status": "the new database {path} is not a mig target (no _migration_status); "
                  "run `mig migrate` first",
@@ -50,8 +54,8 @@ REFUSALS = {
     "already_ready": "the new database {path} is already cut over (status ready); {detail}",
     "other_target": "the old database is being migrated to {other}, not {path}; finish or "
                     "`mig abort` that migration first",
-    "old_changed": "the old database's schema changed since `mig migrate` ({detail}); "
-                   "run `mig abort` and migrate again",
+    "old_changed": "the old database's schema changed since `mig migrate` ({detail}); undo "
+                   "that change in the old database, or run `mig abort` and migrate again",
     "old_readonly": "mig cannot write to the old database {path} ({why}), and migrate installs its "
                     "capture triggers there; run mig as a user who can write the file and its directory",
     "capture_gone": "the old database's capture triggers {names} were dropped since `mig migrate`, "
@@ -76,8 +80,9 @@ REFUSALS = {
                        "once it is written again, e.g. `UPDATE t SET c = c WHERE id = ...`) and run "
                        "`mig drain` again, or `mig abort`",
     "old_damaged": "the old database {path} is damaged (PRAGMA quick_check: {problems}) and mig changed "
-                   "nothing; restore it from a backup, or recover it with `sqlite3 {qpath} .recover | "
-                   "sqlite3 FIXED.sqlite` and migrate that file (--old FIXED.sqlite)",
+                   "nothing; restore it from a backup and migrate that, or salvage what SQLite can read "
+                   "into a new file (`sqlite3 {qpath} .recover | sqlite3 FIXED.sqlite`, or `.dump` where "
+                   "the shell lacks .recover), check what it kept, and migrate it with --old FIXED.sqlite",
     "no_space": "not enough disk space in {where} for {what}: about {need} needed, {free} free; {advice}",
     "old_missing": "the old database {path} recorded at migrate time does not exist; cutover "
                    "must check its log: pass --old with its new location",
@@ -100,7 +105,7 @@ def table_exists(conn: sqlite3.Connection, name: str, schema: str = "main") -> b
 
 @dataclass(frozen=True)
 class OldState:
-    marker: str | None  # recording | draining | None
+    marker: str | None  # recording | draining | lost (see read_old) | None
     new_path: str | None
     schema_hash: str | None
     fingerprint: str | None
@@ -125,21 +130,30 @@ def log_max(conn: sqlite3.Connection, schema: str = "main") -> int:
     return int(conn.execute(f"SELECT coalesce(max(seq), 0) FROM {schema}._migration_log").fetchone()[0])
 
 
-def read_old(conn: sqlite3.Connection, schema: str = "main", counted: bool = True) -> OldState:
-    """`counted`: count the log's entries (a read of the whole log; cutover needs only its end)."""
+def read_old(conn: sqlite3.Connection, schema: str = "main", counted: bool = True,
+             lost_ok: bool = False) -> OldState:
+    """`counted`: count the log's entries (a read of the whole log; cutover needs only its end).
+    A marker a client removed while capture was installed is refused (`marker_lost`),
+    unless `lost_ok` (abort and cleanup-old, the ways out): then its status reads `lost`."""
     found = impostors(conn, schema)
     if found:  # mig would read them as its own, or skip them as its own and lose their rows
         raise refuse("impostor", found="; ".join(found))
     marker = new_path = shash = fingerprint = None
-    if table_exists(conn, "_migration_marker", schema):
+    has_marker_table = table_exists(conn, "_migration_marker", schema)
+    if has_marker_table:
         row = conn.execute(f"SELECT status, new_path, schema_hash, old_fingerprint "
                            f"FROM {schema}._migration_marker").fetchone()
         if row:
             marker, new_path, shash, fingerprint = row
     entries, top = None, 0
-    if table_exists(conn, "_migration_log", schema):
+    has_log = table_exists(conn, "_migration_log", schema)
+    if has_log:
         entries = conn.execute(f"SELECT count(*) FROM {schema}._migration_log").fetchone()[0] if counted else 0
         top = log_max(conn, schema)
+    if marker is None and (has_marker_table or has_log):  # migrate installs all three at once
+        if not lost_ok:
+            raise refuse("marker_lost")
+        marker = "lost"
     return OldState(marker, new_path, shash, fingerprint, entries, top)
 
 

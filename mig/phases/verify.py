@@ -24,8 +24,9 @@ from mig.db import attach_old, let_writers_in, open_ro, translate_errors
 from mig.errors import WrongState
 from mig.model import SeedRow
 from mig.phases.seeds import stored_seeds
-from mig.phases.state import read_new
-from mig.plan.ops import ColumnSource, TablePlan
+from mig.phases.safety import check_old_schema
+from mig.phases.state import read_new, read_old, refuse
+from mig.plan.ops import ColumnSource, Plan, TablePlan
 from mig.sqltext import quote_ident as q
 
 __all__ = ["VerifyReport", "TableVerdict", "verify", "VERIFY_CHUNK_ROWS"]
@@ -76,6 +77,7 @@ def verify(new_path: Path, old_path: Path | None = None) -> VerifyReport:
             if state.plan is None or state.old_path is None:
                 raise WrongState(f"{new_path} is not a mig target (no stored plan); nothing to verify")
             old_path = old_path or Path(state.old_path)
+            _check_old(old_path, state.plan)
             attach_old(conn, old_path, reader=True)
             seeds = stored_seeds(conn)
             started = time.monotonic()
@@ -86,6 +88,20 @@ def verify(new_path: Path, old_path: Path | None = None) -> VerifyReport:
             conn.close()
     rows = sum(v.old_rows + v.new_rows for v in verdicts)
     return VerifyReport(str(old_path), str(new_path), verdicts, rows, seconds)
+
+
+def _check_old(old_path: Path, plan: Plan) -> None:
+    """Before comparing: the old database is still what migrate planned from (its marker,
+    its schema), so a difference is a difference in rows, not a column gone since."""
+    if not old_path.is_file():
+        raise refuse("old_missing", path=old_path)
+    conn = open_ro(old_path)
+    try:
+        state = read_old(conn, counted=False)
+        if state.fingerprint is not None:  # after cleanup-old nothing was recorded to hold it to
+            check_old_schema(conn, state.fingerprint, plan)
+    finally:
+        conn.close()
 
 
 def _seed_keys(seeds: list[SeedRow], tp: TablePlan) -> list[tuple[object, ...]]:
