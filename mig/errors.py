@@ -8,7 +8,9 @@
     ├── NotFound                  pass an existing path (or the right --dir)
     ├── PathInference             pass the path explicitly (--old/--new/--schema)
     ├── DatabaseBusy              wait for the other mig phase to finish
-    └── DatabaseError             SQLite itself refused; the message says what
+    ├── DatabaseError             SQLite itself refused; the message says what
+    ├── OldDatabaseDamaged        restore or recover the old database, then migrate it
+    └── NoSpace                   free disk space, or put the new database elsewhere
 
 Nothing here imports sqlite3: the database boundary translates sqlite3 errors
 into DatabaseError (``mig.db.translate_errors``).
@@ -32,6 +34,8 @@ __all__ = [
     "PathInference",
     "DatabaseBusy",
     "DatabaseError",
+    "OldDatabaseDamaged",
+    "NoSpace",
     "leaves_on_failure",
 ]
 
@@ -111,6 +115,18 @@ class DatabaseError(MigError):
     """SQLite refused an operation; translated at the database boundary."""
 
     kind = "database"
+
+
+class OldDatabaseDamaged(MigError):
+    """PRAGMA quick_check found the old database damaged; migrate refuses before any change."""
+
+    kind = "damaged"
+
+
+class NoSpace(MigError):
+    """The migration's files would not fit on their filesystems; refused before any change."""
+
+    kind = "space"
 
 
 @contextmanager

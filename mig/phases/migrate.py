@@ -1,7 +1,9 @@
 """`mig migrate`: refuse first, then capture, build, copy.
 
 Order of effect, each step committed before the next:
-1. plan and data checks, read-only (invariant 1: a refusal changes nothing);
+1. the old database's soundness (PRAGMA quick_check) and the disk space the
+   migration needs, then plan and data checks, read-only (invariant 1: a
+   refusal changes nothing);
 2. capture on the old database: marker, log and triggers in one transaction,
    so every write committed from then on is logged (invariant 2);
 3. the new database: schema without indexes, bookkeeping, guard triggers,
@@ -34,7 +36,8 @@ from mig.introspect import introspect
 from mig.model import Schema, encode_value, schema_hash
 from mig.paths import check_creatable
 from mig.phases import preflight
-from mig.phases.precheck import already_done, check_fresh, has_schema, target_state, without_source
+from mig.phases.precheck import (already_done, check_fresh, check_resumable, has_schema, target_state,
+                                 without_source)
 from mig.phases.seeds import apply_seeds
 from mig.phases.safety import Progress, fingerprint, guards_lifted
 from mig.phases.state import now, phase_lock, read_old, refuse
@@ -69,6 +72,7 @@ class MigrateReport:
     copy_seconds: float = 0.0
     tables: dict[str, int] = field(default_factory=dict)
     message: str = ""
+    notes: list[str] = field(default_factory=list)  # a check that could not be made
 
 
 def schema_commit(schema_path: Path | None) -> str | None:
@@ -96,7 +100,7 @@ def migrate(old_path: Path | None, new_path: Path, target: Schema, schema_path: 
         check_creatable(new_path)
     _remove_if_empty(new_path)
     if not new_path.exists():  # refuse before any side effect, the lock file included
-        check_fresh(old_path, new_path)
+        report.notes += check_fresh(old_path, new_path)  # sound, room on disk: before any change
         old_schema, plan = make_plan(old_path, target)
         if plan.refusals:
             raise PlanRefused(plan.refusals)
@@ -202,6 +206,7 @@ def _resume(old_path: Path, new_path: Path, report: MigrateReport,
     assert state.plan is not None
     report.action = "resumed"
     with _recording_on_failure(old_path):
+        report.notes += check_resumable(old_path, new_path)
         _copy_and_finish(old_path, new_path, state.plan, report, progress)
     return report
 
