@@ -200,7 +200,7 @@ def migrate(directory: str, as_json: bool, path_old: str | None, path_schema: st
 def status(directory: str, as_json: bool, path_old: str | None, path_new: str | None) -> None:
     """Show where the migration stands (read-only)."""
     inputs = _inputs(directory, path_old, path_new)
-    _run("status", as_json, lambda: commands.status_command(inputs, _warn))
+    _run("status", as_json, lambda: commands.status_command(inputs))
 
 
 @main.command()
@@ -210,7 +210,7 @@ def status(directory: str, as_json: bool, path_old: str | None, path_new: str | 
 def drain(directory: str, as_json: bool, path_old: str | None, path_new: str | None, then_cutover: bool) -> None:
     """Block writes on the old database and replay the recorded writes."""
     inputs = _inputs(directory, path_old, path_new)
-    _run("drain", as_json, lambda: commands.drain_command(inputs, _warn, _progress(as_json), then_cutover))
+    _run("drain", as_json, lambda: commands.drain_command(inputs, _progress(as_json), then_cutover))
 
 
 @main.command()
@@ -221,7 +221,7 @@ def cutover(directory: str, as_json: bool, path_new: str | None, path_old: str |
     The old database is the one migrate recorded; --old only if it has moved.
     """
     inputs = _inputs(directory, path_old=path_old, path_new=path_new)
-    _run("cutover", as_json, lambda: commands.cutover_command(inputs, _warn))
+    _run("cutover", as_json, lambda: commands.cutover_command(inputs))
 
 
 @main.command("cleanup-old")
@@ -229,7 +229,7 @@ def cutover(directory: str, as_json: bool, path_new: str | None, path_old: str |
 def cleanup_old(directory: str, as_json: bool, path_old: str | None) -> None:
     """Remove mig's tables and triggers from the old database after cutover."""
     inputs = _inputs(directory, path_old)
-    _run("cleanup-old", as_json, lambda: commands.cleanup_old_command(inputs, _warn))
+    _run("cleanup-old", as_json, lambda: commands.cleanup_old_command(inputs))
 
 
 @main.command()
@@ -237,7 +237,7 @@ def cleanup_old(directory: str, as_json: bool, path_old: str | None) -> None:
 def abort(directory: str, as_json: bool, path_old: str | None, path_new: str | None) -> None:
     """Before cutover: restore the old database as it was and remove the new one."""
     inputs = _inputs(directory, path_old, path_new)
-    _run("abort", as_json, lambda: commands.abort_command(inputs, _warn))
+    _run("abort", as_json, lambda: commands.abort_command(inputs))
 
 
 @main.command()
@@ -245,7 +245,7 @@ def abort(directory: str, as_json: bool, path_old: str | None, path_new: str | N
 def verify(directory: str, as_json: bool, path_old: str | None, path_new: str | None) -> None:
     """Compare every table of the new database with the old one mapped through the plan."""
     inputs = _inputs(directory, path_old, path_new)
-    _run("verify", as_json, lambda: commands.verify_command(inputs, _warn),
+    _run("verify", as_json, lambda: commands.verify_command(inputs),
          lambda r: 0 if r.ok else 1)
 
 

@@ -3,10 +3,9 @@
 The CLI calls these and only renders; tests call them directly. Path
 inference lives here and nowhere else, so every command infers the same way:
 plan and migrate take the target from the schema's hash and the one other
-`<dir>-<16 hex>.sqlite` as the source. The commands after migrate do the
-same, and when that cannot decide (the schema was edited after migrate, or
-an extra database lies in the directory) they follow the paths migrate
-recorded in the two databases themselves.
+`<dir>-<16 hex>.sqlite` as the source. The commands after migrate never load
+the schema (a `schema.py` is code, and it may have been edited since): they
+follow the paths migrate recorded in the two databases themselves.
 
 Each command imports its phase only when it runs, and path inference only
 what it reads (no schema front end when the paths are given, and only the
@@ -189,63 +188,62 @@ def _follow(path: Path | None) -> Path | None:
     return link[1] if link is not None and link[1].exists() else None
 
 
-def _pair(inputs: Inputs, warn: Warn | None, flag: str) -> _Pair:
+def _pair(inputs: Inputs) -> _Pair:
     """Old and new database for the commands after migrate (either may be None).
 
-    Explicit paths win. Without any: the schema's target and the one other
-    candidate (DESIGN.md §2); where that cannot decide, the pair migrate
-    recorded in the databases; where neither can, the inference error.
+    Explicit paths win. Without them, what migrate recorded in the databases of
+    the directory, never the schema: these commands do not run a `schema.py`
+    (only plan and migrate need the schema), and the schema may have been edited
+    since. Before migrate, the one database there is the old one.
     """
     old, new = _existing(inputs.old), _existing(inputs.new)
     if old is not None or new is not None:
         return _Pair(old, new)
     _check_dir(inputs)
-    try:
-        _, schema = _load(inputs, warn, flag)
-        target = _target(inputs, schema)
-    except (SchemaInputError, PathInference, NotFound) as exc:
-        return _recorded_pair(inputs.dir, exc)
-    if not target.exists():
-        try:
-            return _recorded_pair(inputs.dir, None)
-        except MigError:
-            return _Pair(infer_old(inputs.dir, target), None)  # before migrate: the old one alone
-    try:
-        return _Pair(infer_old(inputs.dir, target), target)
-    except PathInference:
-        linked = _follow(target)
-        if linked is None and old_candidates(inputs.dir, target):
-            raise  # several candidates and nothing recorded: the operator must choose
-        return _Pair(linked, target)  # the old database may be retired and gone
+    return _recorded_pair(inputs.dir)
 
 
-def _recorded_pair(directory: Path, cause: MigError | None) -> _Pair:
-    """The one migration whose two databases point at each other in this directory."""
+def _recorded_pair(directory: Path) -> _Pair:
+    """The one migration whose two databases point at each other in this directory; or the
+    one database whose partner is gone (retired or moved); or, before any migration, the
+    one database there."""
     pairs: set[tuple[Path, Path]] = set()
-    for path in old_candidates(directory):
+    halves: list[_Pair] = []
+    plain: list[Path] = []
+    candidates = old_candidates(directory)
+    for path in candidates:
         link = _recorded_link(path)
-        if link is None or not link[1].exists():
+        if link is None:
+            plain.append(path)
             continue
         role, other = link
-        pairs.add((path.resolve(), other.resolve()) if role == "old" else (other.resolve(), path.resolve()))
+        if not other.exists():
+            halves.append(_Pair(path, None) if role == "old" else _Pair(None, path))
+        else:
+            pairs.add((path.resolve(), other.resolve()) if role == "old" else (other.resolve(), path.resolve()))
     if len(pairs) == 1:
         old, new = next(iter(pairs))
         return _Pair(old, new)
-    if cause is not None and not pairs:
-        raise cause
-    if not pairs:
-        raise PathInference(f"no migration found in {directory}: no database there records a "
-                            "migration; pass --old/--new")
-    names = "; ".join(f"{o.name} -> {n.name}" for o, n in sorted(pairs))
-    raise PathInference(f"several migrations in {directory} ({names}); pass --old/--new")
+    if pairs:
+        names = "; ".join(f"{o.name} -> {n.name}" for o, n in sorted(pairs))
+        raise PathInference(f"several migrations in {directory} ({names}); pass --old/--new")
+    if len(halves) == 1:
+        return halves[0]
+    if not halves and len(plain) == 1:
+        return _Pair(plain[0], None)
+    shape = f"{directory.resolve().name}-<16 hex>.sqlite"
+    if not candidates:
+        raise PathInference(f"no database found: expected a {shape} in {directory}; pass --old/--new")
+    raise PathInference(f"no migration recorded in {directory} tells which of "
+                        f"{', '.join(p.name for p in candidates)} to use; pass --old/--new")
 
 
 # ---------------------------------------------------------------- the commands after migrate
 
-def status_command(inputs: Inputs, warn: Warn | None = None) -> status.StatusReport:
+def status_command(inputs: Inputs) -> status.StatusReport:
     from mig.phases import status
 
-    pair = _pair(inputs, warn, "--old/--new")
+    pair = _pair(inputs)
     explicit = inputs.old is not None or inputs.new is not None
     return status.status(pair.old, pair.new, follow_links=explicit)
 
@@ -285,12 +283,12 @@ class SwitchReport:
     cutover: cutover.CutoverReport
 
 
-def drain_command(inputs: Inputs, warn: Warn | None = None, progress: Progress | None = None,
+def drain_command(inputs: Inputs, progress: Progress | None = None,
                   then_cutover: bool = False) -> drain.DrainReport | SwitchReport:
     from mig.db import open_ro
     from mig.phases import drain
 
-    new = _new_of(_pair(inputs, warn, "--new"))
+    new = _new_of(_pair(inputs))
     if not then_cutover:
         return drain.drain(new, inputs.old, progress)
     # The shortest window: no operator and no interpreter start-up between the two.
@@ -321,21 +319,21 @@ def _cutover_or_reopen(new: Path, old: Path) -> cutover.CutoverReport:
             raise
 
 
-def cutover_command(inputs: Inputs, warn: Warn | None = None) -> cutover.CutoverReport:
+def cutover_command(inputs: Inputs) -> cutover.CutoverReport:
     from mig.phases import cutover
 
-    return cutover.cutover(_new_of(_pair(inputs, warn, "--new")), inputs.old)
+    return cutover.cutover(_new_of(_pair(inputs)), inputs.old)
 
 
-def cleanup_old_command(inputs: Inputs, warn: Warn | None = None) -> cleanup.CleanupReport:
+def cleanup_old_command(inputs: Inputs) -> cleanup.CleanupReport:
     from mig.phases import cleanup
 
-    pair = _pair(inputs, warn, "--old")
+    pair = _pair(inputs)
     old = _need(pair.old or _follow(pair.new), "old database", "--old")
     return cleanup.cleanup_old(old)
 
 
-def abort_command(inputs: Inputs, warn: Warn | None = None) -> cleanup.AbortReport:
+def abort_command(inputs: Inputs) -> cleanup.AbortReport:
     from mig.phases import cleanup
 
     if inputs.old is not None and inputs.new is None:
@@ -350,13 +348,13 @@ def abort_command(inputs: Inputs, warn: Warn | None = None) -> cleanup.AbortRepo
         if old is not None:
             _same_file(old, inputs.new)
         return cleanup.abort(old, inputs.new)
-    pair = _pair(inputs, warn, "--old/--new")
+    pair = _pair(inputs)
     if pair.old is None and pair.new is None:
         raise WrongState("there is no migration to abort")
     return cleanup.abort(pair.old, pair.new)
 
 
-def verify_command(inputs: Inputs, warn: Warn | None = None):  # type: ignore[no-untyped-def]
+def verify_command(inputs: Inputs):  # type: ignore[no-untyped-def]
     from mig.phases import verify
 
-    return verify.verify(_new_of(_pair(inputs, warn, "--new")), inputs.old)
+    return verify.verify(_new_of(_pair(inputs)), inputs.old)
