@@ -29,14 +29,23 @@ def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
 
 
+def _not_empty(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An empty path names no file; taken as absent, mig would infer another one."""
+    if value == "":
+        raise click.BadParameter(f"an empty path names nothing; pass a path, or leave "
+                                 f"{param.opts[0]} out" + (" to infer it" if param.opts[0] != "--dir" else ""))
+    return value
+
+
 def _options(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The shared options: --dir, --json, and the path options a command takes."""
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         for name in reversed(names):
-            fn = click.option(f"--{name}", "path_" + name, metavar="P",
+            fn = click.option(f"--{name}", "path_" + name, metavar="P", callback=_not_empty,
                               help=f"{name} path (inferred when omitted)")(fn)
         fn = click.option("--json", "as_json", is_flag=True, help="print one JSON object")(fn)
         fn = click.option("--dir", "directory", default=".", metavar="D", show_default=True,
+                          callback=_not_empty,
                           help="project directory")(fn)
         return fn
     return wrap

@@ -64,16 +64,19 @@ def _connect(path: Path, mode: str) -> sqlite3.Connection:
     if path.is_file() and not os.access(path, os.R_OK):
         raise DatabaseError(f"{path}: this user may not read it (permission denied); "
                             "run mig as a user who can read and write it")
+    if mode == "ro" and _is_wal(path) and not Path(f"{path}-shm").exists():
+        # SQLite would create -wal and -shm files it cannot remove, with the database's
+        # permission bits, owned by this user: the service could then not open its own file.
+        raise DatabaseError(f"{path}: this user cannot write this WAL database, and reading it "
+                            f"would leave {path.name}-wal and {path.name}-shm files behind that its "
+                            "service may not be able to write; run mig as a user who can write "
+                            "the database and its directory (the service's user)")
     try:
         conn = sqlite3.connect(_uri(path, mode), uri=True, isolation_level=None,
                                timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # fail now if not a database
     except sqlite3.DatabaseError as exc:
-        if mode == "ro" and "readonly" in str(exc) and _is_wal(path) and not Path(f"{path}-shm").exists():
-            raise DatabaseError(f"{path}: SQLite cannot read this WAL database without creating "
-                                f"{path.name}-shm, and this user cannot write to "
-                                f"{path.resolve().parent}; run mig as a user who can") from exc
         raise _as_mig_error(str(path), exc) from exc
     return conn
 

@@ -195,3 +195,13 @@ def test_sigterm_while_schema_py_runs_is_an_interrupt_not_a_schema_error(tmp_pat
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 143 and err.startswith("plan failed: interrupted by SIGTERM"), err
+
+
+@pytest.mark.parametrize("args", [["plan", "--old", ""], ["plan", "--new", ""], ["migrate", "--schema", ""],
+                                  ["status", "--dir", ""], ["abort", "--old", ""]])
+def test_an_empty_path_is_refused_not_taken_as_absent(tmp_path: Path, args: list[str]) -> None:
+    out = run_mig(*args, cwd=tmp_path)
+    option = args[1]
+    assert out.returncode == 2 and out.stderr.count("\n") == 1, out
+    assert f"Invalid value for '{option}': an empty path names nothing; pass a path" in out.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -415,6 +415,25 @@ def test_an_old_database_mig_may_not_write_or_read_is_refused_up_front(
     assert (snapshot(d) if mode else sorted(p.name for p in d.iterdir())) == before
 
 
+@pytest.mark.parametrize("command", ["plan", "status", "verify"])
+def test_reading_a_wal_database_this_user_cannot_write_leaves_no_files(tmp_path: Path, command: str) -> None:
+    """SQLite would create -wal/-shm it cannot remove, 0444 and this user's: the service
+    (another user) could then not open its own database."""
+    prefix = _unprivileged()
+    if prefix is None:
+        pytest.skip("running as root without setpriv: file modes do not apply")
+    d = project(tmp_path, OLD, NEW)
+    sqlite3.connect(d / OLD_DB).execute("PRAGMA journal_mode=WAL").connection.close()
+    (d / OLD_DB).chmod(0o444)
+    before = snapshot(d)
+    from clihelp import MIG
+    out = subprocess.run([*prefix, *MIG, command], cwd=d, capture_output=True, text=True, timeout=60)
+    (d / OLD_DB).chmod(0o644)
+    assert out.returncode == 1 and out.stderr.count("\n") == 1, out
+    assert "this user cannot write this WAL database" in out.stderr and "(the service's user)" in out.stderr
+    assert snapshot(d) == before
+
+
 def test_plan_says_an_interrupted_copy_would_be_resumed_and_an_unfinished_drain_is_next(tmp_path: Path) -> None:
     from mig.db import mig_writer, open_rw
     d = project(tmp_path, OLD, NEW)

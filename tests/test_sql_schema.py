@@ -57,6 +57,11 @@ def test_directives_with_quoted_names() -> None:
     ("CREATE TABLE t (id INTEGER);\n-- mig:rename-column t a b\n", 2, "no column t.b"),
     ("CREATE TABLE t (id INTEGER);\nCREATE TABLE t (x);\n", 2, "already exists"),
     ("CREATE TABLE t (id INTEGER);\nATTACH 'x.db' AS x;\n", 2, "ATTACH is not allowed"),
+    ("CREATE TABLE t (id INTEGER);\nINSERT INTO t VALUES (1);\nDELETE FROM t;\n", 3, "DELETE is not allowed"),
+    ("CREATE TABLE t (id INTEGER);\nUPDATE t SET id = 2;\n", 2, "UPDATE is not allowed"),
+    ("CREATE TABLE t (id INTEGER);\nDROP TABLE t;\n", 2, "DROP is not allowed"),
+    ("CREATE TABLE t (id INTEGER);\nALTER TABLE t ADD COLUMN x;\n", 2, "ALTER is not allowed"),
+    ("CREATE TABLE t (id INTEGER);\nSELECT 1;\n", 2, "SELECT is not allowed"),
     ("CREATE TABLE t (id INTEGER", 1, "incomplete"),
 ])
 def test_errors_name_file_line_and_problem(text: str, line: int, fragment: str) -> None:
@@ -64,6 +69,11 @@ def test_errors_name_file_line_and_problem(text: str, line: int, fragment: str) 
         loads(text, "schema.sql")
     assert err.value.line == line and fragment in str(err.value)
     assert str(err.value).startswith(f"schema.sql:{line}:")
+
+
+def test_replace_into_is_a_seed_row_like_insert() -> None:
+    schema = loads("CREATE TABLE c (code TEXT PRIMARY KEY, n REAL); REPLACE INTO c VALUES ('PT', 1);")
+    assert [(s.table, s.values) for s in schema.seeds] == [("c", ("PT", 1.0))]
 
 
 def test_seed_rows_are_the_rows_the_script_leaves() -> None:

@@ -26,8 +26,8 @@ from mig.sqltext import Token, quote_ident, tokenize, unquote_ident
 __all__ = ["load", "loads", "parse_directives"]
 
 _DIRECTIVES = {"rename-table": 2, "rename-column": 3, "drop-table": 1, "drop-column": 2}
-_NOT_ALLOWED = ("ATTACH", "DETACH", "PRAGMA", "VACUUM", "BEGIN", "COMMIT", "END", "ROLLBACK",
-                "SAVEPOINT", "RELEASE", "ANALYZE", "REINDEX")
+# A schema declares; it does not act. `REPLACE INTO` is SQLite's INSERT OR REPLACE.
+_ALLOWED = ("CREATE", "INSERT", "REPLACE")
 # Stands for "the default put this here" while seed rows are read (see _stable_seeds).
 _SENTINEL = b"\x00mig: value of a non-constant default\x00"
 
@@ -163,7 +163,7 @@ def _names(conn: sqlite3.Connection) -> set[str]:
 
 def _run(conn: sqlite3.Connection, stmt: _Statement, file: str) -> None:
     words = [t.upper for t in tokenize(stmt.sql) if t.kind == "word"][:4]
-    if words and words[0] in _NOT_ALLOWED:
+    if words and words[0] not in _ALLOWED:
         raise SchemaInputError(file, stmt.line, stmt.col, f"{words[0]} is not allowed in schema.sql; "
                                "it may hold only CREATE TABLE/INDEX/VIEW/TRIGGER and INSERT")
     if words[:2] == ["CREATE", "VIRTUAL"]:
