@@ -87,11 +87,11 @@ def _marker(db: Path) -> str:
 
 def _write_before_block(monkeypatch: pytest.MonkeyPatch, db: Path, sql: str) -> None:
     """The row arrives in the tail: committed after drain's whole checks, just before its block."""
-    real: Callable[[Path], None] = drain_phase._block_writes
+    real: Callable[..., int] = drain_phase._block_writes
 
-    def late_write_then_block(old_path: Path) -> None:
+    def late_write_then_block(old_path: Path, *rest: object) -> int:
         _write(db, sql)
-        real(old_path)
+        return real(old_path, *rest)
     monkeypatch.setattr(drain_phase, "_block_writes", late_write_then_block)
 
 
@@ -211,9 +211,10 @@ def test_nothing_inside_the_window_reads_a_whole_table(tmp_path: Path, monkeypat
     blocked = [False]
     real_block = drain_phase._block_writes
 
-    def block(old_path: Path) -> None:
-        real_block(old_path)
+    def block(old_path: Path, *rest: object) -> int:
+        version = real_block(old_path, *rest)
         blocked[0] = True
+        return version
 
     def traced_writer(conn: sqlite3.Connection) -> sqlite3.Connection:
         conn.set_trace_callback(lambda sql: traced.append((blocked[0], sql)))

@@ -30,7 +30,13 @@ from mig.plan.statements import guard_trigger_names
 from mig.render import seed_row_match_sql
 from mig.sqltext import quote_ident as q
 
-__all__ = ["CutoverReport", "cutover"]
+__all__ = ["CutoverReport", "cutover", "check_new_schema", "OLD_SCHEMA_VERSION", "NEW_SCHEMA_VERSION"]
+
+# Progress keys drain leaves: each database's `PRAGMA schema_version` where drain last
+# checked its schema (the old one's as the block left it, the new one's as the tail
+# left it); see _schema_unchanged.
+OLD_SCHEMA_VERSION = "old_schema_version"
+NEW_SCHEMA_VERSION = "new_schema_version"
 
 
 @dataclass
@@ -57,21 +63,31 @@ def cutover(new_path: Path, old_path: Path | None = None) -> CutoverReport:
                 if state.status == "ready":
                     return CutoverReport(str(new_path), "ready", "ready", False, False)
                 old = Path(old_path or state.old_path or "")
-                _check_new_schema(conn, state.plan)
+                assert state.plan is not None
                 _check_old_log(conn, old, new_path)
                 if not state.seeds_applied:  # killed after its last batch, before seeds and counters
                     raise refuse("drain_incomplete", detail="the last drain did not finish (seed rows "
                                  "and AUTOINCREMENT counters)")
                 _check_seeds(conn)
                 blocked_at, drain_part = progress_number(conn, BLOCKED_AT), progress_number(conn, DRAIN_BLOCKED_S)
-                dropped = _open_new(conn)
+                dropped = _open_new(conn, state.plan)
                 refused = time.time() - blocked_at if blocked_at is not None else None
             finally:
                 conn.close()
     return CutoverReport(str(new_path), "migrating", "ready", *dropped, refused, drain_part)
 
 
-def _check_new_schema(conn: sqlite3.Connection, plan: Plan | None) -> None:
+def _schema_unchanged(conn: sqlite3.Connection, key: str) -> bool:
+    """The database's schema_version is the one drain recorded under `key` where it last
+    checked the schema (see drain.OLD_SCHEMA_VERSION). SQLite bumps it at every schema
+    change (only `PRAGMA schema_version = N` or `writable_schema`, which its manual
+    calls ways to corrupt a database, change a schema without it), so the same
+    number is the same, checked, schema: no introspection inside the window."""
+    recorded = progress_number(conn, key)
+    return recorded is not None and recorded == conn.execute("PRAGMA schema_version").fetchone()[0]
+
+
+def check_new_schema(conn: sqlite3.Connection, plan: Plan | None) -> None:
     """The new schema is the one migrate built, and every table is still guarded."""
     assert plan is not None
     row = conn.execute("SELECT value FROM _migration_progress WHERE key = 'new_fingerprint'").fetchone()
@@ -90,7 +106,9 @@ def _check_old_log(conn: sqlite3.Connection, old_path: Path, new_path: Path) -> 
     if not old_path.is_file():
         raise refuse("old_missing", path=old_path)
     old = open_ro(old_path)
+    recorded = progress_number(conn, OLD_SCHEMA_VERSION)
     try:
+        old.execute("BEGIN")  # one snapshot: the marker, the log's end, the schema
         state = read_old(old, counted=False)
         if state.marker is None:
             raise refuse("drain_incomplete", detail=f"the old database {old_path} has no migration marker")
@@ -98,8 +116,10 @@ def _check_old_log(conn: sqlite3.Connection, old_path: Path, new_path: Path) -> 
             raise refuse("drain_incomplete", detail="the old database is still recording writes")
         top = log_max(old)
         # No trigger sees DDL: a table created (and written) while writes were blocked
-        # would be in neither database after cutover. Its schema tells.
-        check_old_schema(old, state.fingerprint)
+        # would be in neither database after cutover. Its schema tells: the schema_version
+        # the block left (drain checked the schema there), else the schema itself.
+        if recorded is None or recorded != old.execute("PRAGMA schema_version").fetchone()[0]:
+            check_old_schema(old, state.fingerprint)
     finally:
         old.close()
     done = checkpoint(conn)
@@ -118,13 +138,25 @@ def _check_seeds(conn: sqlite3.Connection) -> None:
             raise refuse("seeds_missing", detail=f"a seed row of {row.table} is missing or changed")
 
 
-def _open_new(conn: sqlite3.Connection) -> tuple[bool, bool]:
+def _open_new(conn: sqlite3.Connection, plan: Plan) -> tuple[bool, bool]:
+    """In one transaction: the schema checked (in it, so that nothing changes it before
+    the commit), the guards dropped, the target's triggers made, `ready`."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        return _open_new_in(conn, plan)
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+
+def _open_new_in(conn: sqlite3.Connection, plan: Plan) -> tuple[bool, bool]:
+    if not _schema_unchanged(conn, NEW_SCHEMA_VERSION):
+        check_new_schema(conn, plan)
     triggers = json.loads(conn.execute(
         "SELECT value FROM _migration_progress WHERE key='target_triggers'").fetchone()[0])
     guards = [r[0] for r in conn.execute(
         "SELECT name FROM sqlite_master WHERE type='trigger' AND name LIKE '\\_mig\\_guard\\_%' ESCAPE '\\'")]
     had_map = table_exists(conn, "_id_mapping")
-    conn.execute("BEGIN IMMEDIATE")
     for name in guards:
         conn.execute(f"DROP TRIGGER {q(name)}")
     for sql in triggers:

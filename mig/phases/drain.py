@@ -27,6 +27,7 @@ from mig.db import attach_old, cache_sized, let_writers_in, mig_writer, open_rw,
 from mig.errors import MigError, leaves_on_failure
 from mig.introspect import introspect
 from mig.model import SeedRow
+from mig.phases.cutover import NEW_SCHEMA_VERSION, OLD_SCHEMA_VERSION, check_new_schema
 from mig.phases.safety import Progress, check_old_schema, guards_lifted
 from mig.phases.preflight import logged_checks, logged_refusals
 from mig.phases.seeds import apply_seeds, stored_seeds
@@ -134,7 +135,7 @@ def _drain(conn: sqlite3.Connection, new_path: Path, old_path: Path | None,
         # Recorded just before the block (cutover reports the window from it, a little
         # long rather than short), so that a drain resumed after a kill keeps it.
         conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES (?, ?)", (BLOCKED_AT, time.time()))
-        _block_writes(old_path)
+        run.old_version = _block_writes(old_path, run.old_version)
     blocked = time.monotonic()
     with _reopened_on_failure(conn, old_path), translate_errors(f"draining into {new_path}"):
         with _refused_rows_named(run):
@@ -155,6 +156,9 @@ class _Run:
     checks: list[DataCheck] | None = None  # the plan's questions for logged rows, built before the block
     tracked: Tracked | None = None  # changes noted since the whole checks (None: a resumed drain)
     checked_at: int = 0  # the log seq up to which every check has been asked
+    old_version: int | None = None  # the old schema_version drain last checked the schema at
+    new_version: int | None = None  # the same for the new database
+    tail_version: int | None = None  # the new schema_version the last _caught_up started from
     replay_seconds: float = 0.0  # in replay batches, outside the truth checks
     pace: tuple[Sizer, int] | None = None  # how catch-up sizes its batches, sampled once
 
@@ -171,7 +175,14 @@ def _before_the_block(run: _Run, old_path: Path, new_path: Path, progress: Progr
         run.checked_at = checkpoint(conn)
         run.tracked = _check_whole(run, progress)
         _check_writable(conn)
-        _close_in(run, progress)
+        run.new_version = _check_new_schema(conn, run.plan)
+        # The lock triggers go in now, idle until the marker says `draining`: the block is
+        # then an UPDATE of the marker, not a schema change, which would make SQLite
+        # prepare every statement that reads the old database again inside the window.
+        # _close_in's rounds prepare the tail's statements against this schema.
+        with _locks_dropped_on_failure(old_path):
+            run.old_version = _install_locks(old_path, new_path)
+            _close_in(run, progress)
 
 
 def _close_in(run: _Run, progress: Progress | None) -> None:
@@ -203,12 +214,35 @@ def _tail(run: _Run, progress: Progress | None, blocked: float) -> tuple[int, in
     if top - checkpoint(conn) > run.batch:  # a drain resumed with much left: all but the last batch
         _replay(run, progress, top - run.batch, run.batch, _fixed(run.batch))
     pending, started = top - checkpoint(conn), time.monotonic()
-    with _caught_up(run) as top:  # the same top: writes are blocked
-        run.replay_seconds += time.monotonic() - started
-        if progress:
-            progress("replay", pending, pending)
-        applied = _finish(run, top, blocked)
+    with _commit_unsynced(conn):
+        with _caught_up(run) as top:  # the same top: writes are blocked
+            run.replay_seconds += time.monotonic() - started
+            if progress:
+                progress("replay", pending, pending)
+            applied = _finish(run, top, blocked)
     return top, applied
+
+
+@contextmanager
+def _commit_unsynced(conn: sqlite3.Connection) -> Iterator[None]:
+    """The tail's commit without its fsync (`synchronous=NORMAL`), in WAL mode only, where
+    that loses no consistency, only, on a power cut, the last commits. Losing this one
+    is safe: every position cutover trusts (replay checkpoint, CHECKED_THROUGH, seeds,
+    schema versions) is written in it and goes back together, and the old database
+    keeps the block (committed with its fsync before) and the whole log, so cutover
+    refuses until a drain run again replays and checks the tail again. The next
+    synced commit, cutover's, or the checkpoint at close makes it durable first: the
+    WAL is written in order. Inside the window that fsync is ~2 ms, more on a busy disk.
+    """
+    if not _in_wal(conn, "main"):
+        yield
+        return
+    synchronous = conn.execute("PRAGMA main.synchronous").fetchone()[0]
+    conn.execute("PRAGMA main.synchronous=NORMAL")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA main.synchronous={int(synchronous)}")
 
 
 @contextmanager
@@ -221,6 +255,7 @@ def _caught_up(run: _Run) -> Iterator[int]:
     conn.execute("BEGIN")
     try:
         done, top = checkpoint(conn), log_max(conn, "old")  # the old snapshot starts here
+        run.tail_version = _schema_version(conn, "main")  # of the snapshot this transaction writes on
         if top > done:
             _apply_batch(run, done, top)
         yield top
@@ -299,15 +334,74 @@ def _check_old(old_path: Path, new_path: Path) -> str:
     """The old side is ours, for this target, and its schema is what migrate saw: its marker."""
     conn = open_rw(old_path)
     try:
-        state = read_old(conn)
-        if state.marker is None:
-            raise refuse("no_marker", path=old_path)
-        if state.new_path != str(new_path.resolve()):
-            raise refuse("other_target", other=state.new_path, path=new_path)
-        check_old_schema(conn, state.fingerprint)
-        return state.marker
+        return _check_old_on(conn, old_path, new_path)
     finally:
         conn.close()
+
+
+def _check_old_on(conn: sqlite3.Connection, old_path: Path, new_path: Path) -> str:
+    state = read_old(conn)
+    if state.marker is None:
+        raise refuse("no_marker", path=old_path)
+    if state.new_path != str(new_path.resolve()):
+        raise refuse("other_target", other=state.new_path, path=new_path)
+    check_old_schema(conn, state.fingerprint)
+    return state.marker
+
+
+def _schema_version(conn: sqlite3.Connection, schema: str) -> int:
+    return int(conn.execute(f"PRAGMA {schema}.schema_version").fetchone()[0])
+
+
+def _check_new_schema(conn: sqlite3.Connection, plan: Plan) -> int:
+    """Cutover's check of the new schema (migrate's, every table guarded), and the
+    schema_version it holds for, read in one snapshot."""
+    own = not conn.in_transaction
+    if own:
+        conn.execute("BEGIN")
+    try:
+        version = _schema_version(conn, "main")
+        check_new_schema(conn, plan)
+        return version
+    finally:
+        if own and conn.in_transaction:
+            conn.execute("COMMIT")
+
+
+def _lock_sql() -> list[str]:
+    """drain_lock_sql's triggers, idle while the marker is not `draining`. The marker's
+    own update to `draining` passes (its BEFORE trigger still reads `recording`); every
+    write to the marker or the log after it is refused."""
+    when = " WHEN (SELECT status FROM _migration_marker) = 'draining' BEGIN "
+    return [sql.replace(" BEGIN ", when, 1) for sql in drain_lock_sql()]
+
+
+def _install_locks(old_path: Path, new_path: Path) -> int:
+    """Create the idle lock triggers, with the old schema checked in the same transaction;
+    the schema_version they leave."""
+    old = open_rw(old_path)
+    try:
+        old.execute("BEGIN IMMEDIATE")
+        if _check_old_on(old, old_path, new_path) != "recording":
+            raise refuse("drain_incomplete", detail=f"{old_path} stopped recording while drain caught up")
+        for sql in _lock_sql():
+            old.execute(sql)
+        version = _schema_version(old, "main")
+        old.execute("COMMIT")
+        return version
+    finally:
+        old.close()
+
+
+@contextmanager
+def _locks_dropped_on_failure(old_path: Path) -> Iterator[None]:
+    """A drain that fails before the block takes its idle lock triggers out again."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error, MigError):
+            _write_old(old_path, [f"DROP TRIGGER IF EXISTS {q(name)}" for name in drain_lock_names()])
+        raise
 
 
 def _check_writable(conn: sqlite3.Connection) -> None:
@@ -369,10 +463,26 @@ def _reopened_on_failure(conn: sqlite3.Connection, old_path: Path) -> Iterator[N
             raise
 
 
-def _block_writes(old_path: Path) -> None:
+def _block_writes(old_path: Path, version: int | None) -> int:
     """From this commit on the capture triggers refuse every write, and the lock
-    triggers every write to the marker and the log (invariant 6)."""
-    _write_old(old_path, ["UPDATE _migration_marker SET status = 'draining'", *drain_lock_sql()])
+    triggers every write to the marker and the log (invariant 6). Installed and
+    checked by _install_locks at schema_version `version`: when the schema changed
+    since (or they were not), the schema is checked again and the triggers made
+    here. Returns the schema_version the block leaves."""
+    old = open_rw(old_path)
+    try:
+        old.execute("BEGIN IMMEDIATE")
+        if version is None or _schema_version(old, "main") != version:
+            state = read_old(old)
+            check_old_schema(old, state.fingerprint)
+            for sql in _lock_sql():
+                old.execute(sql)
+        old.execute("UPDATE _migration_marker SET status = 'draining'")
+        version = _schema_version(old, "main")
+        old.execute("COMMIT")
+        return version
+    finally:
+        old.close()
 
 
 def _write_old(old_path: Path, statements: list[str]) -> None:
@@ -401,8 +511,9 @@ def _reopen_writes(conn: sqlite3.Connection, old_path: Path) -> None:
     """Undo _block_writes: the lock triggers go first, as they refuse the marker's update."""
     _write_old(old_path, [*(f"DROP TRIGGER IF EXISTS {q(name)}" for name in drain_lock_names()),
                           "UPDATE _migration_marker SET status = 'recording'"])
-    conn.execute("DELETE FROM _migration_progress WHERE key IN (?, ?, ?, ?)",
-                 (BLOCKED_AT, CHECKED_THROUGH, DRAIN_BLOCKED_S, "seeds_applied"))
+    conn.execute("DELETE FROM _migration_progress WHERE key IN (?, ?, ?, ?, ?, ?)",
+                 (BLOCKED_AT, CHECKED_THROUGH, DRAIN_BLOCKED_S, "seeds_applied", OLD_SCHEMA_VERSION,
+                  NEW_SCHEMA_VERSION))
 
 
 def _batch_size(conn: sqlite3.Connection) -> int:
@@ -570,6 +681,15 @@ def _finish(run: _Run, top: int, blocked: float) -> int:
         if mismatched:
             raise refuse("rows_lost_early", detail="; ".join(mismatched))
     conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES (?, ?)", (CHECKED_THROUGH, top))
+    # The new schema as this transaction leaves it, for cutover: checked before the block
+    # and unchanged since (no other connection can have changed it once this transaction
+    # read it; replay's own changes put the same guards back), else checked here.
+    if run.new_version is None or run.tail_version != run.new_version:
+        _check_new_schema(conn, run.plan)
+    conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES (?, ?)",
+                 (NEW_SCHEMA_VERSION, _schema_version(conn, "main")))
+    if run.old_version is not None:  # this drain blocked writes (else an earlier drain recorded it)
+        conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES (?, ?)", (OLD_SCHEMA_VERSION, run.old_version))
     # Drain's own share of the window, for cutover's report of the whole of it: the first
     # drain that finished it (a re-run adds its own time to the window, not to this).
     conn.execute("INSERT OR IGNORE INTO _migration_progress VALUES (?, ?)",
