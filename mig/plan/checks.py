@@ -123,9 +123,22 @@ def _column_checks(tp: TablePlan, src: Table, tt: Table) -> list[DataCheck]:
                          f"FROM old.{q(src.name)} WHERE {RANGE})"
                 out.append(_check(tp, src, cs.target, f"the type change {old.type or 'untyped'} -> "
                                   f"{new.type or 'untyped'} would change stored values",
-                                  "keep the old type, or convert the values in the old database first",
-                                  pred, values))
+                                  _type_change_hint(src, old, new, tt.strict), pred, values))
     return out
+
+
+def _type_change_hint(src: Table, old: Column, new: Column, new_strict: bool) -> str:
+    """Advice that works when followed: only a column without affinity (untyped, BLOB or
+    STRICT ANY) keeps a converted value as converted; any other would store it back as it
+    was (a NUMERIC column turns 5.0 back into 5, a TEXT column 42 into '42')."""
+    holds_any = old.type.upper() == "ANY" if src.strict else affinity(old.type) == "BLOB"
+    if not holds_any:
+        return (f"keep the old type: a {old.type} column stores a converted value back as it was, "
+                "so these values cannot be converted in the old database")
+    target = new.type.upper() if new_strict else affinity(new.type)
+    table, column = directive_name(src.name), directive_name(old.name)
+    return (f"keep the old type, or convert the values in the old database first "
+            f"(`UPDATE {table} SET {column} = CAST({column} AS {target})`)")
 
 
 def _type_changes(old: Column, old_strict: bool, new: Column, new_strict: bool) -> bool:
@@ -144,17 +157,28 @@ def _key_checks(tp: TablePlan, src: Table, tt: Table) -> list[DataCheck]:
     back = {c.target.lower(): c.source for c in tp.columns}
     if not tt.primary_key or all(back.get(k.lower()) in src.primary_key for k in tt.primary_key):
         return []
+    hint = "fill in the key values in the old database first"
     if tt.rowid_alias is not None:
         key = q(tt.rowid_alias)
         pred, what = f"({key} IS NULL OR typeof({key}) <> 'integer')", "an INTEGER PRIMARY KEY"
+        source = src.column(back.get(tt.rowid_alias.lower()) or "")
+        if source is not None and not _holds_integers(source, src.strict):
+            hint = (f"keep {tt.rowid_alias} an ordinary column (a {source.type} column cannot hold the "
+                    "integers an INTEGER PRIMARY KEY needs, so they cannot be filled in there)")
     elif tt.without_rowid:
         pred = "(" + " OR ".join(f"{q(k)} IS NULL" for k in tt.primary_key) + ")"
         what = "a WITHOUT ROWID primary key"
     else:
         return []
     return [_check(tp, src, ", ".join(tt.primary_key), f"rows hold NULL or non-integer values in "
-                   f"what becomes {what}", "fill in the key values in the old database first",
-                   pred, f"({mapped_select(tp, tt)})")]
+                   f"what becomes {what}", hint, pred, f"({mapped_select(tp, tt)})")]
+
+
+def _holds_integers(column: Column, strict: bool) -> bool:
+    """Whether an integer stored in `column` stays an integer (TEXT and REAL convert it)."""
+    if strict:
+        return column.type.upper() in ("INT", "INTEGER", "ANY")
+    return affinity(column.type) in ("INTEGER", "NUMERIC", "BLOB")
 
 
 def _check_constraint_checks(tp: TablePlan, src: Table, tt: Table) -> list[DataCheck]:
