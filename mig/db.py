@@ -40,6 +40,7 @@ __all__ = [
     "MIG_CACHE_SIZE",
     "mig_writer",
     "cache_sized",
+    "failed_computing",
     "WriteBack",
     "let_writers_in",
     "paced",
@@ -187,6 +188,16 @@ def _as_mig_error(what: str, exc: sqlite3.Error) -> DatabaseError | DatabaseBusy
                             f"mig waits up to {BUSY_TIMEOUT_MS // 1000} s); retry when the "
                             "long-running writer is done")
     return DatabaseError(f"{what}: {text}")
+
+
+def failed_computing(exc: sqlite3.Error) -> bool:
+    """An error SQLite raised computing a value (`malformed JSON`, an overflow, a
+    function's own error) rather than one about the database (locks, I/O, a full disk,
+    a missing table): the answer about the data, not a reason to retry."""
+    text = str(exc).lower()
+    about_the_database = ("locked", "busy", "disk", "i/o", "readonly", "full", "no such table",
+                          "no such column", "interrupted", "malformed database", "not a database")
+    return isinstance(exc, sqlite3.OperationalError) and not any(w in text for w in about_the_database)
 
 
 WRITER_GAP_S = 0.002

@@ -80,6 +80,26 @@ CASES = [
          "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER CHECK (n >= 0));",
          "fix those rows in the old database first",
          old_fix="UPDATE t SET n = 0 WHERE n < 0;"),
+    Case("index expression fails on old values",
+         "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, '{}'), (2, 'not json');",
+         "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX t_json ON t(json(v));",
+         "fix those values in the old database first, or change the index t_json",
+         old_fix="UPDATE t SET v = '{}' WHERE json_valid(v) = 0;"),
+    Case("partial index condition fails on old values",
+         "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'not json');",
+         "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX t_v ON t(v) WHERE json(v) <> '{}';",
+         "or change the index t_v",
+         new_fix="CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX t_v ON t(v) WHERE json_valid(v);"),
+    Case("stored generated column fails on old values",
+         "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'not json');",
+         "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, j TEXT AS (json(v)) STORED);",
+         "fix those values in the old database first",
+         old_fix="UPDATE t SET v = '[]';"),
+    Case("check expression fails on old values",
+         "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'not json');",
+         "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT CHECK (json(v) IS NOT NULL));",
+         "fix those rows in the old database first",
+         old_fix="UPDATE t SET v = '[]';"),
     Case("new unique",
          "CREATE TABLE t (id INTEGER PRIMARY KEY, e TEXT); INSERT INTO t VALUES (1, 'x'), (2, 'x');",
          "CREATE TABLE t (id INTEGER PRIMARY KEY, e TEXT UNIQUE);",
@@ -142,3 +162,33 @@ def test_following_the_advice_clears_the_refusal(tmp_path: Path, case: Case) -> 
         (d / "schema.sql").write_text(case.new_fix)
     after = commands.plan_command(commands.Inputs(d)).plan.refusals
     assert not after, [r.message for r in after]
+
+
+def test_an_expression_that_fails_on_old_values_refuses_migrate_before_anything_changes(tmp_path: Path) -> None:
+    from clihelp import run_mig, snapshot
+
+    d = project(tmp_path, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);"
+                          "INSERT INTO t VALUES (1, '{}'), (2, '[]'), (3, 'not json'), (4, '{}');",
+                "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX t_json ON t(json(v));")
+    before = snapshot(d)
+    out = run_mig("migrate", "--dir", str(d))
+    assert out.returncode == 1, out
+    assert "SQLite cannot compute the index t_json for some rows (malformed JSON) (e.g. id=3)" in out.stderr
+    assert snapshot(d) == before
+
+
+def test_a_logged_row_an_index_expression_cannot_compute_fails_drain_with_writes_open(tmp_path: Path) -> None:
+    from mig.errors import WrongState
+
+    d = project(tmp_path, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, '{}');",
+                "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX t_json ON t(json(v));")
+    commands.migrate_command(commands.Inputs(d))
+    old = sqlite3.connect(next(d.glob("proj-0*.sqlite")), isolation_level=None)
+    old.execute("INSERT INTO t VALUES (2, 'not json')")
+    with pytest.raises(WrongState) as caught:
+        commands.drain_command(commands.Inputs(d))
+    assert "SQLite cannot compute the index t_json for some rows (malformed JSON)" in str(caught.value)
+    assert commands.status_command(commands.Inputs(d)).marker_status == "recording"
+    old.execute("UPDATE t SET v = '[]' WHERE id = 2")  # the advice, followed
+    old.close()
+    assert commands.drain_command(commands.Inputs(d)).marker_status == "draining"

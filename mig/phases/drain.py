@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from mig.db import attach_old, cache_sized, let_writers_in, mig_writer, open_rw, paced, translate_errors
+from mig.db import (attach_old, cache_sized, failed_computing, let_writers_in, mig_writer, open_rw, paced,
+                    translate_errors)
 from mig.errors import MigError, leaves_on_failure
 from mig.introspect import introspect
 from mig.model import SeedRow
@@ -418,15 +419,17 @@ def _check_writable(conn: sqlite3.Connection) -> None:
 
 @contextmanager
 def _refused_rows_named(run: _Run) -> Iterator[None]:
-    """A logged row the new schema refuses (its CHECK, NOT NULL or UNIQUE) fails replay
+    """A logged row the new schema refuses (its CHECK, NOT NULL or UNIQUE, or an index
+    expression that cannot be computed over it) fails replay
     with SQLite's bare message, and running drain again cannot get past it: name the
     rows, as the checks do, and say what to do (the old service writes, or writes
     again once a failed tail gives them back, so the row can be fixed there)."""
     try:
         yield
-    except sqlite3.IntegrityError as exc:
-        if str(exc).startswith("mig:"):  # a guard's refusal, not a row of the log
-            raise
+    except (sqlite3.IntegrityError, sqlite3.OperationalError) as exc:
+        if str(exc).startswith("mig:") or not (isinstance(exc, sqlite3.IntegrityError)
+                                               or failed_computing(exc)):
+            raise  # a guard's refusal, or trouble with the database, not a row of the log
         if run.conn.in_transaction:
             run.conn.execute("ROLLBACK")
         _check_logged(run)

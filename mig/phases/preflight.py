@@ -16,14 +16,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
-from mig.db import attach_old, let_writers_in, paced, translate_errors
+from mig.db import attach_old, failed_computing, let_writers_in, paced, translate_errors
 from mig.errors import SchemaInputError, WrongState
 from mig.introspect import introspect
 from mig.model import Schema, SeedRow
 from mig.plan.compare import compare, intent_problems
 from mig.plan.checks import plan_checks
 from mig.phases.state import log_max
-from mig.plan.ops import GATHERED, RANGE, DataCheck, Plan, Refusal, TablePlan
+from mig.plan.ops import EVALUATE, GATHERED, RANGE, DataCheck, Plan, Refusal, TablePlan
 from mig.sqltext import quote_ident as q
 from mig.sqltext import sql_literal
 
@@ -242,13 +242,46 @@ def _run_check(conn: sqlite3.Connection, check: DataCheck, only: str = "1") -> R
     pace = _Pace()
     for cond, params in _ranges(conn, check.chunk_table, check.chunk_key, only, pace):
         n_marks = check.count_sql.count(RANGE)
-        found = conn.execute(check.count_sql.replace(RANGE, cond), params * n_marks).fetchone()[0]
+        try:
+            found = conn.execute(check.count_sql.replace(RANGE, cond), params * n_marks).fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if check.kind != EVALUATE or not failed_computing(exc):
+                raise
+            return Refusal(check.table, check.column, f"{check.reason} ({exc})", check.hint, 0,
+                           _failing_row(conn, check, cond, params))
         pace.done()
         let_writers_in()
         if found and sample is None:
             sample = _sample(conn, check.sample_sql.replace(RANGE, cond), params * n_marks)
         count += found
     return _refusal(check, count, sample)
+
+
+def _failing_row(conn: sqlite3.Connection, check: DataCheck, cond: str,
+                 params: tuple[object, ...]) -> str | None:
+    """The key of the first row of a range whose computation fails. SQLite computes row by
+    row; sqlite3 steps one row ahead of what it returns, so the failing row is the one
+    stepped last or the one before, and the one whose computation alone fails is it
+    (OFFSET skips rows without computing their columns)."""
+    if check.each_sql is None or check.chunk_table is None:
+        return None
+    sql, marks = check.each_sql.replace(RANGE, cond), params * check.each_sql.count(RANGE)
+    stepped = 0
+    try:
+        cur = conn.execute(sql, marks)
+        stepped = 1
+        while cur.fetchone() is not None:
+            stepped += 1
+    except sqlite3.OperationalError:
+        pass
+    for offset in (stepped, stepped - 1):
+        try:
+            conn.execute(f"{sql} LIMIT 1 OFFSET {max(offset, 0)}", marks).fetchall()
+        except sqlite3.OperationalError:
+            keys = ", ".join("rowid" if k == "rowid" else q(k) for k in check.chunk_key)
+            return _sample(conn, f"SELECT {keys} FROM old.{q(check.chunk_table or '')} WHERE {cond} "
+                           f"LIMIT 1 OFFSET {max(offset, 0)}", params)
+    return None
 
 
 def _run_gathered(conn: sqlite3.Connection, check: DataCheck, only: str = "1") -> Refusal | None:

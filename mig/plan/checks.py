@@ -9,14 +9,16 @@ strings out; the migrate phase runs them before anything is written
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mig.model import Column, ForeignKey, Schema, Table
 from mig.plan.mapping import (affinity, chunking, columns_named, directive_name, mapped_select,
                               missing_parent, stored_default)
-from mig.plan.ops import RANGE, DataCheck, TablePlan
+from mig.plan.ops import EVALUATE, RANGE, DataCheck, TablePlan
 from mig.plan.references import untouched_reference
 from mig.plan.seed_checks import seed_checks
 from mig.plan.uniques import unique_checks
-from mig.sqltext import canonical
+from mig.sqltext import canonical, unquote_ident
 from mig.sqltext import quote_ident as q
 
 __all__ = ["plan_checks", "value_changes_sql", "affinity", "mapped_select", "directive_name"]
@@ -62,6 +64,7 @@ def plan_checks(plans: list[TablePlan], old: Schema, target: Schema) -> list[Dat
         checks += _column_checks(tp, src, tt)
         checks += _key_checks(tp, src, tt)
         checks += _check_constraint_checks(tp, src, tt)
+        checks += _evaluation_checks(tp, src, tt, old, target)
         checks += unique_checks(tp, src, tt, old, target)
         # A reference the change leaves as it was is checked by drain instead (references.py).
         checks += [_fk_check(tp, src, tt, fk, target, by_target) for fk in tt.foreign_keys
@@ -188,10 +191,46 @@ def _check_constraint_checks(tp: TablePlan, src: Table, tt: Table) -> list[DataC
     for chk in tt.checks:
         if canonical(chk) in old_checks:
             continue
-        out.append(_check(tp, src, columns_named(chk, tt), f"rows violate the new CHECK ({chk})",
-                          "fix those rows in the old database first, or relax the CHECK",
-                          f"NOT coalesce(({chk}), 1)", mapped))
+        out.append(replace(_check(tp, src, columns_named(chk, tt), f"rows violate the new CHECK ({chk})",
+                                  "fix those rows in the old database first, or relax the CHECK",
+                                  f"NOT coalesce(({chk}), 1)", mapped), kind=EVALUATE,
+                           each_sql=f"SELECT ({chk}) FROM {mapped}"))
     return out
+
+
+def _evaluation_checks(tp: TablePlan, src: Table, tt: Table, old: Schema, target: Schema) -> list[DataCheck]:
+    """Expressions the copy makes SQLite compute for every row: an index's terms and WHERE,
+    a stored generated column. One that fails on some old value (`json(v)` over text that
+    is not JSON) would fail migrate after capture is installed; asked here, it is a refusal.
+    An index the old table already has, term for term, was computed over these values."""
+    mapped = f"({mapped_select(tp, tt)})"
+    out = []
+    for ix in target.indexes_of(tt.name):
+        if any(i.columns == ix.columns and i.where == ix.where for i in old.indexes_of(src.name)):
+            continue
+        terms = [_without_order(t) for t in ix.columns if tt.column(unquote_ident(_without_order(t))) is None]
+        terms += [ix.where] if ix.where else []
+        if terms:
+            out.append(_evaluation(tp, src, tt, f"the index {ix.name}", terms, mapped))
+    for col in tt.columns:
+        if col.generated is not None and col.generated_stored:
+            out.append(_evaluation(tp, src, tt, f"the generated column {col.name}", [col.generated], mapped))
+    return out
+
+
+def _evaluation(tp: TablePlan, src: Table, tt: Table, what: str, terms: list[str], frm: str) -> DataCheck:
+    # typeof() is never NULL: the count is 0, and every term is computed for every row.
+    where = " OR ".join(f"typeof(({t})) IS NULL" for t in terms)
+    return replace(_check(tp, src, columns_named(" ".join(terms), tt), f"SQLite cannot compute {what} "
+                          "for some rows", "fix those values in the old database first, or change "
+                          f"{what}", where, frm), kind=EVALUATE,
+                   each_sql=f"SELECT {', '.join(f'typeof(({t}))' for t in terms)} FROM {frm}")
+
+
+def _without_order(term: str) -> str:
+    """An index term without its ASC/DESC: the expression alone."""
+    words = term.rsplit(None, 1)
+    return words[0] if len(words) == 2 and words[1].upper() in ("ASC", "DESC") else term
 
 
 def _fk_check(tp: TablePlan, src: Table, tt: Table, fk: ForeignKey, target: Schema,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from mig.model import Declared, Index, RenameColumn, Schema, Table, Trigger, View, schema_hash
+from mig.model import Declared, Index, Schema, Table, Trigger, View, schema_hash
 from mig.plan.checks import directive_name, plan_checks
 from mig.plan.ops import RANGE, ColumnSource, DataCheck, ObjectChange, Plan, Refusal, TablePlan
 from mig.sqltext import quote_ident as q
@@ -61,17 +61,25 @@ def intent_problems(old: Schema, target: Schema) -> list[tuple[Declared, str]]:
     for d in target.drop_tables:
         if old.table(d.name) is None:
             out.append((d.at, f"declared drop of table {d.name}: the old database has no table {d.name}"))
-    for c in (*target.rename_columns, *target.drop_columns):
-        source = sources.get(target.table(c.table).name) if target.table(c.table) else None
-        src = old.table(source) if source else None
-        column = c.old if isinstance(c, RenameColumn) else c.column
-        what = (f"declared rename of column {c.table}.{c.old} to {c.new}" if isinstance(c, RenameColumn)
-                else f"declared drop of column {c.table}.{c.column}")
-        if src is None:
-            out.append((c.at, f"{what}: table {c.table} has no table in the old database to come from"))
-        elif src.column(column) is None:
-            out.append((c.at, f"{what}: the old database's table {src.name} has no column {column}"))
+    for rc in target.rename_columns:
+        out += _column_intent_problem(old, target, sources, rc.table, rc.old, rc.at,
+                                      f"declared rename of column {rc.table}.{rc.old} to {rc.new}")
+    for dc in target.drop_columns:
+        out += _column_intent_problem(old, target, sources, dc.table, dc.column, dc.at,
+                                      f"declared drop of column {dc.table}.{dc.column}")
     return out
+
+
+def _column_intent_problem(old: Schema, target: Schema, sources: dict[str, str | None], table: str,
+                           column: str, at: Declared, what: str) -> list[tuple[Declared, str]]:
+    new = target.table(table)
+    source = sources.get(new.name) if new is not None else None
+    src = old.table(source) if source else None
+    if src is None:
+        return [(at, f"{what}: table {table} has no table in the old database to come from")]
+    if src.column(column) is None:
+        return [(at, f"{what}: the old database's table {src.name} has no column {column}")]
+    return []
 
 
 def _table_sources(old: Schema, target: Schema) -> dict[str, str | None]:

@@ -14,7 +14,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["ColumnSource", "TablePlan", "DataCheck", "Refusal", "ObjectChange", "Plan", "RANGE",
+__all__ = ["ColumnSource", "TablePlan", "DataCheck", "Refusal", "ObjectChange", "Plan", "RANGE", "EVALUATE",
            "GATHERED"]
 
 # Stands in a check's SQL where the runner puts a key range of `chunk_table`,
@@ -24,6 +24,10 @@ RANGE = "/*mig:range*/1"
 # The table a check with `gather_sql` counts in: the gathered rows, held by
 # the checker (on disk, not in memory), never in the old database.
 GATHERED = "main._gathered"
+# The kind of a check whose SQL computes the new schema's own expressions (a CHECK, an
+# index term, a generated column): an SQLite error while asking it is the answer (the
+# copy would fail the same way), a refusal, not a failure of the plan.
+EVALUATE = "evaluate"
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,9 @@ class DataCheck:
     # "foreign-key" for reference checks: after replay, cutover's foreign_key_check
     # over the new database answers those for every row at once.
     kind: str = ""
+    # For an EVALUATE check: every row of the range with its expressions computed, so the
+    # runner can find the row whose computation fails (the row before it came back).
+    each_sql: str | None = None
 
 
 @dataclass(frozen=True)

@@ -351,7 +351,8 @@ def _conflict(a: object, b: object) -> bool:
 def _describe(intent: object) -> str:
     kind = {RenameTable: "rename-table", RenameColumn: "rename-column", DropTable: "drop-table",
             DropColumn: "drop-column"}[type(intent)]
-    return f"mig:{kind} " + " ".join(str(getattr(intent, f.name)) for f in fields(intent) if f.compare)
+    return f"mig:{kind} " + " ".join(str(getattr(intent, f.name)) for f in fields(intent)  # type: ignore[arg-type]
+                                     if f.compare)
 
 
 def _with_intents(schema: Schema, directives: list[tuple[int, int, object]], file: str) -> Schema:
