@@ -18,7 +18,7 @@ from typing import Any
 from mig.model import Column, ForeignKey, Index, Schema, SeedRow, Table, Trigger, View
 from mig.sqltext import Token, quote_ident, split_top_level, tokenize, unquote_ident
 
-__all__ = ["introspect", "is_internal", "user_table_names", "table_rows", "MIG_TABLES", "impostors"]
+__all__ = ["introspect", "is_internal", "user_table_names", "table_rows", "MIG_TABLES", "impostors", "shadow_tables"]
 
 # Each bookkeeping table with the columns every mig version gave it: a table of that
 # name without them is a user's, and skipping it as mig's would drop its rows.
@@ -55,6 +55,14 @@ def impostors(conn: sqlite3.Connection, schema: str = "main") -> list[str]:
     return out
 
 
+def shadow_tables(conn: sqlite3.Connection, schema: str = "main") -> set[str]:
+    """The tables a virtual table keeps its data in (FTS5's `x_data`, `x_idx`, ...),
+    lower-cased: part of the virtual table, never tables of their own."""
+    rows = conn.execute(f"SELECT name FROM {schema}.pragma_table_list WHERE type = 'shadow' "
+                        f"AND schema = ?", (schema,)).fetchall()
+    return {r[0].lower() for r in rows}
+
+
 def user_table_names(conn: sqlite3.Connection, schema: str = "main") -> list[str]:
     rows = conn.execute(
         f"SELECT name FROM {schema}.sqlite_master WHERE type='table' ORDER BY rowid"
@@ -68,8 +76,11 @@ def introspect(conn: sqlite3.Connection, schema: str = "main", with_rows: bool =
         f"SELECT type, name, tbl_name, sql FROM {schema}.sqlite_master ORDER BY rowid"
     ).fetchall()
     tables, indexes, views, triggers = [], [], [], []
+    shadows = shadow_tables(conn, schema)
     for kind, name, tbl, sql in master:
         if is_internal(name) or (kind in ("index", "trigger") and is_internal(tbl)):
+            continue
+        if name.lower() in shadows or tbl.lower() in shadows:
             continue
         if kind == "table":
             tables.append(_table(conn, schema, name, sql))

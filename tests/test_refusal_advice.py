@@ -100,6 +100,12 @@ CASES = [
          "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT CHECK (json(v) IS NOT NULL));",
          "fix those rows in the old database first",
          old_fix="UPDATE t SET v = '[]';"),
+    Case("virtual table",
+         "CREATE TABLE t (id INTEGER PRIMARY KEY); CREATE VIRTUAL TABLE docs USING fts5(body);"
+         "INSERT INTO docs VALUES ('hello');",
+         "CREATE TABLE t (id INTEGER PRIMARY KEY);",
+         "move it out of the database before migrating",
+         old_fix="DROP TABLE docs;"),
     Case("new unique",
          "CREATE TABLE t (id INTEGER PRIMARY KEY, e TEXT); INSERT INTO t VALUES (1, 'x'), (2, 'x');",
          "CREATE TABLE t (id INTEGER PRIMARY KEY, e TEXT UNIQUE);",
@@ -192,3 +198,11 @@ def test_a_logged_row_an_index_expression_cannot_compute_fails_drain_with_writes
     old.execute("UPDATE t SET v = '[]' WHERE id = 2")  # the advice, followed
     old.close()
     assert commands.drain_command(commands.Inputs(d)).marker_status == "draining"
+
+
+def test_a_dropped_fts5_table_is_one_refusal_not_one_per_shadow_table(tmp_path: Path) -> None:
+    d = project(tmp_path, "CREATE TABLE t (id INTEGER PRIMARY KEY); CREATE VIRTUAL TABLE docs USING fts5(body);"
+                          "INSERT INTO docs VALUES ('hello');", "CREATE TABLE t (id INTEGER PRIMARY KEY);")
+    report = commands.plan_command(commands.Inputs(d))
+    assert [r.table for r in report.plan.refusals] == ["docs"], [r.message for r in report.plan.refusals]
+    assert report.plan.dropped_tables == ("docs",)

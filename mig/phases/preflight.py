@@ -82,13 +82,15 @@ def make_plan(old_path: Path, target: Schema) -> tuple[Schema, Plan]:
             _refuse_intents_naming_nothing(old_schema, target)
             plan = compare(old_schema, target)
             defaults = _unevaluable_defaults(conn, plan, target)
-            refusals = list(plan.refusals) + _virtual_tables(conn) + defaults
+            virtual = _virtual_tables(conn)
+            refusals = list(plan.refusals) + virtual + defaults
             # The checks read the mapped rows, the refused DEFAULTs too: ask them with
             # NULL there (and not about those columns), so every other refusal is listed.
             checks = compare(old_schema, _nulled(target, defaults)).checks if defaults else plan.checks
             refused_columns = {(r.table, r.column) for r in defaults}
+            refused_tables = {r.table for r in virtual}  # one refusal for a virtual table, not two
             for check in checks:
-                if (check.table, check.column) in refused_columns:
+                if (check.table, check.column) in refused_columns or check.table in refused_tables:
                     continue
                 refusal = _run_check(conn, check)
                 if refusal is not None:
