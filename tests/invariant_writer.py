@@ -4,7 +4,9 @@ Random transactions over FK-related tables: inserts with awkward values
 (REAL bit patterns, ±Inf, 64-bit bounds, BLOBs, Unicode, NULL), updates,
 updates that move a primary key, INSERT OR REPLACE that displaces a row on a
 UNIQUE column, deletes that cascade. Runs until `<db>.stop` exists; writes
-rejected because the database is draining are counted, not fatal.
+rejected because the database is draining are counted, not fatal. The counts
+so far are in `<db>.counts` ("done blocked", replaced whole), so that a test
+waits for what the writer did instead of sleeping; at the end, in `<db>.done`.
 
 Usage: python invariant_writer.py DB SEED
 """
@@ -82,13 +84,21 @@ def one_transaction(conn: sqlite3.Connection, rng: random.Random) -> None:
     conn.execute("COMMIT")
 
 
+def report(path: Path, done: int, blocked: int) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(f"{done} {blocked}")
+    tmp.replace(path)  # a reader sees the old counts or the new ones, never half
+
+
 def main(db: str, seed: int) -> None:
     rng = random.Random(seed)
     conn = sqlite3.connect(db, timeout=30, isolation_level=None)
     conn.execute("PRAGMA foreign_keys=ON")
-    stop = Path(db + ".stop")
+    stop, counts = Path(db + ".stop"), Path(db + ".counts")
     done = blocked = 0
+    reported = 0.0
     while not stop.exists():
+        was_blocked = blocked
         try:
             one_transaction(conn, rng)
             done += 1
@@ -99,6 +109,9 @@ def main(db: str, seed: int) -> None:
                 blocked += 1
             elif "UNIQUE" not in str(exc) and "FOREIGN KEY" not in str(exc):
                 raise
+        if blocked != was_blocked or time.monotonic() - reported > 0.02:
+            report(counts, done, blocked)
+            reported = time.monotonic()
         time.sleep(0.0005)
     Path(db + ".done").write_text(f"{done} {blocked}")
 
