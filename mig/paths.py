@@ -43,7 +43,9 @@ def find_schema(directory: Path, flag: str = "--schema") -> Path:
 
 
 def target_path(directory: Path, schema_hash: str) -> Path:
-    return directory / f"{directory.resolve().name}-{schema_hash}.sqlite"
+    """Absolute, like every inferred path: one rule for what the outputs print (a path the
+    operator typed is printed as typed; one mig found is absolute, as recorded ones are)."""
+    return directory.resolve() / f"{directory.resolve().name}-{schema_hash}.sqlite"
 
 
 def old_candidates(directory: Path, exclude: Path | None = None) -> list[Path]:
@@ -51,7 +53,7 @@ def old_candidates(directory: Path, exclude: Path | None = None) -> list[Path]:
     shape = re.compile(rf"^{name}-[0-9a-f]{{16}}\.sqlite$")
     if not directory.is_dir():
         raise NotFound(f"project directory {directory} does not exist")
-    out = sorted(p for p in directory.iterdir() if shape.match(p.name) and p.is_file())
+    out = sorted(p for p in directory.resolve().iterdir() if shape.match(p.name) and p.is_file())
     if exclude is not None:
         out = [p for p in out if p.resolve() != exclude.resolve()]
     return out

@@ -270,26 +270,41 @@ def test_cleanup_and_abort_of_a_database_with_nothing_of_ours_write_nothing(
     assert snapshot(tmp_path) == before
 
 
-def test_a_migrate_that_fails_after_capture_says_the_old_database_records(tmp_path: Path) -> None:
-    """A damaged page the plan's checks never read breaks the copy: the message says the
-    old database now logs every write, and how to go on or undo it."""
+def test_a_migrate_that_fails_after_capture_says_the_old_database_records(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy that fails half-way (here the new file's disk failing at the third chunk):
+    the message says the old database now logs every write, and how to go on or undo it;
+    following either works."""
+    from mig import commands
+    from mig.errors import MigError
+    from mig.phases import migrate as migrate_phase
+
     d = tmp_path / "proj"
     d.mkdir()
     (d / "schema.sql").write_text(NEW)
     db = d / OLD_DB
     conn = sqlite3.connect(db)
     conn.execute("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT)")
-    conn.executemany("INSERT INTO item VALUES (?, ?)", [(i, "x" * 500) for i in range(2000)])
+    conn.executemany("INSERT INTO item VALUES (?, ?)", [(i, "x" * 500) for i in range(5000)])
     conn.commit()
     conn.close()
-    data = bytearray(db.read_bytes())
-    data[4096 * 20:4096 * 20 + 100] = b"\xff" * 100  # a leaf page of item
-    db.write_bytes(bytes(data))
-    out = run_mig("migrate", "--dir", str(d))
-    said = [line for line in out.stderr.splitlines() if not line.startswith("copy ")]
-    assert out.returncode == 1 and len(said) == 1, out.stderr
-    assert "malformed" in said[0] and "the migration stays in place on " in said[0] and f"{OLD_DB} (its writes are captured)" in said[0] and "`mig abort`" in said[0]
-    assert run_mig("abort", "--dir", str(d)).returncode == 0
+    real, calls = migrate_phase._copy_chunk, []
+
+    def failing(*args: object) -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise sqlite3.OperationalError("disk I/O error")
+        real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(migrate_phase, "_copy_chunk", failing)
+    with pytest.raises(MigError) as caught:
+        commands.migrate_command(commands.Inputs(d))
+    said = str(caught.value)
+    assert "disk I/O error" in said and f"the migration stays in place on {db.resolve()} (its writes are captured)" in said
+    assert "run `mig migrate` again to go on" in said and "`mig abort`" in said
+    monkeypatch.setattr(migrate_phase, "_copy_chunk", real)
+    assert commands.migrate_command(commands.Inputs(d)).copied_rows == 5000  # going on works
+    assert run_mig("abort", "--dir", str(d)).returncode == 0  # and so does undoing it
     assert sorted(p.name for p in d.iterdir()) == [OLD_DB, "schema.sql"]
 
 
@@ -495,3 +510,16 @@ def test_drain_of_an_unreadable_old_database_says_permission_denied(tmp_path: Pa
                          timeout=60)
     (d / OLD_DB).chmod(0o644)
     assert out.returncode == 1 and "permission denied" in out.stderr and "no migration" not in out.stderr, out
+
+
+def test_outputs_print_inferred_paths_absolute_and_typed_ones_as_typed(tmp_path: Path) -> None:
+    d = project(tmp_path, OLD, NEW)
+    printed = []
+    for command in ("plan", "migrate", "status", "drain", "verify", "cutover", "cleanup-old"):
+        out = run_mig(command, "--dir", "proj", cwd=tmp_path)
+        assert out.returncode == 0, (command, out.stderr)
+        printed += [line.split(": ", 1)[1] for line in out.stdout.splitlines()
+                    if line.startswith(("Old database: ", "New database: "))]
+    assert printed and all(Path(p).is_absolute() for p in printed), printed
+    typed = run_mig("status", "--old", f"proj/{OLD_DB}", cwd=tmp_path).stdout
+    assert f"Old database: proj/{OLD_DB}" in typed
