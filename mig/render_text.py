@@ -54,7 +54,7 @@ def _migrate(r: Any) -> list[str]:
               f"Copy time: {r.copy_seconds:.3f} s", "Marker status: recording",
               "Migration status: migrating", "Next: deploy the new service (it stays blocked), "
               "then run mig drain"]
-    return lines
+    return lines + [f"Note: {n}" for n in getattr(r, "notes", ())]
 
 
 def _status(r: Any) -> list[str]:

@@ -157,6 +157,8 @@ def test_a_rollback_journal_check_that_would_hold_writers_too_long_is_stopped_an
     report = commands.migrate_command(commands.Inputs(d))
     assert report.action == "migrated" and report.copied_rows == 300000
     assert len(report.notes) == 1 and "was not checked for damage" in report.notes[0]
+    from mig.render_text import render_text
+    assert f"Note: {report.notes[0]}" in render_text("migrate", report).splitlines()
 
 
 def test_a_wal_database_is_checked_whole_whatever_it_costs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
