@@ -216,7 +216,11 @@ def let_writers_in() -> None:
 
 
 # One of mig's reads or copy chunks of the old database aims at holding it this long.
-READ_TARGET_S = 0.04
+# In rollback-journal mode a writer's commit waits for the chunk that holds the old
+# database, then for its busy handler's next wake-up (SQLite's sleeps grow to 25-50 ms
+# after 50 ms of waiting): with chunks kept between 20 and 80 ms, the worst commit at
+# 10M rows was 145-215 ms over several runs (target 200); at 0.03, 15-60 ms.
+READ_TARGET_S = 0.03
 
 
 def paced(size: int, elapsed: float, target_s: float, lo: int, hi: int) -> int:
