@@ -48,9 +48,8 @@ __all__ = [
 ]
 
 BUSY_TIMEOUT_MS = 10_000
-# mig's connections set this exact cache size (KiB); the new database's guard
-# triggers let a write through only from a connection that has it (invariant 7).
-# About 8 MB: the copy appends in key order and replay walks keys in order, so a
+# mig's connections' page cache (KiB; guards of migrations before 2026-12-07 let a
+# write through only from a connection with this exact size, see mig_writer). About 8 MB: the copy appends in key order and replay walks keys in order, so a
 # bigger cache bought nothing measurable (at 3M rows, copy 8.4-9.5 s with 31 MB,
 # 8.7-9.6 s with 8 MB) and only made memory grow with the database until full.
 MIG_CACHE_SIZE = -8039
@@ -118,37 +117,50 @@ def open_rw(path: str | Path) -> sqlite3.Connection:
 
 
 def mig_writer(conn: sqlite3.Connection) -> sqlite3.Connection:
-    """Mark a connection as mig's own, so the new database's guard lets it write.
+    """Mark a connection as mig's own, so the new database's guards let it write: it
+    alone answers yes to their question (plan.statements.guard_trigger_sql).
 
-    With the value its guards were made with: a migration started by a mig
-    whose value was another (-31337 before 2026-12-02) goes on with this one.
+    A migration an older mig started has guards that check the page-cache size
+    instead: the connection takes the value they hold, and goes on with it.
     """
-    conn.execute(f"PRAGMA cache_size={_guard_identity(conn)}")
+    conn.create_function("sqlite_compileoption_used", 1, _compile_option_used, deterministic=True)
+    conn.execute(f"PRAGMA cache_size={_legacy_guard_identity(conn) or MIG_CACHE_SIZE}")
     conn.execute("PRAGMA foreign_keys=OFF")
     return conn
 
 
-def _guard_identity(conn: sqlite3.Connection) -> int:
+_BUILT_IN = sqlite3.connect(":memory:", check_same_thread=False)  # answers every other option
+
+
+def _compile_option_used(name: object) -> int | None:
+    from mig.plan.statements import GUARD_TOKEN
+
+    if name == GUARD_TOKEN:
+        return 1
+    answer: int | None = _BUILT_IN.execute("SELECT sqlite_compileoption_used(?)", (name,)).fetchone()[0]
+    return answer
+
+
+def _legacy_guard_identity(conn: sqlite3.Connection) -> int | None:
     row = conn.execute("SELECT sql FROM main.sqlite_master WHERE type = 'trigger' "
                        "AND name LIKE '\\_mig\\_guard\\_%' ESCAPE '\\' LIMIT 1").fetchone()
     found = re.search(r"pragma_cache_size\) <> (-?\d+)", row[0]) if row and row[0] else None
-    return int(found.group(1)) if found else MIG_CACHE_SIZE
+    return int(found.group(1)) if found else None
 
 
 # The page cache while an index is built. SQLite sizes CREATE INDEX's sort
 # buffer by the cache, and a sort in small runs is faster here (measured at 1M
 # rows: four indexes 1.9 s with a 31 MB cache, 1.0-1.5 s with 2 MB) and its
 # memory no longer grows with the index until it reaches the cache's size.
-INDEX_BUILD_CACHE_SIZE = -2000  # SQLite's default: harmless, the guards accept only mig's value
+INDEX_BUILD_CACHE_SIZE = -2000  # SQLite's default
 
 
 @contextlib.contextmanager
 def cache_sized(conn: sqlite3.Connection, size: int) -> Iterator[None]:
     """Run with another page cache for the new database, then be mig's writer again.
 
-    Only for DDL and for writes to tables whose guards are lifted: while the
-    cache is not mig's, the new database's guards refuse this connection's
-    row writes too.
+    Only for DDL and for writes to tables whose guards are lifted: on a migration
+    an older mig started, its guards refuse a connection whose cache is not mig's.
     """
     mine = conn.execute("PRAGMA cache_size").fetchone()[0]
     conn.execute(f"PRAGMA cache_size={size}")

@@ -24,7 +24,7 @@ import pytest
 
 from clihelp import project, run_mig
 from mig import commands
-from mig.db import MIG_CACHE_SIZE, mig_writer
+from mig.db import mig_writer, open_rw
 from mig.errors import MigError
 from mig.phases import cutover as cutover_phase
 from mig.phases import drain as drain_phase
@@ -189,10 +189,8 @@ def test_cutover_refuses_when_drain_did_not_finish_its_checks(
     inputs, old = _setup(tmp_path, PARENT + ITEM.replace("v TEXT", "v TEXT, w TEXT"), "wal")
     commands.drain_command(inputs)
     new = next(p for p in old.parent.glob("proj-*.sqlite") if p != old)
-    conn = sqlite3.connect(new)
-    conn.execute(f"PRAGMA cache_size={MIG_CACHE_SIZE}")  # as mig's own connection: past the guards
+    conn = mig_writer(open_rw(new))  # as mig's own connection: past the guards
     conn.execute("DELETE FROM _migration_progress WHERE key = 'checked_through'")
-    conn.commit()
     conn.close()
     with pytest.raises(MigError, match="Drain is not complete: the last drain did not finish its checks"):
         commands.cutover_command(inputs)

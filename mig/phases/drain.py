@@ -34,8 +34,8 @@ from mig.phases.preflight import logged_checks, logged_refusals
 from mig.phases.seeds import apply_seeds, stored_seeds
 from mig.phases.state import (BLOCKED_AT, CHECKED_THROUGH, DRAIN_BLOCKED_S, checkpoint, log_max, phase_lock,
                               progress_number, read_new, read_old, refuse)
-from mig.phases.truth import (Tracked, count_mismatch, displaced, fk_problems_whole, forget, problems, track,
-                              watch_deletes)
+from mig.phases.truth import (Mismatch, Tracked, count_mismatch, displaced, fk_problems_whole, forget, problems,
+                              track, watch_deletes)
 from mig.plan.ops import DataCheck, Plan
 from mig.plan.statements import GONE_OPS, Replay, drain_lock_names, drain_lock_sql, replay_sql
 from mig.sqltext import quote_ident as q
@@ -289,9 +289,17 @@ def _check_whole(run: _Run, progress: Progress | None) -> Tracked:
         let_writers_in()
         if mismatch:
             mismatched.append(mismatch)
-    if mismatched:
-        raise refuse("rows_lost_early", detail="; ".join(mismatched))
+    _refuse_counts(mismatched)
     return tracked
+
+
+def _refuse_counts(mismatched: list[Mismatch]) -> None:
+    """Rows the old database cannot explain were written to the new one (past its guards):
+    blame that database, not the old one's writers."""
+    if surplus := [m.text for m in mismatched if m.surplus]:
+        raise refuse("new_written", detail="; ".join(surplus))
+    if mismatched:
+        raise refuse("rows_lost_early", detail="; ".join(m.text for m in mismatched))
 
 
 def _check_so_far(run: _Run) -> None:
@@ -680,9 +688,7 @@ def _finish(run: _Run, top: int, blocked: float) -> int:
         _check_logged(run)
         if found := fk_problems_whole(conn):
             raise refuse("fk_violation", detail="; ".join(found))
-        mismatched = [m for tp in run.plan.captured if (m := count_mismatch(conn, tp, run.seeds))]
-        if mismatched:
-            raise refuse("rows_lost_early", detail="; ".join(mismatched))
+        _refuse_counts([m for tp in run.plan.captured if (m := count_mismatch(conn, tp, run.seeds))])
     conn.execute("INSERT OR REPLACE INTO _migration_progress VALUES (?, ?)", (CHECKED_THROUGH, top))
     # The new schema as this transaction leaves it, for cutover: checked before the block
     # and unchanged since (no other connection can have changed it once this transaction

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ContextManager
 
-from mig.db import (INDEX_BUILD_CACHE_SIZE, MIG_CACHE_SIZE, READ_TARGET_S, WriteBack, attach_old, cache_sized,
+from mig.db import (INDEX_BUILD_CACHE_SIZE, READ_TARGET_S, WriteBack, attach_old, cache_sized,
                     create_db_file, mig_writer, open_ro, open_rw, paced, translate_errors)
 from mig.errors import PlanRefused, leaves_on_failure
 from mig.introspect import introspect
@@ -167,7 +167,7 @@ def _build_new(old_path: Path, new_path: Path, target: Schema, plan: Plan, commi
                 conn.execute(sql)
             for name in ["_migration_status", "_migration_progress", "_id_mapping",
                          "_schema_identity"] + [t.name for t in target.tables]:
-                for sql in guard_trigger_sql(name, MIG_CACHE_SIZE):
+                for sql in guard_trigger_sql(name):
                     conn.execute(sql)
             conn.execute("INSERT INTO _migration_status VALUES (1, 'migrating', ?, ?, ?, ?)",
                          (str(old_path.resolve()), plan.to_json(), _seeds_json(target), now()))

@@ -79,6 +79,10 @@ REFUSALS = {
                        "writes, and the fix is recorded; a row missing from the new database comes back "
                        "once it is written again, e.g. `UPDATE t SET c = c WHERE id = ...`) and run "
                        "`mig drain` again, or `mig abort`",
+    "new_written": "the new database holds rows the old one cannot explain: {detail}; a client wrote to "
+                   "the new database while it was being built (past the guard that refuses every "
+                   "connection but mig's), or deleted rows in the old one with its triggers dropped; "
+                   "`mig verify` names the keys; stop that client, then `mig abort` and migrate again",
     "old_damaged": "the old database {path} is damaged (PRAGMA quick_check: {problems}) and mig changed "
                    "nothing; restore it from a backup and migrate that, or salvage what SQLite can read "
                    "into a new file (`sqlite3 {qpath} .recover | sqlite3 FIXED.sqlite`, or `.dump` where "

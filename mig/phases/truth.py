@@ -37,7 +37,7 @@ from mig.plan.statements import column_ref, key_expr
 from mig.sqltext import quote_ident as q
 from mig.sqltext import sql_literal
 
-__all__ = ["Tracked", "track", "forget", "problems", "fk_problems_whole", "count_mismatch", "watch_deletes",
+__all__ = ["Tracked", "track", "forget", "problems", "fk_problems_whole", "count_mismatch", "Mismatch", "watch_deletes",
            "displaced"]
 
 
@@ -335,7 +335,13 @@ def _counts_rows(tp: TablePlan, seeds: tuple[SeedRow, ...]) -> bool:
     return not any(s.table == tp.target for s in seeds) or (tp.replace_by_key and tp.new_key != ("rowid",))
 
 
-def count_mismatch(conn: sqlite3.Connection, tp: TablePlan, seeds: tuple[SeedRow, ...]) -> str | None:
+@dataclass(frozen=True)
+class Mismatch:
+    text: str
+    surplus: bool  # more rows in the new table than the old one explains
+
+
+def count_mismatch(conn: sqlite3.Connection, tp: TablePlan, seeds: tuple[SeedRow, ...]) -> Mismatch | None:
     """The new table holds the old one's rows plus its new seed rows (whole tables; old attached)."""
     if not _counts_rows(tp, seeds):
         return None
@@ -347,5 +353,5 @@ def count_mismatch(conn: sqlite3.Connection, tp: TablePlan, seeds: tuple[SeedRow
                                          key).fetchone() is None)
     if new == expected:
         return None
-    return (f"{tp.target} has {new} rows, the old database {old}"
-            + (f" (+{expected - old} seed rows)" if expected != old else ""))
+    return Mismatch(f"{tp.target} has {new} rows, the old database {old}"
+                    + (f" (+{expected - old} seed rows)" if expected != old else ""), new > expected)

@@ -25,6 +25,7 @@ from mig.sqltext import quote_str, tokenize, unquote_ident
 __all__ = [
     "DRAINING_MESSAGE",
     "MIGRATING_MESSAGE",
+    "GUARD_TOKEN",
     "log_key",
     "log_width",
     "old_bookkeeping_sql",
@@ -53,6 +54,8 @@ DRAINING_MESSAGE = ("mig: writes are blocked: this database is draining for a sc
                     "send writes to the new service after cutover")
 MIGRATING_MESSAGE = ("mig: this database is being built by a migration and accepts no writes "
                      "until `mig cutover`")
+# What the guards ask `sqlite_compileoption_used`: true on mig's connections only.
+GUARD_TOKEN = "mig writes here until cutover"
 CAPTURE_PREFIX = "_mig_capture_"
 GUARD_PREFIX = "_mig_guard_"
 
@@ -208,9 +211,20 @@ def guard_trigger_names(table: str) -> list[str]:
     return [GUARD_PREFIX + table + s for s in ("_ins", "_upd", "_del")]
 
 
-def guard_trigger_sql(table: str, cache_size: int) -> list[str]:
-    """Triggers that refuse writes from any connection but mig's (invariant 7)."""
-    cond = f"(SELECT cache_size FROM pragma_cache_size) <> {cache_size}"
+def guard_trigger_sql(table: str, cache_size: int | None = None) -> list[str]:
+    """Triggers that refuse writes from any connection but mig's (invariant 7).
+
+    They ask SQLite's built-in `sqlite_compileoption_used` about GUARD_TOKEN, which
+    is no compile option: 0 on every connection but mig's own, which override the
+    function (db.mig_writer). Nothing a client can read from the schema or set
+    with a PRAGMA lets it pass; only code that overrides a built-in does. A
+    built-in, so that the write is prepared everywhere and refused when it runs:
+    an unknown function would fail at prepare, where SQLite does not notice a
+    schema changed since, and a connection refused before cutover would stay
+    refused after it. `cache_size`: the guards of migrations an older mig started
+    (they let through a connection with that page-cache size), for tests of those."""
+    cond = (f"NOT sqlite_compileoption_used({quote_str(GUARD_TOKEN)})" if cache_size is None
+            else f"(SELECT cache_size FROM pragma_cache_size) <> {cache_size}")
     raise_ = f"SELECT RAISE(ABORT, {quote_str(MIGRATING_MESSAGE)}) WHERE {cond};"
     return [f"CREATE TRIGGER {q(n)} BEFORE {op} ON {q(table)} BEGIN {raise_} END"
             for n, op in zip(guard_trigger_names(table), ("INSERT", "UPDATE", "DELETE"))]
