@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
-from mig.render import index_statements, table_statements, trigger_statements, view_statements  # noqa: E402
+from mig.ddl import index_statements, table_statements, trigger_statements, view_statements  # noqa: E402
 from mig.schema import load_schema  # noqa: E402
 
 OLD_SQL = """

@@ -13,7 +13,7 @@
     └── NoSpace                   free disk space, or put the new database elsewhere
 
 Nothing here imports sqlite3: the database boundary translates sqlite3 errors
-into DatabaseError (``mig.db.translate_errors``).
+into DatabaseError (``mig.sqlite.connect.translate_errors``).
 """
 
 from __future__ import annotations

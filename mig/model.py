@@ -3,7 +3,7 @@
 One frozen dataclass per SQLite concept. SQL fragments (defaults, CHECKs,
 index terms, view and trigger statements) are kept as written, so the new
 database reads like the schema its author wrote; ``Schema.canonical()`` puts
-them in the canonical text of ``mig.sqltext.canonical`` so that formatting
+them in the canonical text of ``mig.sql.text.canonical`` so that formatting
 and comments never change a comparison or the hash. Pure code: no I/O, no
 sqlite3.
 """
@@ -15,8 +15,8 @@ import json
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Iterable, Union
 
-from mig.defaults import canonical_default
-from mig.sqltext import canonical, canonical_type, tokenize, unquote_ident
+from mig.sql.defaults import canonical_default
+from mig.sql.text import canonical, canonical_type, tokenize, unquote_ident
 
 __all__ = [
     "Value",

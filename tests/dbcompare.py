@@ -95,7 +95,7 @@ def build_from_sql(text: str) -> sqlite3.Connection:
 
 def build_from_schema(schema: Any) -> sqlite3.Connection:
     """A fresh database built through mig's own path: DDL, then seeds in one transaction."""
-    from mig.render import create_statements, seed_statements
+    from mig.ddl import create_statements, seed_statements
 
     db = sqlite3.connect(":memory:", isolation_level=None)
     db.execute("PRAGMA foreign_keys=ON")

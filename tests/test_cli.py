@@ -1,4 +1,7 @@
-"""The real `mig` command: exit codes, one-line errors, path inference, nothing created by reads."""
+"""The `mig` command line: exit codes, one-line errors, path inference, nothing created by reads.
+
+Most tests run the command line in this process (clihelp.mig_here); usage errors, `mig`
+alone and the signals run the real `mig` in a process of its own, as a shell would."""
 
 from __future__ import annotations
 
@@ -10,8 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from clihelp import MIG, make_db, project, run_mig, snapshot
+from clihelp import MIG, make_db, mig_here, project, run_mig, snapshot
 
 OLD = "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO item VALUES (1, 'a');"
 NEW = "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT, qty INTEGER DEFAULT 0);"
@@ -20,7 +22,7 @@ COMMANDS = ["plan", "migrate", "status", "drain", "cutover", "cleanup-old", "abo
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help(command: str) -> None:
-    out = run_mig(command, "--help")
+    out = mig_here(command, "--help")
     assert out.returncode == 0 and "--json" in out.stdout and "--dir" in out.stdout
 
 
@@ -44,7 +46,7 @@ def test_usage_errors_exit_2_in_one_line(args: list[str], fragment: str) -> None
 def test_a_missing_database_is_an_error_and_is_never_created(tmp_path: Path, command: str) -> None:
     missing = tmp_path / "nope.sqlite"
     flag = "--old" if command == "cleanup-old" else "--new"
-    out = run_mig(command, flag, str(missing), "--dir", str(tmp_path))
+    out = mig_here(command, flag, str(missing), "--dir", str(tmp_path))
     assert out.returncode == 1
     assert out.stderr.startswith(f"{command} failed: ") and "does not exist" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
@@ -55,7 +57,7 @@ def test_no_old_database_candidate(tmp_path: Path) -> None:
     d = tmp_path / "proj"
     d.mkdir()
     (d / "schema.sql").write_text(NEW)
-    out = run_mig("plan", "--dir", str(d))
+    out = mig_here("plan", "--dir", str(d))
     assert out.returncode == 1
     assert "no old database found" in out.stderr and "pass --old" in out.stderr
     assert "proj-<16 hex>.sqlite" in out.stderr
@@ -65,7 +67,7 @@ def test_several_old_database_candidates_are_listed(tmp_path: Path) -> None:
     d = project(tmp_path, OLD, NEW)
     make_db(d / "proj-00000000000000ff.sqlite", OLD)
     before = snapshot(d)
-    out = run_mig("migrate", "--dir", str(d))
+    out = mig_here("migrate", "--dir", str(d))
     assert out.returncode == 1
     assert "proj-0000000000000001.sqlite" in out.stderr and "proj-00000000000000ff.sqlite" in out.stderr
     assert "--old" in out.stderr
@@ -75,17 +77,17 @@ def test_several_old_database_candidates_are_listed(tmp_path: Path) -> None:
 def test_schema_file_inference_errors(tmp_path: Path) -> None:
     d = project(tmp_path, OLD, NEW)
     (d / "schema.py").write_text("")
-    out = run_mig("plan", "--dir", str(d))
+    out = mig_here("plan", "--dir", str(d))
     assert out.returncode == 1 and "schema.py" in out.stderr and "schema.sql" in out.stderr
     (d / "schema.py").unlink()
     (d / "schema.sql").unlink()
-    out = run_mig("plan", "--dir", str(d))
+    out = mig_here("plan", "--dir", str(d))
     assert out.returncode == 1 and "no schema file" in out.stderr
 
 
 def test_schema_error_names_file_and_line(tmp_path: Path) -> None:
     d = project(tmp_path, OLD, "CREATE TABLE ok (id INTEGER);\n\nCREATE TABLE bad (id INTEGER,);\n")
-    out = run_mig("plan", "--dir", str(d))
+    out = mig_here("plan", "--dir", str(d))
     assert out.returncode == 1
     assert out.stderr.startswith("plan failed: ") and "schema.sql:3:1: " in out.stderr
     assert "Traceback" not in out.stderr
@@ -93,7 +95,7 @@ def test_schema_error_names_file_and_line(tmp_path: Path) -> None:
 
 def test_paths_are_inferred_and_the_target_is_named_by_hash(tmp_path: Path) -> None:
     d = project(tmp_path, OLD, NEW)
-    out = run_mig("plan", "--json", "--dir", str(d))
+    out = mig_here("plan", "--json", "--dir", str(d))
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert Path(data["new"]).name == f"proj-{data['schema_hash']}.sqlite"
@@ -103,41 +105,41 @@ def test_paths_are_inferred_and_the_target_is_named_by_hash(tmp_path: Path) -> N
 
 def test_runbook_lines_in_no_flag_mode(tmp_path: Path) -> None:
     d = project(tmp_path, OLD, NEW)
-    migrate = run_mig("migrate", cwd=d)
+    migrate = mig_here("migrate", cwd=d)
     assert migrate.returncode == 0, migrate.stderr
     for line in ("Copied tables: 1", "Copied rows: 1", "Copy time: "):
         assert line in migrate.stdout
-    status = run_mig("status", cwd=d).stdout
+    status = mig_here("status", cwd=d).stdout
     for line in ("Marker status: recording", "Migration log entries: 0", "Migration status: migrating",
                  "Schema hash: ", "Pending replay entries: 0", "_id_mapping entries: 0",
                  "_migration_progress: present"):
         assert line in status
-    refused = run_mig("cleanup-old", cwd=d)
+    refused = mig_here("cleanup-old", cwd=d)
     assert refused.returncode == 1
     assert refused.stderr.startswith("cleanup-old failed: Old database is still in recording mode")
-    early = run_mig("cutover", cwd=d)
+    early = mig_here("cutover", cwd=d)
     assert early.returncode == 1 and early.stderr.startswith("cutover failed: Drain is not complete")
-    drain = run_mig("drain", cwd=d)
+    drain = mig_here("drain", cwd=d)
     assert "Replayed entries: 0" in drain.stdout and "Remaining log entries: 0" in drain.stdout
     assert any(line.startswith("Replay time: ") and line.endswith(" s") for line in drain.stdout.splitlines())
-    cut = run_mig("cutover", cwd=d).stdout
+    cut = mig_here("cutover", cwd=d).stdout
     for line in ("Previous status: migrating", "Current status: ready", "Dropped _id_mapping: yes",
                  "Dropped _migration_progress: yes"):
         assert line in cut
-    status = run_mig("status", cwd=d).stdout
+    status = mig_here("status", cwd=d).stdout
     for line in ("Migration status: ready", "Pending replay entries: 0 (cutover complete)",
                  "_id_mapping: removed", "_migration_progress: removed"):
         assert line in status
-    clean = run_mig("cleanup-old", cwd=d).stdout
+    clean = mig_here("cleanup-old", cwd=d).stdout
     for line in ("Previous marker status: draining", "Dropped _migration_marker: yes",
                  "Dropped _migration_log: yes"):
         assert line in clean
-    again = run_mig("migrate", cwd=d)
+    again = mig_here("migrate", cwd=d)
     assert again.returncode == 0
 
 
 def test_json_errors_are_one_object_on_stdout(tmp_path: Path) -> None:
-    out = run_mig("status", "--json", "--new", str(tmp_path / "x.sqlite"))
+    out = mig_here("status", "--json", "--new", str(tmp_path / "x.sqlite"))
     assert out.returncode == 1
     data = json.loads(out.stdout)
     assert data["ok"] is False and data["error"]["kind"] == "not_found"
@@ -145,12 +147,12 @@ def test_json_errors_are_one_object_on_stdout(tmp_path: Path) -> None:
 
 def test_status_variants_old_only_and_new_only(tmp_path: Path) -> None:
     d = project(tmp_path, OLD, NEW)
-    assert run_mig("migrate", cwd=d).returncode == 0
+    assert mig_here("migrate", cwd=d).returncode == 0
     old = d / "proj-0000000000000001.sqlite"
     new = next(p for p in d.glob("proj-*.sqlite") if p != old)
-    only_old = run_mig("status", "--old", str(old)).stdout
+    only_old = mig_here("status", "--old", str(old)).stdout
     assert "Marker status: recording" in only_old and "Migration status" not in only_old
-    only_new = run_mig("status", "--new", str(new)).stdout
+    only_new = mig_here("status", "--new", str(new)).stdout
     assert "Migration status: migrating" in only_new and "Marker status" not in only_new
 
 
@@ -159,7 +161,7 @@ def test_status_of_a_database_that_is_no_target_claims_nothing_was_removed(tmp_p
     conn = sqlite3.connect(plain)
     conn.execute("CREATE TABLE t (x)")
     conn.close()
-    out = run_mig("status", "--new", str(plain))
+    out = mig_here("status", "--new", str(plain))
     assert out.returncode == 0 and "Migration status: no status marker" in out.stdout
     assert "removed" not in out.stdout
 
@@ -200,7 +202,7 @@ def test_sigterm_while_schema_py_runs_is_an_interrupt_not_a_schema_error(tmp_pat
 @pytest.mark.parametrize("args", [["plan", "--old", ""], ["plan", "--new", ""], ["migrate", "--schema", ""],
                                   ["status", "--dir", ""], ["abort", "--old", ""]])
 def test_an_empty_path_is_refused_not_taken_as_absent(tmp_path: Path, args: list[str]) -> None:
-    out = run_mig(*args, cwd=tmp_path)
+    out = mig_here(*args, cwd=tmp_path)
     option = args[1]
     assert out.returncode == 2 and out.stderr.count("\n") == 1, out
     assert f"Invalid value for '{option}': an empty path names nothing; pass a path" in out.stderr

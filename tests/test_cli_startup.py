@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from clihelp import make_db
+
 from mig import commands
 
 OLD = "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO item VALUES (1, 'a');"
@@ -25,7 +25,7 @@ NEW = "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT, qty INTEGER DEFAULT
 # Runs the CLI in this process, then writes its exit code and every loaded module.
 PROBE = """
 import json, sys
-from mig.cli import main
+from mig.cli.main import main
 code = 0
 try:
     main(sys.argv[2:])
@@ -38,8 +38,8 @@ with open(sys.argv[1], "w") as f:
 # What path inference of a schema.sql project does not need (with --new, no front end at all).
 OTHER_FRONT_ENDS = ("mig.schema.fsx", "mig.schema.pydecl", "mig.schema.python", "mig.schema.decl",
                     "mig.schema.translate", "mig.dsl")
-PLANNER = ("mig.plan.compare", "mig.plan.checks", "mig.phases.migrate", "mig.phases.preflight")
-NEVER = ("rich", "mig.demo", "mig.phases.verify")
+PLANNER = ("mig.plan.compare", "mig.plan.checks", "mig.phases.migrate", "mig.phases.common.datachecks")
+NEVER = ("rich", "mig.cli.demo", "mig.phases.verify")
 
 
 def _loaded(tmp_path: Path, *args: str) -> list[str]:
@@ -71,7 +71,7 @@ def _drained(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_help_loads_no_command(tmp_path: Path) -> None:
     modules = _loaded(tmp_path, "--help")
-    assert _under(modules, ("mig.phases", "mig.plan", "mig.schema", "mig.model", "mig.db", "rich")) == []
+    assert _under(modules, ("mig.phases", "mig.plan", "mig.schema", "mig.model", "mig.sqlite.connect", "rich")) == []
 
 
 @pytest.mark.parametrize("args", [

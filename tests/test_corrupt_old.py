@@ -14,8 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from clihelp import make_db, run_mig, snapshot
+from clihelp import make_db, mig_here, snapshot
 
 OLD = """
 CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER);
@@ -94,20 +93,20 @@ def test_a_damaged_old_database_is_refused_and_left_byte_for_byte(tmp_path: Path
     d, old, backup = _project(tmp_path)
     damage(old)
     before = snapshot(d)
-    out = run_mig("migrate", "--dir", str(d))
+    out = mig_here("migrate", "--dir", str(d))
     assert out.returncode == 1, out.stdout + out.stderr
     assert out.stderr.startswith(f"migrate failed: the old database {old} is damaged (PRAGMA quick_check: ")
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
     assert "***" not in out.stderr  # SQLite's "*** in database main ***" header is not a problem
     assert "restore it from a backup" in out.stderr and "--old FIXED.sqlite" in out.stderr
     assert snapshot(d) == before  # no triggers, no new file, no lock, no -wal/-shm
-    plan = run_mig("plan", "--dir", str(d))  # plan shows what migrate would do: the same refusal
+    plan = mig_here("plan", "--dir", str(d))  # plan shows what migrate would do: the same refusal
     assert plan.returncode == 1 and plan.stderr.startswith("plan failed: the old database ")
     assert snapshot(d) == before
 
     # The advice, followed: the backup restored, migrate runs.
     shutil.copyfile(backup, old)
-    again = run_mig("migrate", "--dir", str(d))
+    again = mig_here("migrate", "--dir", str(d))
     assert again.returncode == 0, again.stderr
     assert f"Copied rows: {_rows(backup)}" in again.stdout
 
@@ -116,7 +115,7 @@ def test_a_damaged_wal_database_is_refused_and_no_side_files_are_left(tmp_path: 
     d, old, _ = _project(tmp_path, "wal")
     _table_interior_hides_half(old)
     before = snapshot(d)
-    out = run_mig("migrate", "--dir", str(d))
+    out = mig_here("migrate", "--dir", str(d))
     assert out.returncode == 1 and "is damaged (PRAGMA quick_check: " in out.stderr, out.stderr
     assert snapshot(d) == before
 
@@ -128,7 +127,7 @@ def test_the_salvage_advice_works_when_followed(tmp_path: Path) -> None:
         pytest.skip("no sqlite3 shell")
     d, old, _ = _project(tmp_path)
     _table_interior_hides_half(old)
-    assert run_mig("migrate", "--dir", str(d)).returncode == 1
+    assert mig_here("migrate", "--dir", str(d)).returncode == 1
     fixed = d / "FIXED.sqlite"
     for command in (".recover", ".dump"):
         fixed.unlink(missing_ok=True)
@@ -136,7 +135,7 @@ def test_the_salvage_advice_works_when_followed(tmp_path: Path) -> None:
         if dump.returncode == 0 and "CREATE TABLE" in dump.stdout:
             break
     subprocess.run(["sqlite3", str(fixed)], input=dump.stdout, text=True, check=True, capture_output=True)
-    out = run_mig("migrate", "--dir", str(d), "--old", str(fixed))
+    out = mig_here("migrate", "--dir", str(d), "--old", str(fixed))
     assert out.returncode == 0, out.stderr
     assert f"Copied rows: {_rows(fixed)}" in out.stdout
 
@@ -146,7 +145,7 @@ def test_a_rollback_journal_check_that_would_hold_writers_too_long_is_stopped_an
     """In rollback-journal mode quick_check holds the old service's commits back while it runs:
     past QUICK_CHECK_BUDGET_S it is stopped, migrate goes on, and the report says so."""
     from mig import commands
-    from mig.phases import precheck
+    from mig.phases.common import preconditions as precheck
 
     d, old, _ = _project(tmp_path)
     conn = sqlite3.connect(old, isolation_level=None)  # a check of ~100 ms, far past the budget
@@ -157,7 +156,7 @@ def test_a_rollback_journal_check_that_would_hold_writers_too_long_is_stopped_an
     report = commands.migrate_command(commands.Inputs(d))
     assert report.action == "migrated" and report.copied_rows == 300000
     assert len(report.notes) == 1 and "was not checked for damage" in report.notes[0]
-    from mig.render_text import render_text
+    from mig.cli.text import render_text
     assert f"Note: {report.notes[0]}" in render_text("migrate", report).splitlines()
 
 
@@ -165,7 +164,7 @@ def test_a_wal_database_is_checked_whole_whatever_it_costs(tmp_path: Path, monke
     """WAL readers do not hold writers back: there the check is never cut short."""
     from mig import commands
     from mig.errors import OldDatabaseDamaged
-    from mig.phases import precheck
+    from mig.phases.common import preconditions as precheck
 
     d, old, _ = _project(tmp_path, "wal")
     _index_interior_few_bytes(old)

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from mig.db import INDEX_BUILD_CACHE_SIZE, MIG_CACHE_SIZE, _sqlite_temp_files, cache_sized, paced
-from mig.phases import drain
+from mig.phases.common import replay
+from mig.sqlite import pacing
+from mig.sqlite.connect import INDEX_BUILD_CACHE_SIZE, MIG_CACHE_SIZE, cache_sized
+from mig.sqlite.pacing import _sqlite_temp_files, paced
 
 
 @pytest.mark.parametrize(("size", "elapsed", "expected"), [
@@ -48,7 +50,7 @@ def test_sqlite_temp_files_of_this_process_are_found(tmp_path: Path) -> None:
     assert not set(_sqlite_temp_files()) & set(found)  # closed with the connection
 
 
-PAGES = drain.CATCH_UP_PAGES
+PAGES = pacing.CATCH_UP_PAGES
 
 
 @pytest.mark.parametrize(("size", "pages", "expected"), [
@@ -62,7 +64,7 @@ PAGES = drain.CATCH_UP_PAGES
 ])
 def test_a_catch_up_batch_beside_a_writer_writes_a_bounded_number_of_pages(size: int, pages: int,
                                                                           expected: int) -> None:
-    assert drain._page_paced(1_000_000)(size, 1.0, pages) == expected
+    assert pacing.page_paced(1_000_000)(size, 1.0, pages) == expected
 
 
 def _attached_log(tmp_path: Path) -> sqlite3.Connection:
@@ -76,7 +78,7 @@ def _attached_log(tmp_path: Path) -> sqlite3.Connection:
 
 
 def test_a_quiet_old_service_is_not_taken_for_a_writer(tmp_path: Path) -> None:
-    assert not drain._old_service_writes(_attached_log(tmp_path))
+    assert not replay.old_service_writes(_attached_log(tmp_path))
 
 
 def test_an_old_service_that_writes_is_seen_writing(tmp_path: Path) -> None:
@@ -92,7 +94,7 @@ def test_an_old_service_that_writes_is_seen_writing(tmp_path: Path) -> None:
     writer = threading.Thread(target=write)
     writer.start()
     try:
-        assert drain._old_service_writes(conn)
+        assert replay.old_service_writes(conn)
     finally:
         stop.set()
         writer.join()

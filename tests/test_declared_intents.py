@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from clihelp import mig_here, project, snapshot
 
-from clihelp import project, run_mig, snapshot
 from mig import commands
 from mig.errors import SchemaInputError
 
@@ -32,7 +32,7 @@ def test_a_directive_naming_nothing_is_an_error_at_its_line(tmp_path: Path, dire
     d = project(tmp_path, OLD, NEW + "-- a comment line\n" + directive + "\n")
     before = snapshot(d)
     for command in ("plan", "migrate"):
-        out = run_mig(command, "--dir", str(d))
+        out = mig_here(command, "--dir", str(d))
         assert out.returncode == 1, out.stderr
         assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
         assert f"schema.sql:3:4: {says}" in out.stderr, out.stderr

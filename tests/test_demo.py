@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mig import demo
+from mig.cli import demo
 from mig.errors import WrongState
 
 
@@ -47,7 +47,7 @@ def test_demo_into_a_used_directory_is_a_one_line_error(tmp_path: Path) -> None:
 
 
 def _writers(under: Path) -> list[int]:
-    """Live mig.demo_writer processes working in `under` (read from /proc)."""
+    """Live mig.cli.demo_writer processes working in `under` (read from /proc)."""
     pids = []
     for proc in Path("/proc").iterdir():
         try:
@@ -55,7 +55,7 @@ def _writers(under: Path) -> list[int]:
             state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except (OSError, IndexError):
             continue
-        if b"mig.demo_writer" in argv and any(str(under).encode() in a for a in argv) and state != "Z":
+        if b"mig.cli.demo_writer" in argv and any(str(under).encode() in a for a in argv) and state != "Z":
             pids.append(int(proc.name))
     return pids
 

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from clihelp import make_db, mig_here, snapshot
 
-from clihelp import make_db, run_mig, snapshot
 from mig import commands
 from mig.errors import NoSpace
-from mig.phases import space
-from mig.phases.space import MiB, Estimate, estimate, shortfall
+from mig.phases.common import space
+from mig.phases.common.space import Estimate, MiB, estimate, shortfall
 
 OLD = """
 CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL, payload BLOB);
@@ -100,17 +100,17 @@ def test_a_new_database_on_a_filesystem_too_small_is_refused_before_anything_cha
     assert (d / "p-00000000000000ee.sqlite").stat().st_size > 5_000_000
     before = snapshot(d)
     new = small_fs / "new.sqlite"
-    out = run_mig("migrate", "--dir", str(d), "--new", str(new))
+    out = mig_here("migrate", "--dir", str(d), "--new", str(new))
     assert out.returncode == 1, out.stdout + out.stderr
     assert out.stderr.startswith(f"migrate failed: not enough disk space in {small_fs} for the new "
                                  "database and its journal: about "), out.stderr
     assert "MiB needed, 3.0 MiB free; free space there, or pass --new" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
     assert snapshot(d) == before and list(small_fs.iterdir()) == []  # no triggers, no new file
-    plan = run_mig("plan", "--dir", str(d), "--new", str(new))
+    plan = mig_here("plan", "--dir", str(d), "--new", str(new))
     assert plan.returncode == 1 and plan.stderr.startswith("plan failed: not enough disk space in ")
     # The advice, followed: --new on a filesystem that has the room.
-    again = run_mig("migrate", "--dir", str(d), "--new", str(tmp_path / "elsewhere.sqlite"))
+    again = mig_here("migrate", "--dir", str(d), "--new", str(tmp_path / "elsewhere.sqlite"))
     assert again.returncode == 0, again.stderr
 
 

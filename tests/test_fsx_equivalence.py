@@ -15,9 +15,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
-from clihelp import make_db, run_mig
+from clihelp import make_db, mig_here
 from dbcompare import build_from_schema, build_from_sql, diff, introspect
+
 from mig.schema import fsx
 from mig.schema.translate import translate
 
@@ -91,7 +91,7 @@ def test_mig_migrate_writes_true_and_false_defaults_as_keywords(tmp_path: Path) 
         "type Flag = { id: int64; active: int64; hidden: int64 }\n", encoding="utf-8")
     old = make_db(tmp_path / "app-0000000000000001.sqlite", "CREATE TABLE flag (id INTEGER PRIMARY KEY);")
     new = tmp_path / "new.sqlite"
-    out = run_mig("migrate", "--dir", str(tmp_path), "--old", str(old), "--new", str(new),
+    out = mig_here("migrate", "--dir", str(tmp_path), "--old", str(old), "--new", str(new),
                   "--schema", str(tmp_path / "schema.fsx"))
     assert out.returncode == 0, out.stderr
     reference = sqlite3.connect(":memory:")

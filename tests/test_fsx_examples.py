@@ -21,8 +21,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "fsx-examples"
 if not EXAMPLES.is_dir():  # pragma: no cover
     pytest.skip(f"{EXAMPLES} is missing", allow_module_level=True)
 
-from dbcompare import (build_from_schema, build_from_sql, diff,  # noqa: E402
-                       intents_from_schema, intents_from_sql, introspect)
+from dbcompare import build_from_schema, build_from_sql, diff, intents_from_schema, intents_from_sql, introspect  # noqa: E402
 
 BAD = sorted(EXAMPLES.glob("bad_*.fsx"))
 GOOD = sorted(p for p in EXAMPLES.glob("[0-9]*.fsx"))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mig.errors import SchemaInputError
-from mig.schema.fsx_lexer import KEYWORDS, Token, lex, tokenize
+from mig.schema.fsx.lexer import KEYWORDS, Token, lex, tokenize
 
 
 def toks(src: str) -> list[tuple[str, object]]:

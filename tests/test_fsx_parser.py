@@ -12,9 +12,25 @@ from typing import Any
 import pytest
 
 from mig.errors import SchemaInputError
-from mig.schema.decl import (Assign, AttrArg, Attribute, CaseDecl, CaseField, FieldDecl,
-                             LetDecl, ListLit, Lit, NameRef, NoneLit, Pos, RecordDecl,
-                             RecordLit, SomeLit, TypeExpr, UnionDecl)
+from mig.schema.decl import (
+    Assign,
+    AttrArg,
+    Attribute,
+    CaseDecl,
+    CaseField,
+    FieldDecl,
+    LetDecl,
+    ListLit,
+    Lit,
+    NameRef,
+    NoneLit,
+    Pos,
+    RecordDecl,
+    RecordLit,
+    SomeLit,
+    TypeExpr,
+    UnionDecl,
+)
 from mig.schema.fsx import parse
 
 P = Pos("t.fsx", 0, 0)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from mig.schema.decl import LetDecl, Lit, RecordDecl, RecordLit
 from mig.schema.fsx import parse
-from mig.schema.fsx_lexer import KEYWORDS, tokenize
+from mig.schema.fsx.lexer import KEYWORDS, tokenize
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 

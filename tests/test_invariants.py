@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 import pytest
-
-from clihelp import MIG, run_mig
+from clihelp import MIG, mig_here, run_mig
 from invariant_writer import SCHEMA, awkward_value
+
+from mig.sqlite import connect
 
 WRITER = Path(__file__).with_name("invariant_writer.py")
 NEW_SCHEMA = SCHEMA.replace(
@@ -103,7 +104,8 @@ def new_path(d: Path) -> Path:
 
 
 def mig(d: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    out = run_mig(*args, "--dir", str(d))
+    """A runbook step, in this process (the kills below run `mig` in processes of their own)."""
+    out = mig_here(*args, "--dir", str(d))
     assert out.returncode == 0, out.stderr
     return out
 
@@ -420,7 +422,8 @@ def test_draining_blocks_every_client_and_reads_go_on(project: Path) -> None:
     assert raw.execute('SELECT count(*) FROM "order"').fetchone()[0] == 300
 
 
-def test_a_drain_that_cannot_write_the_new_database_leaves_the_old_one_writable(project: Path) -> None:
+def test_a_drain_that_cannot_write_the_new_database_leaves_the_old_one_writable(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Invariant 6's other side: writes are blocked only by a drain that can then replay.
     Found after the switch, a locked or read-only new file would leave the old service
     refusing writes until the operator noticed."""
@@ -428,8 +431,9 @@ def test_a_drain_that_cannot_write_the_new_database_leaves_the_old_one_writable(
     mig(project, "migrate")
     holder = sqlite3.connect(new_path(project), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another process's write lock on the new file
+    monkeypatch.setattr(connect, "BUSY_TIMEOUT_MS", 300)  # mig gives up sooner than its 10 s
     try:
-        out = run_mig("drain", "--dir", str(project))
+        out = mig_here("drain", "--dir", str(project))
     finally:
         holder.execute("ROLLBACK")
     assert out.returncode == 1 and out.stderr.count("\n") == 1 and "locked" in out.stderr, out.stderr
@@ -569,7 +573,7 @@ def test_a_lock_taken_on_a_removed_lock_file_does_not_count(tmp_path: Path, monk
     """A command that opened the lock file just before its holder removed it, and locked
     it just after, must not run beside a third command that made a new lock file."""
     from mig.errors import DatabaseBusy
-    from mig.phases import state
+    from mig.phases.common import state
 
     anchor = tmp_path / "app-0000000000000001.sqlite"
     anchor.write_bytes(b"")
@@ -607,7 +611,7 @@ def test_a_lock_taken_on_a_removed_lock_file_does_not_count(tmp_path: Path, monk
 def test_a_migration_whose_guards_an_older_mig_made_goes_on(project: Path) -> None:
     """Guards made with another cache-size identity (-31337 before 2026-12-02) still let
     mig, and only mig, write: drain and cutover take the value the guards hold."""
-    from mig.plan.statements import guard_trigger_names, guard_trigger_sql
+    from mig.bookkeeping import guard_trigger_names, guard_trigger_sql
 
     seed_old(old_path(project), "wal")
     mig(project, "migrate")

@@ -7,9 +7,9 @@ import sqlite3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mig.introspect import introspect
+from mig.ddl import create_statements
 from mig.model import Column, ForeignKey, Index, Schema, Table, View, schema_hash
-from mig.render import create_statements
+from mig.sqlite.introspect import introspect
 
 NAMES = ["id", "order", "group", "name", 'we"ird', "sp ace", "Ünïcode", "select", "a1", "x_y",
          "value", "key", "2nd"]

@@ -13,14 +13,14 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from clihelp import project
+
 from mig import commands
-from mig.db import MIG_CACHE_SIZE
+from mig.bookkeeping import GUARD_TOKEN, MIGRATING_MESSAGE
 from mig.errors import WrongState
-from mig.plan.statements import GUARD_TOKEN, MIGRATING_MESSAGE
 from mig.runtime import NotReady
 from mig.runtime.watch import translate
+from mig.sqlite.connect import MIG_CACHE_SIZE
 
 OLD = "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a');"
 NEW = "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, w TEXT);"
@@ -80,7 +80,7 @@ def test_after_cutover_any_client_writes_even_one_refused_before(migrated: tuple
 
 
 def test_mig_s_override_answers_every_other_option_as_sqlite_does(migrated: tuple[Path, Path]) -> None:
-    from mig.db import mig_writer, open_rw
+    from mig.sqlite.connect import mig_writer, open_rw
 
     _, new = migrated
     conn = mig_writer(open_rw(new))

@@ -11,8 +11,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from clihelp import mig_here, project
 
-from clihelp import project, run_mig
 from mig import commands
 from mig.errors import WrongState
 
@@ -45,7 +45,7 @@ def migrated(tmp_path: Path) -> Path:
 def test_a_marker_removed_while_recording_is_diagnosed_by_every_command(migrated: Path, tamper: str) -> None:
     _client(_old(migrated), tamper)
     for command in ("status", "plan", "migrate", "drain", "cutover", "verify", "cleanup-old"):
-        out = run_mig(command, "--dir", str(migrated))
+        out = mig_here(command, "--dir", str(migrated))
         assert out.returncode == 1, (command, out.stdout, out.stderr)
         assert out.stderr.startswith(f"{command} failed: {LOST}"), out.stderr
         assert out.stderr.rstrip().endswith("run `mig abort`, then `mig migrate` again")

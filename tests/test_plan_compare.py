@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mig.model import (Column, DropColumn, DropTable, ForeignKey, RenameColumn, RenameTable,
-                       Schema, Table)
+from mig.model import Column, DropColumn, DropTable, ForeignKey, RenameColumn, RenameTable, Schema, Table
 from mig.plan.compare import compare, copy_order
 
 ID = Column("id", "INTEGER", True)

@@ -12,10 +12,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from clihelp import mig_here, project, snapshot
 
-from clihelp import project, run_mig, snapshot
 from mig import commands
-from mig.phases import preflight
+from mig.sqlite import pacing
 
 OLD_DB = "proj-0000000000000001.sqlite"
 
@@ -88,7 +88,7 @@ ALLOWED = [
 def test_allowed_and_migrates(tmp_path: Path, old_sql: str, new_sql: str) -> None:
     report = plan_of(tmp_path, old_sql, new_sql)
     assert report.plan.refusals == ()
-    out = run_mig("migrate", cwd=Path(report.old).parent)
+    out = mig_here("migrate", cwd=Path(report.old).parent)
     assert out.returncode == 0, out.stderr
 
 
@@ -113,7 +113,7 @@ def test_plan_lists_new_changed_and_dropped_objects(tmp_path: Path) -> None:
            "CREATE VIEW v1 AS SELECT x FROM a;")
     changes = {(o.kind, o.name, o.change) for o in plan_of(tmp_path, old, new).plan.objects}
     assert changes == {("index", "i1", "changed"), ("index", "i2", "dropped"), ("index", "i3", "new")}
-    out = run_mig("plan", cwd=tmp_path / "proj").stdout
+    out = mig_here("plan", cwd=tmp_path / "proj").stdout
     assert "Index i3: new" in out and "Index i2: dropped" in out
 
 
@@ -121,30 +121,30 @@ def test_a_rename_takes_the_old_name_so_a_new_table_of_that_name_starts_empty(tm
     d = project(tmp_path, "CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO a VALUES (1, 'v');",
                 "-- mig:rename-table a b\nCREATE TABLE b (id INTEGER PRIMARY KEY, v TEXT);\n"
                 "CREATE TABLE a (id INTEGER PRIMARY KEY, w TEXT);")
-    assert run_mig("migrate", cwd=d).returncode == 0
+    assert mig_here("migrate", cwd=d).returncode == 0
     old = sqlite3.connect(d / OLD_DB, isolation_level=None)
     old.execute("INSERT INTO a VALUES (2, 'w')")
     old.execute("UPDATE a SET v = 'changed' WHERE id = 1")
     old.close()
-    assert run_mig("drain", cwd=d).returncode == 0
+    assert mig_here("drain", cwd=d).returncode == 0
     new = next(p for p in d.glob("proj-*.sqlite") if p.name != OLD_DB)
     conn = sqlite3.connect(new)
     assert conn.execute("SELECT * FROM b ORDER BY id").fetchall() == [(1, "changed"), (2, "w")]
     assert conn.execute("SELECT count(*) FROM a").fetchone()[0] == 0
-    assert run_mig("verify", cwd=d).returncode == 0
+    assert mig_here("verify", cwd=d).returncode == 0
 
 
 def test_a_keyless_table_gets_a_key_from_its_own_column(tmp_path: Path) -> None:
     d = project(tmp_path, "CREATE TABLE a (id INTEGER, x TEXT); INSERT INTO a VALUES (10, 'p'), (20, 'q'), (30, 'r');",
                 "CREATE TABLE a (id INTEGER PRIMARY KEY, x TEXT);")
-    assert run_mig("migrate", cwd=d).returncode == 0
+    assert mig_here("migrate", cwd=d).returncode == 0
     old = sqlite3.connect(d / OLD_DB, isolation_level=None)
     old.execute("UPDATE a SET x = 'P' WHERE id = 10")
     old.execute("DELETE FROM a WHERE id = 20")
     old.execute("UPDATE a SET id = 31 WHERE id = 30")
     old.execute("INSERT INTO a VALUES (40, 's')")
     old.close()
-    assert run_mig("drain", cwd=d).returncode == 0
+    assert mig_here("drain", cwd=d).returncode == 0
     new = next(p for p in d.glob("proj-*.sqlite") if p.name != OLD_DB)
     got = sqlite3.connect(new).execute("SELECT id, x FROM a ORDER BY id").fetchall()
     assert got == [(10, "P"), (31, "r"), (40, "s")]
@@ -153,42 +153,42 @@ def test_a_keyless_table_gets_a_key_from_its_own_column(tmp_path: Path) -> None:
 def test_writes_to_rows_with_a_null_key_are_replayed(tmp_path: Path) -> None:
     d = project(tmp_path, "CREATE TABLE tp (code TEXT PRIMARY KEY, v TEXT); INSERT INTO tp VALUES (NULL, 'one'), ('a', 'x');",
                 "CREATE TABLE tp (code TEXT PRIMARY KEY, v TEXT, n INTEGER);")
-    assert run_mig("migrate", cwd=d).returncode == 0
+    assert mig_here("migrate", cwd=d).returncode == 0
     old = sqlite3.connect(d / OLD_DB, isolation_level=None)
     old.execute("INSERT INTO tp VALUES (NULL, 'two')")
     old.execute("UPDATE tp SET v = 'changed' WHERE v = 'one'")
     old.close()
-    assert run_mig("drain", cwd=d).returncode == 0
+    assert mig_here("drain", cwd=d).returncode == 0
     new = next(p for p in d.glob("proj-*.sqlite") if p.name != OLD_DB)
     got = sorted(sqlite3.connect(new).execute("SELECT code, v FROM tp").fetchall(), key=repr)
     assert got == sorted([(None, "changed"), (None, "two"), ("a", "x")], key=repr)
-    assert run_mig("verify", cwd=d).returncode == 0
+    assert mig_here("verify", cwd=d).returncode == 0
 
 
 def test_a_write_that_breaks_a_new_unique_during_recording_stops_drain_before_the_block(tmp_path: Path) -> None:
     d = project(tmp_path, "CREATE TABLE u (id INTEGER PRIMARY KEY, email TEXT); INSERT INTO u VALUES (1, 'a');",
                 "CREATE TABLE u (id INTEGER PRIMARY KEY, email TEXT UNIQUE);")
-    assert run_mig("migrate", cwd=d).returncode == 0
+    assert mig_here("migrate", cwd=d).returncode == 0
     old = sqlite3.connect(d / OLD_DB, isolation_level=None)
     old.execute("INSERT INTO u VALUES (2, 'a')")  # the old schema allows it, the new one does not
-    drain = run_mig("drain", cwd=d)
+    drain = mig_here("drain", cwd=d)
     assert drain.returncode == 1 and "would push the row id=1 out of the new table: the row id=2" in drain.stderr, \
         drain.stderr
     assert "blocked" not in drain.stderr and "run `mig drain` again" in drain.stderr
     assert [l for l in drain.stderr.splitlines() if not l.startswith(("replay: ", "catch-up: "))] == \
         [drain.stderr.splitlines()[-1]]  # one line, after the progress lines
-    cut = run_mig("cutover", cwd=d)
+    cut = mig_here("cutover", cwd=d)
     assert cut.returncode == 1 and "still recording" in cut.stderr
     old.execute("UPDATE u SET email = 'b' WHERE id = 2")  # the old service still writes: the fix
-    assert run_mig("drain", cwd=d).returncode == 0
-    assert run_mig("cutover", cwd=d).returncode == 0
-    assert run_mig("verify", cwd=d).returncode == 0
+    assert mig_here("drain", cwd=d).returncode == 0
+    assert mig_here("cutover", cwd=d).returncode == 0
+    assert mig_here("verify", cwd=d).returncode == 0
 
 
 def test_seed_rows_are_in_the_new_database_right_after_migrate(tmp_path: Path) -> None:
     d = project(tmp_path, "CREATE TABLE r (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO r VALUES (1, 'old');",
                 "CREATE TABLE r (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO r VALUES (2, 'admin');")
-    assert run_mig("migrate", cwd=d).returncode == 0
+    assert mig_here("migrate", cwd=d).returncode == 0
     new = next(p for p in d.glob("proj-*.sqlite") if p.name != OLD_DB)
     assert sqlite3.connect(new).execute("SELECT * FROM r ORDER BY id").fetchall() == [(1, "old"), (2, "admin")]
 
@@ -198,7 +198,7 @@ def test_a_view_sqlite_rejects_is_a_schema_error_before_anything_changes(tmp_pat
     (d / "schema.sql").unlink()
     (d / "schema.fsx").write_text('[<ViewSql "SELECT x + FROM t">]\ntype V = { a: string }\ntype T = { x: int64 }\n')
     before = snapshot(d)
-    out = run_mig("migrate", cwd=d)
+    out = mig_here("migrate", cwd=d)
     assert out.returncode == 1 and "schema.fsx:1:1:" in out.stderr and "syntax error" in out.stderr
     assert snapshot(d) == before
 
@@ -209,7 +209,7 @@ def test_checks_over_a_without_rowid_table_read_it_in_ranges(tmp_path: Path, mon
           f"CREATE TABLE w (k TEXT PRIMARY KEY, p INTEGER) WITHOUT ROWID; INSERT INTO w VALUES {rows};"
     new = "CREATE TABLE p (id INTEGER PRIMARY KEY); " \
           "CREATE TABLE w (k TEXT PRIMARY KEY, p INTEGER REFERENCES p(id)) WITHOUT ROWID;"
-    monkeypatch.setattr(preflight, "CHECK_CHUNK_ROWS", 7)
+    monkeypatch.setattr(pacing, "CHECK_CHUNK_ROWS", 7)
     refusals = plan_of(tmp_path, old, new).plan.refusals
     orphans = sum(1 for i in range(60) if i % 7 not in (1, 2, 3))
     assert [(r.table, r.rows) for r in refusals] == [("w", orphans)]
@@ -231,7 +231,7 @@ def test_drain_catches_up_while_writes_still_flow(tmp_path: Path) -> None:
     is accepted by the old database and still reaches the new one."""
     d = project(tmp_path, "CREATE TABLE n (id INTEGER PRIMARY KEY, v INTEGER);",
                 "CREATE TABLE n (id INTEGER PRIMARY KEY, v INTEGER, w TEXT);")
-    assert run_mig("migrate", cwd=d).returncode == 0
+    assert mig_here("migrate", cwd=d).returncode == 0
     old = sqlite3.connect(d / OLD_DB, isolation_level=None)
     old.execute("BEGIN")
     old.executemany("INSERT INTO n VALUES (?, ?)", [(i, i) for i in range(20_000)])
@@ -259,5 +259,5 @@ def test_a_virtual_table_in_the_old_database_is_refused(tmp_path: Path) -> None:
     d = project(tmp_path, "CREATE VIRTUAL TABLE f USING fts5(a); INSERT INTO f VALUES ('x');",
                 "CREATE TABLE t (x);")
     before = snapshot(d)
-    out = run_mig("migrate", cwd=d)
+    out = mig_here("migrate", cwd=d)
     assert out.returncode == 1 and "virtual table" in out.stderr and snapshot(d) == before

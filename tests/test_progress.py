@@ -1,4 +1,4 @@
-"""mig/progress.py: plain lines that never invent a rate, and rich bars that end with their task
+"""mig/cli/progress.py: plain lines that never invent a rate, and rich bars that end with their task
 and never outlive it -- checked on a real pseudo-terminal, in process and through `mig migrate`."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from clihelp import project
 from terminal import run_on_a_terminal
 
-from mig.progress import MIN_ELAPSED_S, make_progress
+from mig.cli.progress import MIN_ELAPSED_S, make_progress
 
 
 def test_plain_lines_show_a_rate_only_once_it_means_something() -> None:

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from dbcompare import build_from_schema, build_from_sql, diff, intents_from_schema, intents_from_sql, introspect
+
 from mig.errors import SchemaInputError
 from mig.model import canonical_json, schema_hash
 from mig.schema import load_schema

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from clihelp import project
+
 from mig import commands
 
 
@@ -171,13 +171,13 @@ def test_following_the_advice_clears_the_refusal(tmp_path: Path, case: Case) -> 
 
 
 def test_an_expression_that_fails_on_old_values_refuses_migrate_before_anything_changes(tmp_path: Path) -> None:
-    from clihelp import run_mig, snapshot
+    from clihelp import mig_here, snapshot
 
     d = project(tmp_path, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);"
                           "INSERT INTO t VALUES (1, '{}'), (2, '[]'), (3, 'not json'), (4, '{}');",
                 "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX t_json ON t(json(v));")
     before = snapshot(d)
-    out = run_mig("migrate", "--dir", str(d))
+    out = mig_here("migrate", "--dir", str(d))
     assert out.returncode == 1, out
     assert "SQLite cannot compute the index t_json for some rows (malformed JSON) (e.g. id=3)" in out.stderr
     assert snapshot(d) == before

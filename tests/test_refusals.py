@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from clihelp import project, run_mig, snapshot
+from clihelp import mig_here, project, snapshot
 
 OLD = """
 CREATE TABLE author (id INTEGER PRIMARY KEY, name TEXT, email TEXT, age TEXT);
@@ -47,13 +46,13 @@ def test_plan_names_the_refusal_and_migrate_changes_nothing(
         tmp_path: Path, new_sql: str, where: str, reason: str, hint: str) -> None:
     d = project(tmp_path, OLD, new_sql)
     before = snapshot(d)
-    plan = run_mig("plan", "--dir", str(d))
+    plan = mig_here("plan", "--dir", str(d))
     assert plan.returncode == 1, plan.stdout + plan.stderr
     refused = [ln for ln in plan.stdout.splitlines() if ln.startswith("Refused: ")]
     assert len(refused) == 1, plan.stdout
     assert where in refused[0] and reason in refused[0] and hint in refused[0]
     assert "affected" in refused[0] and "e.g." in refused[0]  # count and sample row
-    migrate = run_mig("migrate", "--dir", str(d))
+    migrate = mig_here("migrate", "--dir", str(d))
     assert migrate.returncode == 1
     assert migrate.stderr.startswith("migrate failed: plan refused: ")
     assert len(migrate.stderr.strip().splitlines()) == 1 and "Traceback" not in migrate.stderr
@@ -63,7 +62,7 @@ def test_plan_names_the_refusal_and_migrate_changes_nothing(
 def test_declared_intent_lets_the_same_change_run(tmp_path: Path) -> None:
     new_sql = AUTHOR.replace(", age TEXT", "") + "-- mig:drop-column author age\n-- mig:drop-table note\n"
     d = project(tmp_path, OLD, new_sql)
-    plan = run_mig("plan", "--dir", str(d))
+    plan = mig_here("plan", "--dir", str(d))
     assert plan.returncode == 0, plan.stdout + plan.stderr
     assert "Refusals: 0" in plan.stdout and "Dropped table: note (declared)" in plan.stdout
 
@@ -73,7 +72,7 @@ def test_plan_json_lists_every_refusal(tmp_path: Path) -> None:
 
     new_sql = AUTHOR.replace("email TEXT", "email TEXT UNIQUE").replace("age TEXT", "age INTEGER")
     d = project(tmp_path, OLD, new_sql)
-    out = run_mig("plan", "--json", "--dir", str(d))
+    out = mig_here("plan", "--json", "--dir", str(d))
     assert out.returncode == 1
     data = json.loads(out.stdout)
     reasons = sorted(r["table"] + "." + str(r["column"]) for r in data["plan"]["refusals"])
@@ -96,18 +95,18 @@ def test_a_logged_row_the_new_schema_refuses_fails_drain_before_writes_are_block
     d = project(tmp_path, old, f"CREATE TABLE orders (id INTEGER PRIMARY KEY, {column});")
     db = d / "proj-0000000000000001.sqlite"
     sqlite3.connect(db).execute("PRAGMA journal_mode=WAL").connection.close()  # reads block no writer
-    assert run_mig("migrate", cwd=d).returncode == 0
+    assert mig_here("migrate", cwd=d).returncode == 0
     with sqlite3.connect(db) as conn:
         conn.execute(f"INSERT INTO orders VALUES {row}")
-    out = run_mig("drain", cwd=d)
+    out = mig_here("drain", cwd=d)
     failed = [line for line in out.stderr.splitlines() if not line.startswith("catch-up:")]
     assert out.returncode == 1 and len(failed) == 1 and failed[0].startswith("drain failed:"), out
     assert key in out.stderr and "fix" in out.stderr and "Traceback" not in out.stderr, out
     assert "blocked" not in out.stderr and "run `mig drain` again" in out.stderr, out
-    assert "Marker status: recording" in run_mig("status", cwd=d).stdout
+    assert "Marker status: recording" in mig_here("status", cwd=d).stdout
     with sqlite3.connect(db) as conn:  # the old service still writes, and may fix the row
         conn.execute("UPDATE orders SET total = 1.0, tag = 'b' WHERE id = 7")
-    out = run_mig("drain", cwd=d)
+    out = mig_here("drain", cwd=d)
     assert out.returncode == 0, out
 
 
@@ -118,9 +117,9 @@ def test_an_fsx_default_sqlite_cannot_evaluate_is_a_refusal_not_a_database_error
     (d / "schema.fsx").write_text('[<AutoIncPK "id">]\n[<DefaultExpr("z", "nosuchfunc()")>]\n'
                                   "type Player =\n  { id: int64\n    handle: string\n    z: string }\n")
     before = snapshot(d)
-    plan = run_mig("plan", cwd=d)
+    plan = mig_here("plan", cwd=d)
     assert plan.returncode == 1 and "Refused: player.z: SQLite cannot evaluate its DEFAULT" in plan.stdout, plan
-    migrate = run_mig("migrate", cwd=d)
+    migrate = mig_here("migrate", cwd=d)
     assert migrate.returncode == 1 and "plan refused: player.z" in migrate.stderr, migrate
     assert snapshot(d) == before
 
@@ -128,7 +127,7 @@ def test_an_fsx_default_sqlite_cannot_evaluate_is_a_refusal_not_a_database_error
 def test_a_default_sqlite_cannot_evaluate_hides_no_other_refusal(tmp_path: Path) -> None:
     new = AUTHOR.replace("email TEXT", "email TEXT UNIQUE").replace("age TEXT", "age TEXT, z TEXT DEFAULT (nosuchfunc())")
     d = project(tmp_path, OLD, new + NOTE)
-    plan = run_mig("plan", cwd=d)
+    plan = mig_here("plan", cwd=d)
     refused = [ln for ln in plan.stdout.splitlines() if ln.startswith("Refused: ")]
     assert plan.returncode == 1 and len(refused) == 2, plan.stdout
     assert any("author.z" in r for r in refused) and any("UNIQUE (email)" in r for r in refused)
@@ -140,17 +139,17 @@ def test_in_rollback_journal_mode_too_the_logged_rows_are_checked_before_writes_
     import sqlite3
     d = project(tmp_path, "CREATE TABLE orders (id INTEGER PRIMARY KEY, tag TEXT); INSERT INTO orders VALUES (1, 'a');",
                 "CREATE TABLE orders (id INTEGER PRIMARY KEY, tag TEXT NOT NULL DEFAULT 'a');")
-    assert run_mig("migrate", cwd=d).returncode == 0
+    assert mig_here("migrate", cwd=d).returncode == 0
     with sqlite3.connect(d / "proj-0000000000000001.sqlite") as conn:
         conn.execute("INSERT INTO orders VALUES (7, NULL)")
-    out = run_mig("drain", cwd=d)
+    out = mig_here("drain", cwd=d)
     assert out.returncode == 1 and "id=7" in out.stderr and "blocked" not in out.stderr, out
-    assert "Marker status: recording" in run_mig("status", cwd=d).stdout
+    assert "Marker status: recording" in mig_here("status", cwd=d).stdout
 
 
 def test_a_refusal_sample_shows_values_as_sql(tmp_path: Path) -> None:
     d = project(tmp_path, OLD, AUTHOR.replace("email TEXT", "email TEXT NOT NULL") + NOTE)
-    plan = run_mig("plan", cwd=d)
+    plan = mig_here("plan", cwd=d)
     refused = [ln for ln in plan.stdout.splitlines() if ln.startswith("Refused: author.email")]
     assert refused and "e.g. id=3, name='Cy', email=NULL, age='old'" in refused[0], plan.stdout
 
@@ -162,5 +161,5 @@ def test_an_unchanged_foreign_key_is_not_scanned_by_the_plan(tmp_path: Path) -> 
         "INSERT INTO author VALUES (1, 'Ann', NULL, NULL); INSERT INTO note VALUES (1, 1, 'hi'), (2, 9, 'orphan');"
     d = project(tmp_path, old, AUTHOR.replace("age TEXT", "age TEXT, bio TEXT")
                 + NOTE.replace("author_id INTEGER", "author_id INTEGER REFERENCES author(id)"))
-    plan = run_mig("plan", "--dir", str(d))
+    plan = mig_here("plan", "--dir", str(d))
     assert plan.returncode == 0 and "Refusals: 0" in plan.stdout, plan.stdout + plan.stderr

@@ -20,12 +20,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import mig.phases.common.replay as replay_engine
 import mig.phases.drain as drain_phase
 from mig.commands import Inputs, drain_command, migrate_command
-from mig.introspect import introspect
 from mig.plan.compare import compare
 from mig.plan.statements import replay_sql
 from mig.schema.sql import loads
+from mig.sqlite.introspect import introspect
 
 OLD_SCHEMA = """
 CREATE TABLE t (id INTEGER PRIMARY KEY, u TEXT COLLATE NOCASE UNIQUE, k INTEGER, p);
@@ -78,9 +79,9 @@ def apply(conn: sqlite3.Connection, ops: list[tuple[str, tuple[object, ...]]]) -
 
 @pytest.fixture(autouse=True)
 def restore_batch():  # type: ignore[no-untyped-def]
-    saved = drain_phase._batch_size
+    saved = drain_phase.batch_size
     yield
-    drain_phase._batch_size = saved
+    drain_phase.batch_size = saved
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -98,7 +99,7 @@ def test_any_writes_replayed_in_any_batches_give_the_old_rows(
         apply(old, before)
         report = migrate_command(Inputs(d))
         apply(old, during)
-        drain_phase._batch_size = lambda conn: batch
+        drain_phase.batch_size = lambda conn: batch
         drain_command(Inputs(d))
         new = sqlite3.connect(f"file:{report.new}?mode=ro", uri=True)
         try:
@@ -132,7 +133,7 @@ def test_a_duplicate_key_in_a_keyless_old_table_does_not_hide_a_stale_row() -> N
 
     def replay(lo: int, hi: int, gone: bool) -> None:
         conn.execute("BEGIN")
-        drain_phase._replay_table(conn, replay_sql(tp), {"lo": lo, "hi": hi}, gone=gone)
+        replay_engine._replay_table(conn, replay_sql(tp), {"lo": lo, "hi": hi}, gone=gone)
         conn.execute("COMMIT")
 
     write("INSERT INTO old.t VALUES (1, 'p', 0)", "I", 1)  # key 1 twice, for a while

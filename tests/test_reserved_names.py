@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from clihelp import mig_here, project, snapshot
 
-from clihelp import project, run_mig, snapshot
 from mig import commands
 from mig.errors import WrongState
 
@@ -41,7 +41,7 @@ def test_a_users_table_under_a_mig_name_is_refused_before_anything_changes(
 
 def test_the_cli_says_it_in_one_line(tmp_path: Path) -> None:
     d = project(tmp_path, OLD + "CREATE TABLE _migration_log (a, b);", NEW)
-    out = run_mig("migrate", "--dir", str(d))
+    out = mig_here("migrate", "--dir", str(d))
     assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
     assert out.stderr.startswith("migrate failed: the old database has its own table _migration_log (a, b)")
     assert "rename it there" in out.stderr

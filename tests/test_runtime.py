@@ -51,11 +51,6 @@ def migrated(tmp_path: Path) -> tuple[Path, Path, Path]:
     return d, old, Path(report.new)
 
 
-def _mig(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mig.cli", *args], capture_output=True,
-                          text=True, timeout=60)
-
-
 def _insert_book(conn: sqlite3.Connection, title: str) -> int:
     cur = conn.execute("INSERT INTO books (author_id, title) VALUES (1, ?)", (title,))
     assert cur.lastrowid is not None
@@ -211,7 +206,7 @@ def test_wait_until_ready_says_the_file_is_gone_after_a_real_abort(
         migrated: tuple[Path, Path, Path]) -> None:
     d, old, new = migrated
     abort = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3); "
-                              "from mig.cli import main; main()", "abort", "--dir", str(d)],
+                              "from mig.cli.main import main; main()", "abort", "--dir", str(d)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     started = time.monotonic()
     with pytest.raises(DatabaseNotFound, match="was removed while waiting"):
@@ -258,7 +253,7 @@ def test_wait_until_ready_returns_when_a_real_cutover_subprocess_commits(
     d, _, new = migrated
     commands.drain_command(commands.Inputs(d))
     cutover = subprocess.Popen([sys.executable, "-c", "import time, sys; time.sleep(0.5); "
-                                "from mig.cli import main; main()", "cutover", "--new", str(new)],
+                                "from mig.cli.main import main; main()", "cutover", "--new", str(new)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with runtime.connect(new, role="new") as db:
         started = time.monotonic()

@@ -12,8 +12,8 @@ import re
 from pathlib import Path
 
 import pytest
-
 from dbcompare import build_from_schema, intents_from_schema
+
 from mig.model import canonical_json, schema_hash
 from mig.schema import fsx
 from mig.schema.python import loads

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clihelp import make_db, run_mig
+from clihelp import make_db, mig_here
 
 SCHEMA = ("from pathlib import Path\n"
           "Path(__file__).with_name('ran').touch()\n"
@@ -25,11 +25,11 @@ def test_only_plan_and_migrate_execute_schema_py(tmp_path: Path) -> None:
     (d / "schema.py").write_text(SCHEMA)
     ran = d / "ran"
     for command in ("plan", "migrate"):
-        assert run_mig(command, "--dir", str(d)).returncode == 0
+        assert mig_here(command, "--dir", str(d)).returncode == 0
         assert ran.exists(), f"{command} should run schema.py"
         ran.unlink()
     (d / "schema.py").write_text(SCHEMA + "raise SystemExit('edited after migrate')\n")
     for command in ("status", "verify", "drain", "status", "cutover", "verify", "cleanup-old", "status"):
-        out = run_mig(command, "--dir", str(d))
+        out = mig_here(command, "--dir", str(d))
         assert out.returncode == 0, (command, out.stderr)
         assert not ran.exists(), f"{command} ran schema.py"

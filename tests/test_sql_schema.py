@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from dbcompare import build_from_schema, build_from_sql, diff, intents_from_schema, intents_from_sql, introspect
+
 from mig.errors import SchemaInputError
 from mig.model import RenameColumn, RenameTable, schema_hash
 from mig.schema.sql import loads

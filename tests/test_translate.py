@@ -18,7 +18,7 @@ from mig.model import ForeignKey, RenameColumn, RenameTable, SeedRow, snake
 from mig.schema import decl
 from mig.schema.python import loads
 from mig.schema.translate import translate
-from mig.sqltext import canonical
+from mig.sql.text import canonical
 
 HEADER = "from mig.dsl import *\n"
 MARK = "»"
@@ -912,7 +912,7 @@ def test_a_sample_value_is_written_as_sql_that_reads_back_as_the_same_value(valu
     """Refusal samples show values as SQL, so an operator can paste them into a query."""
     import sqlite3
 
-    from mig.sqltext import sql_literal
+    from mig.sql.text import sql_literal
     row = sqlite3.connect(":memory:").execute(f"SELECT {sql_literal(value)}, typeof({sql_literal(value)})").fetchone()
     expected_type = {type(None): "null", int: "integer", float: "real", str: "text", bytes: "blob"}[type(value)]
     assert row == (value, expected_type)

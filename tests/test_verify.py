@@ -6,8 +6,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from clihelp import mig_here, project
 
-from clihelp import project, run_mig
 from mig import commands
 from mig.phases import verify as verify_phase
 
@@ -28,8 +28,8 @@ def migrated(tmp: Path) -> tuple[Path, sqlite3.Connection]:
     old.executemany("INSERT INTO k VALUES (?, ?, ?)", [(f"a{i % 7}", f"b{i}", i) for i in range(200)])
     old.executemany("INSERT INTO loose VALUES (?, ?)", [(i, str(i)) for i in range(50)])
     old.execute("COMMIT")
-    assert run_mig("migrate", cwd=d).returncode == 0
-    assert run_mig("drain", cwd=d).returncode == 0
+    assert mig_here("migrate", cwd=d).returncode == 0
+    assert mig_here("drain", cwd=d).returncode == 0
     new = next(p for p in d.glob("proj-*.sqlite") if not p.name.endswith("0001.sqlite"))
     return d, sqlite3.connect(new, isolation_level=None)
 
@@ -69,11 +69,11 @@ def test_a_difference_is_found_and_named(tmp_path: Path, monkeypatch: pytest.Mon
     report = commands.verify_command(commands.Inputs(d))
     bad = [t for t in report.tables if not t.ok]
     assert [t.table for t in bad] == [table] and key in bad[0].differing_keys, bad
-    out = run_mig("verify", cwd=d)
+    out = mig_here("verify", cwd=d)
     assert out.returncode == 1 and f"differing key: {key}" in out.stdout
 
 
 def test_seed_rows_and_default_columns_are_not_differences(tmp_path: Path) -> None:
     d, new = migrated(tmp_path)
     assert new.execute("SELECT s, extra FROM t WHERE id = 1000").fetchone() == ("seed", "x")
-    assert run_mig("verify", cwd=d).returncode == 0
+    assert mig_here("verify", cwd=d).returncode == 0

@@ -3,7 +3,7 @@ writes, and a refusal that only the tail can show gives the writes back.
 
 Each refusal class is tried twice: with the offending row logged before drain
 starts, and with it written in the tail (between drain's whole checks and its
-block: `_block_writes` is wrapped so the row is committed by another
+block: `block_writes` is wrapped so the row is committed by another
 connection just before the real block). Either way the old database must end
 up recording and accepting writes, the message must name the row, and after
 the fix the runbook must run to the end with nothing lost.
@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-
 from clihelp import project, run_mig
+
 from mig import commands
-from mig.db import mig_writer, open_rw
 from mig.errors import MigError
 from mig.phases import cutover as cutover_phase
 from mig.phases import drain as drain_phase
+from mig.sqlite.connect import mig_writer, open_rw
 
 OLD = """
 CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT);
@@ -87,12 +87,12 @@ def _marker(db: Path) -> str:
 
 def _write_before_block(monkeypatch: pytest.MonkeyPatch, db: Path, sql: str) -> None:
     """The row arrives in the tail: committed after drain's whole checks, just before its block."""
-    real: Callable[..., int] = drain_phase._block_writes
+    real: Callable[..., int] = drain_phase.block_writes
 
     def late_write_then_block(old_path: Path, *rest: object) -> int:
         _write(db, sql)
         return real(old_path, *rest)
-    monkeypatch.setattr(drain_phase, "_block_writes", late_write_then_block)
+    monkeypatch.setattr(drain_phase, "block_writes", late_write_then_block)
 
 
 def _finish_runbook(inputs: commands.Inputs, old: Path, fix: str) -> None:
@@ -207,7 +207,7 @@ def test_nothing_inside_the_window_reads_a_whole_table(tmp_path: Path, monkeypat
     _write_before_block(monkeypatch, old, "INSERT INTO item VALUES (4, 2, 'in the tail', NULL)")
     traced: list[tuple[bool, str]] = []  # (after the block, statement)
     blocked = [False]
-    real_block = drain_phase._block_writes
+    real_block = drain_phase.block_writes
 
     def block(old_path: Path, *rest: object) -> int:
         version = real_block(old_path, *rest)
@@ -217,7 +217,7 @@ def test_nothing_inside_the_window_reads_a_whole_table(tmp_path: Path, monkeypat
     def traced_writer(conn: sqlite3.Connection) -> sqlite3.Connection:
         conn.set_trace_callback(lambda sql: traced.append((blocked[0], sql)))
         return mig_writer(conn)
-    monkeypatch.setattr(drain_phase, "_block_writes", block)
+    monkeypatch.setattr(drain_phase, "block_writes", block)
     monkeypatch.setattr(drain_phase, "mig_writer", traced_writer)
     monkeypatch.setattr(cutover_phase, "mig_writer", traced_writer)
     report = commands.drain_command(inputs, then_cutover=True)
@@ -251,7 +251,7 @@ from mig.phases import drain
 point = sys.argv[2]
 real = getattr(drain, point)
 def killed(*args, **kwargs):
-    if point == "_block_writes":
+    if point == "block_writes":
         real(*args, **kwargs)  # killed right after the block committed
     os.kill(os.getpid(), signal.SIGKILL)  # "_finish": the tail replayed, not committed
 setattr(drain, point, killed)
@@ -259,7 +259,7 @@ commands.drain_command(commands.Inputs(Path(sys.argv[1]), None, None, None))
 """
 
 
-@pytest.mark.parametrize("point", ["_block_writes", "_finish"])
+@pytest.mark.parametrize("point", ["block_writes", "_finish"])
 def test_a_drain_killed_inside_the_window_finishes_when_run_again(tmp_path: Path, point: str) -> None:
     """SIGKILL, a real process, at a chosen point inside the window (no timing): writes stay
     blocked (nothing can reopen them), and drain run again asks the whole checks itself."""

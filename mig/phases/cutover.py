@@ -3,7 +3,7 @@
 Truth, not a flag (invariant 8): the old log itself must be replayed to its
 last entry and the old marker must be `draining` (so no new entry can
 appear), drain's truth checks (foreign keys, row counts, logged rows; see
-truth.py) must have reached that same last entry, the seed rows must be in
+mig.phases.common.consistency) must have reached that same last entry, the seed rows must be in
 place, and neither schema may have changed. All of it costs what the schema
 and the seed rows cost, never a scan of a table: cutover runs while writes
 are refused. Then, atomically: the target's own triggers are created (so
@@ -19,24 +19,30 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from mig.db import mig_writer, open_ro, open_rw, translate_errors
-from mig.introspect import introspect
-from mig.phases.safety import check_old_schema, fingerprint
-from mig.phases.seeds import stored_seeds
-from mig.phases.state import (BLOCKED_AT, CHECKED_THROUGH, DRAIN_BLOCKED_S, checkpoint, log_max, now,
-                              phase_lock, progress_number, read_new, read_old, refuse, table_exists)
+from mig.bookkeeping import BLOCKED_AT, CHECKED_THROUGH, DRAIN_BLOCKED_S
+from mig.ddl import seed_row_match_sql
+from mig.phases.common.safeguards import NEW_SCHEMA_VERSION, OLD_SCHEMA_VERSION, check_new_schema, check_old_schema
+from mig.phases.common.seeds import stored_seeds
+from mig.phases.common.state import (
+    checkpoint,
+    log_max,
+    now,
+    phase_lock,
+    progress_number,
+    read_new,
+    read_old,
+    refuse,
+    table_exists,
+)
 from mig.plan.ops import Plan
-from mig.plan.statements import guard_trigger_names
-from mig.render import seed_row_match_sql
-from mig.sqltext import quote_ident as q
+from mig.sql.text import quote_ident as q
+from mig.sqlite.connect import mig_writer, open_ro, open_rw, translate_errors
 
-__all__ = ["CutoverReport", "cutover", "check_new_schema", "OLD_SCHEMA_VERSION", "NEW_SCHEMA_VERSION"]
+__all__ = ["CutoverReport", "cutover"]
 
 # Progress keys drain leaves: each database's `PRAGMA schema_version` where drain last
 # checked its schema (the old one's as the block left it, the new one's as the tail
 # left it); see _schema_unchanged.
-OLD_SCHEMA_VERSION = "old_schema_version"
-NEW_SCHEMA_VERSION = "new_schema_version"
 
 
 @dataclass
@@ -85,20 +91,6 @@ def _schema_unchanged(conn: sqlite3.Connection, key: str) -> bool:
     number is the same, checked, schema: no introspection inside the window."""
     recorded = progress_number(conn, key)
     return recorded is not None and recorded == conn.execute("PRAGMA schema_version").fetchone()[0]
-
-
-def check_new_schema(conn: sqlite3.Connection, plan: Plan | None) -> None:
-    """The new schema is the one migrate built, and every table is still guarded."""
-    assert plan is not None
-    row = conn.execute("SELECT value FROM _migration_progress WHERE key = 'new_fingerprint'").fetchone()
-    now_print = fingerprint(introspect(conn))
-    if row is not None and row[0] != now_print:
-        raise refuse("new_changed", detail=f"fingerprint {row[0]} -> {now_print}")
-    guards = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-    missing = [tp.target for tp in plan.tables
-               if not set(guard_trigger_names(tp.target)) <= guards]
-    if missing:
-        raise refuse("new_changed", detail=f"the write guards of {', '.join(missing)} were dropped")
 
 
 def _check_old_log(conn: sqlite3.Connection, old_path: Path, new_path: Path) -> None:

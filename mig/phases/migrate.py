@@ -29,35 +29,42 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ContextManager
 
-from mig.db import (INDEX_BUILD_CACHE_SIZE, READ_TARGET_S, WriteBack, attach_old, cache_sized,
-                    create_db_file, mig_writer, open_ro, open_rw, paced, translate_errors)
+from mig.bookkeeping import guard_trigger_sql, new_bookkeeping_sql, old_bookkeeping_sql
+from mig.ddl import create_index_sql, table_statements, trigger_statements, view_statements
 from mig.errors import PlanRefused, leaves_on_failure
-from mig.introspect import introspect
 from mig.model import Schema, encode_value, schema_hash
-from mig.paths import check_creatable
-from mig.phases import preflight
-from mig.phases.precheck import (already_done, check_fresh, check_resumable, has_schema, target_state,
-                                 without_source)
-from mig.phases.seeds import apply_seeds
-from mig.phases.safety import Progress, fingerprint, guards_lifted
-from mig.phases.state import now, phase_lock, read_old, refuse
-from mig.plan.ops import Plan, TablePlan
-from mig.plan.statements import (
-    capture_trigger_sql,
-    chunk_end_sql,
-    copy_chunk_sql,
-    guard_trigger_sql,
-    log_key,
-    log_width,
-    new_bookkeeping_sql,
-    old_bookkeeping_sql,
+from mig.phases.common import datachecks
+from mig.phases.common.preconditions import (
+    already_done,
+    check_creatable,
+    check_fresh,
+    check_resumable,
+    has_schema,
+    target_state,
+    without_source,
 )
-from mig.render import create_index_sql, table_statements, trigger_statements, view_statements
-from mig.sqltext import quote_ident as q
+from mig.phases.common.safeguards import Progress, fingerprint, guards_lifted
+from mig.phases.common.seeds import apply_seeds
+from mig.phases.common.state import now, phase_lock, read_old, refuse
+from mig.plan.capture import capture_trigger_sql, log_key, log_width
+from mig.plan.ops import Plan, TablePlan
+from mig.plan.statements import chunk_end_sql, copy_chunk_sql
+from mig.sql.text import quote_ident as q
+from mig.sqlite.connect import (
+    INDEX_BUILD_CACHE_SIZE,
+    attach_old,
+    cache_sized,
+    create_db_file,
+    mig_writer,
+    open_ro,
+    open_rw,
+    remove_db_files,
+    translate_errors,
+)
+from mig.sqlite.introspect import introspect
+from mig.sqlite.pacing import READ_TARGET_S, WriteBack, paced
 
-__all__ = ["MigrateReport", "make_plan", "migrate"]
-
-make_plan = preflight.make_plan  # re-exported: `mig plan` and migrate refuse through one path
+__all__ = ["MigrateReport", "migrate"]
 
 
 
@@ -101,7 +108,7 @@ def migrate(old_path: Path | None, new_path: Path, target: Schema, schema_path: 
     _remove_if_empty(new_path)
     if not new_path.exists():  # refuse before any side effect, the lock file included
         report.notes += check_fresh(old_path, new_path)  # sound, room on disk: before any change
-        old_schema, plan = make_plan(old_path, target)
+        old_schema, plan = datachecks.make_plan(old_path, target)
         if plan.refusals:
             raise PlanRefused(plan.refusals)
     with phase_lock(new_path, like=old_path):
@@ -124,8 +131,7 @@ def _recording_on_failure(old_path: Path) -> ContextManager[None]:
 def _remove_if_empty(path: Path) -> None:
     """A migrate killed before the new database's first commit leaves an empty file: start over."""
     if path.is_file() and not has_schema(path):
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
+        remove_db_files(path)
 
 
 def _install_capture(old_path: Path, new_path: Path, old_schema: Schema, plan: Plan) -> None:

@@ -6,8 +6,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from mig.db import attach_old, open_ro, translate_errors
-from mig.phases.state import read_new, read_old, recorded_link, table_exists
+from mig.phases.common.state import read_new, read_old, recorded_link, table_exists
+from mig.sqlite.connect import attach_old, open_ro, translate_errors
 
 __all__ = ["StatusReport", "status"]
 

@@ -20,14 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from mig.db import attach_old, let_writers_in, open_ro, translate_errors
 from mig.errors import WrongState
 from mig.model import SeedRow
-from mig.phases.seeds import stored_seeds
-from mig.phases.safety import check_old_schema
-from mig.phases.state import read_new, read_old, refuse
+from mig.phases.common.safeguards import check_old_schema
+from mig.phases.common.seeds import stored_seeds
+from mig.phases.common.state import read_new, read_old, refuse
 from mig.plan.ops import ColumnSource, Plan, TablePlan
-from mig.sqltext import quote_ident as q
+from mig.sql.text import quote_ident as q
+from mig.sqlite.connect import attach_old, open_ro, translate_errors
+from mig.sqlite.pacing import let_writers_in
 
 __all__ = ["VerifyReport", "TableVerdict", "verify", "VERIFY_CHUNK_ROWS"]
 

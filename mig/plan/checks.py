@@ -12,14 +12,21 @@ from __future__ import annotations
 from dataclasses import replace
 
 from mig.model import Column, ForeignKey, Schema, Table
-from mig.plan.mapping import (affinity, chunking, columns_named, directive_name, mapped_select,
-                              missing_parent, stored_default)
+from mig.plan.mapping import (
+    affinity,
+    chunking,
+    columns_named,
+    directive_name,
+    mapped_select,
+    missing_parent,
+    stored_default,
+)
 from mig.plan.ops import EVALUATE, RANGE, DataCheck, TablePlan
 from mig.plan.references import untouched_reference
 from mig.plan.seed_checks import seed_checks
 from mig.plan.uniques import unique_checks
-from mig.sqltext import canonical, unquote_ident
-from mig.sqltext import quote_ident as q
+from mig.sql.text import canonical, unquote_ident
+from mig.sql.text import quote_ident as q
 
 __all__ = ["plan_checks", "value_changes_sql", "affinity", "mapped_select", "directive_name"]
 

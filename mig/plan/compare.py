@@ -15,8 +15,8 @@ from typing import Sequence
 from mig.model import Declared, Index, Schema, Table, Trigger, View, schema_hash
 from mig.plan.checks import directive_name, plan_checks
 from mig.plan.ops import RANGE, ColumnSource, DataCheck, ObjectChange, Plan, Refusal, TablePlan
-from mig.sqltext import quote_ident as q
-from mig.sqltext import unquote_ident
+from mig.sql.text import quote_ident as q
+from mig.sql.text import unquote_ident
 
 __all__ = ["compare", "copy_order", "intent_problems"]
 

@@ -5,11 +5,11 @@ Pure code: SQL strings out.
 
 from __future__ import annotations
 
+from mig.ddl import default_value_sql
 from mig.model import Column, ForeignKey, Schema, Table
 from mig.plan.ops import RANGE, TablePlan
-from mig.render import default_value_sql
-from mig.sqltext import KEYWORDS, quote_ident, tokenize, unquote_ident
-from mig.sqltext import quote_ident as q
+from mig.sql.text import KEYWORDS, quote_ident, tokenize, unquote_ident
+from mig.sql.text import quote_ident as q
 
 __all__ = ["affinity", "directive_name", "stored_default", "mapped_select", "chunking", "columns_named",
            "collation", "parent_probe", "lit"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from mig.model import ForeignKey, Schema, Table, Value
 from mig.plan.mapping import chunking, lit, mapped_select, missing_parent
 from mig.plan.ops import DataCheck, TablePlan
-from mig.sqltext import quote_ident as q
+from mig.sql.text import quote_ident as q
 
 __all__ = ["seed_checks"]
 

@@ -1,42 +1,20 @@
-"""The SQL the phases execute, produced from the plan; `mig plan` shows the same text.
-
-Capture is key-based: a trigger on every old table records *which* row
-changed (its primary key, or rowid for a keyless table), never the values.
-Replay then copies the row's current state from the old database — or
-deletes it from the new one when it is gone. That makes replay idempotent
-and order-insensitive, lets the copy run in short chunks without a long
-snapshot, and keeps values lossless because they travel SQLite to SQLite
-and never through JSON or Python (invariants 2, 3, 5, 9).
-
-An `INSERT OR REPLACE` that deletes a row conflicting on a UNIQUE column
-fires no DELETE trigger, so a BEFORE trigger logs the keys of rows that
-such a write could displace; logging a row that did not change is harmless.
+"""The SQL that copies and replays rows, produced from the plan; `mig plan` shows the
+same text. Replay copies a logged row's current state from the old database, or
+deletes it from the new one when it is gone: idempotent and order-insensitive,
+so the copy runs in short chunks without a long snapshot, and values travel
+SQLite to SQLite, never through JSON or Python (invariants 3, 5, 9). What is
+logged, and how, is `mig.plan.capture`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mig.model import Schema, Table
 from mig.plan.ops import Plan, TablePlan
-from mig.sqltext import quote_ident as q
-from mig.sqltext import quote_str, tokenize, unquote_ident
+from mig.sql.text import quote_ident as q
+from mig.sql.text import quote_str
 
 __all__ = [
-    "DRAINING_MESSAGE",
-    "MIGRATING_MESSAGE",
-    "GUARD_TOKEN",
-    "log_key",
-    "log_width",
-    "old_bookkeeping_sql",
-    "drain_lock_sql",
-    "drain_lock_names",
-    "capture_trigger_sql",
-    "capture_trigger_names",
-    "logging_trigger_names",
-    "guard_trigger_sql",
-    "guard_trigger_names",
-    "new_bookkeeping_sql",
     "copy_chunk_sql",
     "chunk_end_sql",
     "replay_sql",
@@ -48,199 +26,8 @@ __all__ = [
     "replay_keys_sql",
     "keys_table",
     "insert_mapped_sql",
+    "plan_statements",
 ]
-
-DRAINING_MESSAGE = ("mig: writes are blocked: this database is draining for a schema migration; "
-                    "send writes to the new service after cutover")
-MIGRATING_MESSAGE = ("mig: this database is being built by a migration and accepts no writes "
-                     "until `mig cutover`")
-# What the guards ask `sqlite_compileoption_used`: true on mig's connections only.
-GUARD_TOKEN = "mig writes here until cutover"
-CAPTURE_PREFIX = "_mig_capture_"
-GUARD_PREFIX = "_mig_guard_"
-
-
-def log_key(table: Table, plan: Plan | None = None) -> tuple[str, ...]:
-    """How the capture log names a row of `table`: the key its plan matches rows by,
-    else its primary key, else its rowid."""
-    tp = plan.by_source(table.name) if plan is not None else None
-    return tp.old_key if tp is not None else (table.primary_key or ("rowid",))
-
-
-def log_width(old: Schema, plan: Plan | None = None) -> int:
-    return max((len(log_key(t, plan)) for t in old.tables), default=1)
-
-
-def old_bookkeeping_sql(width: int) -> list[str]:
-    keys = ", ".join(f"k{i + 1}" for i in range(width))
-    return [
-        "CREATE TABLE _migration_marker (id INTEGER PRIMARY KEY CHECK (id = 1), "
-        "status TEXT NOT NULL CHECK (status IN ('recording', 'draining')), "
-        "new_path TEXT NOT NULL, schema_hash TEXT NOT NULL, started_at TEXT NOT NULL, "
-        "old_fingerprint TEXT NOT NULL)",
-        # No AUTOINCREMENT: entries are never deleted before cleanup, so rowids
-        # only grow, and the capture trigger stays one b-tree insert.
-        f"CREATE TABLE _migration_log (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, "
-        f"op TEXT NOT NULL, {keys})",
-    ]
-
-
-def drain_lock_sql() -> list[str]:
-    """Triggers that refuse every write to mig's own tables of the old database once
-    it drains: a client that set the marker back to `recording` would reopen the
-    database to writes nobody replays, and one that wrote the log would change
-    what drain replays (invariant 6). mig itself only drops these tables, which
-    fires no trigger; the names carry the capture prefix, so abort and cleanup-old
-    drop the triggers with the rest and introspection never counts them."""
-    return [f"CREATE TRIGGER IF NOT EXISTS {q(name)} "
-            f"BEFORE {op} ON {table} BEGIN SELECT RAISE(ABORT, {quote_str(DRAINING_MESSAGE)}); END"
-            for name, table, op in _drain_locks()]
-
-
-def drain_lock_names() -> list[str]:
-    """The triggers drain_lock_sql creates: dropped again when a failed drain reopens writes."""
-    return [name for name, _, _ in _drain_locks()]
-
-
-def _drain_locks() -> list[tuple[str, str, str]]:
-    return [(f"{CAPTURE_PREFIX}lock{table}_{op.lower()}", table, op)
-            for table in ("_migration_marker", "_migration_log") for op in ("INSERT", "UPDATE", "DELETE")]
-
-
-def _key_values(prefix: str, key: tuple[str, ...]) -> str:
-    return ", ".join(f"{prefix}.{'rowid' if k == 'rowid' else q(k)}" for k in key)
-
-
-def _log_insert(table: Table, key: tuple[str, ...], op: str, prefix: str, when: str | None = None) -> str:
-    """Log the key of row `prefix` (NEW or OLD), optionally only `when` it holds."""
-    cols = ", ".join(f"k{i + 1}" for i in range(len(key)))
-    where = f" WHERE {when}" if when else ""
-    return (f"INSERT INTO _migration_log (tbl, op, {cols}) SELECT "
-            f"{quote_str(table.name)}, '{op}', {_key_values(prefix, key)}{where}")
-
-
-def _unique_sets(table: Table, old: Schema) -> list[tuple[str, ...]]:
-    """Each UNIQUE of the table as SQL terms: a UNIQUE constraint's column names quoted
-    (a name with a space is one term), a unique index's terms as written."""
-    sets = [tuple(q(c) for c in u) for u in table.uniques if u != table.primary_key]
-    return sets + [tuple(i.columns) for i in old.indexes_of(table.name) if i.unique]
-
-
-def _column_term(term: str, table: Table) -> tuple[str, str] | None:
-    """(column, ` COLLATE x` or "") of an index term over a plain column (`u`, `u DESC`,
-    `u COLLATE NOCASE`); None for an expression. The collation is the one the
-    UNIQUE compares under, so a REPLACE it triggers is matched the same way."""
-    toks = tokenize(term)
-    if toks and toks[-1].is_word("ASC", "DESC"):
-        toks = toks[:-1]
-    collation = ""
-    if len(toks) >= 3 and toks[-2].is_word("COLLATE"):
-        collation = f" COLLATE {unquote_ident(toks[-1].text)}"
-        toks = toks[:-2]
-    if len(toks) != 1 or toks[0].kind not in ("word", "ident"):
-        return None
-    col = table.column(unquote_ident(toks[0].text))
-    return (col.name, collation) if col is not None else None
-
-
-def _displaced_rows(table: Table, key: tuple[str, ...], old: Schema, update: bool) -> str | None:
-    """Log the rows a REPLACE on a UNIQUE constraint could silently delete.
-
-    Such a delete fires no DELETE trigger (unless recursive_triggers is on).
-    An UPDATE's own row holds its values already and is logged as 'U'.
-    """
-    conds = []
-    for cols in _unique_sets(table, old):
-        terms = [_column_term(c, table) for c in cols]
-        if not all(terms):
-            continue  # an expression index: not tracked (see docs/design.md)
-        conds.append("(" + " AND ".join(f"{q(n)} = NEW.{q(n)}{coll}"
-                                        for n, coll in (t for t in terms if t)) + ")")
-    if not conds:
-        return None
-    slots = ", ".join(f"k{i + 1}" for i in range(len(key)))
-    sel = ", ".join("rowid" if k == "rowid" else q(k) for k in key)
-    where = "(" + " OR ".join(conds) + ")"
-    if update:
-        where += " AND rowid IS NOT OLD.rowid" if not table.without_rowid else \
-            " AND (" + " OR ".join(f"{q(k)} IS NOT OLD.{q(k)}" for k in table.primary_key) + ")"
-    return (f"INSERT INTO _migration_log (tbl, op, {slots}) SELECT {quote_str(table.name)}, 'R', "
-            f"{sel} FROM {q(table.name)} WHERE {where}")
-
-
-def capture_trigger_names(table: Table) -> list[str]:
-    base = CAPTURE_PREFIX + table.name
-    return [base + s for s in ("_ins", "_upd", "_del", "_bins", "_bupd")]
-
-
-def logging_trigger_names(table: Table) -> list[str]:
-    """The capture triggers every old table has (the BEFORE ones only where rows can be displaced)."""
-    return capture_trigger_names(table)[:3]
-
-
-def capture_trigger_sql(table: Table, old: Schema, key: tuple[str, ...] | None = None) -> list[str]:
-    """Triggers on one old table: block writes while draining, log every change.
-
-    Ops: I insert, U update (the row's key now), M the key an update moved
-    away from, D delete, R a row a REPLACE may have deleted. Only M, D and R
-    can mean a row is gone, so replay looks for deleted rows among those alone.
-    """
-    key = key or log_key(table)
-    ins, upd, dele, bins, bupd = (q(n) for n in capture_trigger_names(table))
-    t = q(table.name)
-    block = (f"SELECT RAISE(ABORT, {quote_str(DRAINING_MESSAGE)}) FROM _migration_marker "
-             "WHERE status = 'draining'")
-    cols = [f"{'rowid' if k == 'rowid' else q(k)}" for k in key]
-    key_changed = " OR ".join(f"OLD.{k} IS NOT NEW.{k}" for k in cols)
-    out = [
-        f"CREATE TRIGGER {ins} AFTER INSERT ON {t} BEGIN {block}; "
-        f"{_log_insert(table, key, 'I', 'NEW')}; END",
-        f"CREATE TRIGGER {upd} AFTER UPDATE ON {t} BEGIN {block}; "
-        f"{_log_insert(table, key, 'U', 'NEW')}; {_log_insert(table, key, 'M', 'OLD', key_changed)}; END",
-        f"CREATE TRIGGER {dele} AFTER DELETE ON {t} BEGIN {block}; "
-        f"{_log_insert(table, key, 'D', 'OLD')}; END",
-    ]
-    for name, op in ((bins, "INSERT"), (bupd, "UPDATE")):
-        displaced = _displaced_rows(table, key, old, op == "UPDATE")
-        if displaced:
-            out.append(f"CREATE TRIGGER {name} BEFORE {op} ON {t} BEGIN {displaced}; END")
-    return out
-
-
-def guard_trigger_names(table: str) -> list[str]:
-    return [GUARD_PREFIX + table + s for s in ("_ins", "_upd", "_del")]
-
-
-def guard_trigger_sql(table: str, cache_size: int | None = None) -> list[str]:
-    """Triggers that refuse writes from any connection but mig's (invariant 7).
-
-    They ask SQLite's built-in `sqlite_compileoption_used` about GUARD_TOKEN, which
-    is no compile option: 0 on every connection but mig's own, which override the
-    function (db.mig_writer). Nothing a client can read from the schema or set
-    with a PRAGMA lets it pass; only code that overrides a built-in does. A
-    built-in, so that the write is prepared everywhere and refused when it runs:
-    an unknown function would fail at prepare, where SQLite does not notice a
-    schema changed since, and a connection refused before cutover would stay
-    refused after it. `cache_size`: the guards of migrations an older mig started
-    (they let through a connection with that page-cache size), for tests of those."""
-    cond = (f"NOT sqlite_compileoption_used({quote_str(GUARD_TOKEN)})" if cache_size is None
-            else f"(SELECT cache_size FROM pragma_cache_size) <> {cache_size}")
-    raise_ = f"SELECT RAISE(ABORT, {quote_str(MIGRATING_MESSAGE)}) WHERE {cond};"
-    return [f"CREATE TRIGGER {q(n)} BEFORE {op} ON {q(table)} BEGIN {raise_} END"
-            for n, op in zip(guard_trigger_names(table), ("INSERT", "UPDATE", "DELETE"))]
-
-
-def new_bookkeeping_sql() -> list[str]:
-    return [
-        "CREATE TABLE _migration_status (id INTEGER PRIMARY KEY CHECK (id = 1), "
-        "status TEXT NOT NULL CHECK (status IN ('migrating', 'ready')), old_path TEXT NOT NULL, "
-        "plan TEXT NOT NULL, seeds TEXT NOT NULL, updated_at TEXT NOT NULL)",
-        "CREATE TABLE _migration_progress (key TEXT PRIMARY KEY, value) WITHOUT ROWID",
-        "CREATE TABLE _id_mapping (tbl TEXT NOT NULL, old_key, new_key, PRIMARY KEY (tbl, old_key))",
-        "CREATE TABLE _schema_identity (id INTEGER PRIMARY KEY CHECK (id = 1), "
-        "schema_hash TEXT NOT NULL, schema_commit TEXT, created_at TEXT NOT NULL)",
-    ]
-
 
 # ---------------------------------------------------------------- copy and replay
 

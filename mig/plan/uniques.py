@@ -10,8 +10,8 @@ from __future__ import annotations
 from mig.model import Index, Schema, Table
 from mig.plan.mapping import chunking, collation, columns_named, mapped_select
 from mig.plan.ops import GATHERED, DataCheck, TablePlan
-from mig.sqltext import quote_ident as q
-from mig.sqltext import tokenize, unquote_ident
+from mig.sql.text import quote_ident as q
+from mig.sql.text import tokenize, unquote_ident
 
 __all__ = ["unique_checks"]
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from mig.plan.statements import DRAINING_MESSAGE, MIGRATING_MESSAGE
+from mig.bookkeeping import DRAINING_MESSAGE, MIGRATING_MESSAGE
 from mig.runtime.errors import DatabaseNotFound, MigRuntimeError, NotReady, WritesBlocked
 
 __all__ = ["Role", "ROLES", "DRAINED", "RETIRED", "MigrationState", "Watch", "check_role", "require_file",

@@ -47,7 +47,7 @@ def _builds(schema: Schema, shown: str) -> None:
     is a schema error now, before `mig migrate` changes anything."""
     import sqlite3
 
-    from mig.render import create_statements, seed_statements
+    from mig.ddl import create_statements, seed_statements
     from mig.schema.sql import broken_view
 
     conn = sqlite3.connect(":memory:", isolation_level=None)
@@ -72,7 +72,7 @@ def _builds(schema: Schema, shown: str) -> None:
 
 def _not_reserved(schema: Schema, shown: str) -> Schema:
     """mig's bookkeeping tables and SQLite's own names cannot be a user's tables."""
-    from mig.introspect import MIG_TABLES
+    from mig.bookkeeping import TABLES as MIG_TABLES
 
     for name in [t.name for t in schema.tables] + [v.name for v in schema.views]:
         if name.lower() in MIG_TABLES or name.lower().startswith("sqlite_"):

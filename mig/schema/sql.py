@@ -16,12 +16,13 @@ import sqlite3
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+from mig.bookkeeping import TABLES as MIG_TABLES
+from mig.ddl import create_table_sql
 from mig.errors import SchemaInputError
-from mig.introspect import MIG_TABLES, introspect, table_rows
-from mig.defaults import default_is_literal
 from mig.model import Column, DropColumn, DropTable, RenameColumn, RenameTable, Schema, SeedRow, Table
-from mig.render import create_table_sql
-from mig.sqltext import Token, quote_ident, tokenize, unquote_ident
+from mig.sql.defaults import default_is_literal
+from mig.sql.text import Token, quote_ident, tokenize, unquote_ident
+from mig.sqlite.introspect import introspect, table_rows
 
 __all__ = ["load", "loads", "parse_directives"]
 

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from typing import NoReturn
 
 from mig.model import snake
-from mig.schema.decl import (Attribute, AttrArg, FieldDecl, Pos, RecordDecl, Script, UnionDecl,
-                             echo, schema_error)
+from mig.schema.decl import AttrArg, Attribute, FieldDecl, Pos, RecordDecl, Script, UnionDecl, echo, schema_error
 
 __all__ = [
     "fail",

@@ -15,7 +15,7 @@ from mig.schema import decl
 from mig.schema.translate.attrs import check_attrs
 from mig.schema.translate.common import Ctx, FieldInfo, RecordInfo, fail, positional, resolve_column
 from mig.schema.translate.types import SCALAR_SQL, Owner, field_type
-from mig.sqltext import canonical, quote_ident, quote_str
+from mig.sql.text import canonical, quote_ident, quote_str
 
 __all__ = ["build_fields", "assign_key", "resolve_refs", "table_model", "indexes", "default_sql"]
 

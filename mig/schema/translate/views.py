@@ -18,8 +18,8 @@ from typing import NoReturn
 from mig.model import View, snake, view_reads
 from mig.schema import decl
 from mig.schema.translate.common import Ctx, FieldInfo, RecordInfo, camel, fail, positional
-from mig.sqltext import tokenize
-from mig.sqltext import quote_ident as q
+from mig.sql.text import quote_ident as q
+from mig.sql.text import tokenize
 
 __all__ = ["build_views"]
 
