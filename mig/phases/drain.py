@@ -44,7 +44,6 @@ from mig.phases.common.replay import (
     batch_size,
     carry_counter,
     catch_up,
-    catch_up_pace,
     commit_unsynced,
     replay,
 )
@@ -142,7 +141,6 @@ def _before_the_block(run: _Run, old_path: Path, new_path: Path, progress: Progr
     """Everything that reads whole tables, while the old service still writes: a
     refusal leaves it writing, and the window holds only the tail."""
     conn = run.conn
-    run.replayer.pace = catch_up_pace(conn, run.replayer.batch)  # watches the old service for 0.2 s: once
     with _refused_rows_named(run):
         catch_up(run.replayer, progress)
         _check_old(old_path, new_path)  # again: nothing may have changed while catching up

@@ -102,8 +102,6 @@ def catch_up_pace(conn: sqlite3.Connection, batch: int) -> tuple[Sizer, int]:
 def catch_up(r: Replayer, progress: Progress | None) -> None:
     """Replay while the old service still writes, until only a tail is left."""
     conn = r.conn
-    assert r.pace is not None
-    sizer, first = r.pace
     behind = None
     for _ in range(CATCH_UP_ROUNDS):
         top = log_max(conn, "old")
@@ -113,8 +111,20 @@ def catch_up(r: Replayer, progress: Progress | None) -> None:
         tail = pending <= CATCH_UP_TAIL and behind is not None
         if pending == 0 or tail or (behind is not None and pending >= behind):
             break
+        sizer, first = _pace(r, pending)
         replay(r, progress, top, first, sizer, label="catch-up")
         behind = pending
+
+
+def _pace(r: Replayer, pending: int) -> tuple[Sizer, int]:
+    """The catch-up's pace, decided once (catch_up_pace) and only when it can matter: in
+    WAL mode a round of at most CATCH_UP_FIRST entries is one batch at any pace, so a
+    short log is replayed without first watching the old service for WRITE_SAMPLE_S."""
+    if r.pace is None:
+        if pending <= CATCH_UP_FIRST and in_wal(r.conn, "old"):
+            return fixed(r.batch), r.batch
+        r.pace = catch_up_pace(r.conn, r.batch)
+    return r.pace
 
 
 def replay(r: Replayer, progress: Progress | None, top: int, size: int, sizer: Sizer,
