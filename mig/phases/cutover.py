@@ -40,10 +40,6 @@ from mig.sqlite.connect import mig_writer, open_ro, open_rw, translate_errors
 
 __all__ = ["CutoverReport", "cutover"]
 
-# Progress keys drain leaves: each database's `PRAGMA schema_version` where drain last
-# checked its schema (the old one's as the block left it, the new one's as the tail
-# left it); see _schema_unchanged.
-
 
 @dataclass
 class CutoverReport:

@@ -30,8 +30,9 @@ __all__ = ["Progress", "fingerprint", "check_old_schema", "check_old_side", "gua
 # (what, done, total or None) -> None: how copy and replay report their progress.
 Progress = Callable[[str, int, "int | None"], None]
 
-# _migration_progress keys: the schema_version of each database at which drain last
-# checked its schema; cutover asks the schema again only when it moved since.
+# _migration_progress keys drain leaves: each database's `PRAGMA schema_version` where
+# drain last checked its schema (the old one's as the block left it, the new one's as
+# the tail left it); cutover asks the schema again only when it moved since.
 OLD_SCHEMA_VERSION = "old_schema_version"
 NEW_SCHEMA_VERSION = "new_schema_version"
 
