@@ -25,6 +25,8 @@ __all__ = [
     "Inputs",
     "PlanReport",
     "SwitchReport",
+    "InitReport",
+    "init_command",
     "plan_command",
     "migrate_command",
     "status_command",
@@ -69,6 +71,37 @@ class PlanReport:
         return list(self.plan.dropped_tables)
 
 
+@dataclass
+class InitReport:
+    old: str
+    schema: str
+    format: str
+    schema_hash: str
+    tables: int
+    indexes: int
+    views: int
+    triggers: int
+
+
+def init_command(inputs: Inputs, fmt: str = "sql") -> InitReport:
+    """Write the schema file of an existing database: the project's starting point."""
+    from mig.model import schema_hash
+    from mig.schema import export
+    from mig.sqlite.connect import open_ro, translate_errors
+    from mig.sqlite.introspect import introspect
+
+    old, path = locate.init_paths(inputs, fmt)
+    with translate_errors(f"reading {old}"):
+        conn = open_ro(old)
+        try:
+            schema = introspect(conn)
+        finally:
+            conn.close()
+    export.write_new(path, export.render(schema, fmt, old.name))
+    return InitReport(str(old), str(path), fmt, schema_hash(schema), len(schema.tables), len(schema.indexes),
+                      len(schema.views), len(schema.triggers))
+
+
 def plan_command(inputs: Inputs, warn: Warn | None = None) -> PlanReport:
     """What migrate would do with the same inputs: its refusals, or the plan it would copy by."""
     from mig.model import schema_hash
@@ -79,7 +112,7 @@ def plan_command(inputs: Inputs, warn: Warn | None = None) -> PlanReport:
     schema_path, schema = locate.load(inputs, warn)
     new = inputs.new or locate.target(inputs, schema)
     old = locate.source(inputs, new)
-    action, message = preconditions.preview(old, new)
+    action, message = preconditions.preview(old, new, schema)
     if message:  # migrate would not plan: nothing to do, or a copy to resume
         empty = Plan(schema_hash(schema), ())
         return PlanReport(str(old or "(none)"), str(new), str(schema_path), empty.schema_hash, empty, {},

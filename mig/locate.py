@@ -27,7 +27,7 @@ from mig.errors import NotFound, PathInference, WrongState
 if TYPE_CHECKING:
     from mig.model import Schema
 
-__all__ = ["Inputs", "Pair", "SCHEMA_NAMES", "load", "target", "source", "pair", "new_of", "old_of", "abort_pair",
+__all__ = ["Inputs", "Pair", "SCHEMA_NAMES", "load", "target", "source", "pair", "new_of", "old_of", "abort_pair", "init_paths",
            "find_schema", "target_path", "old_candidates", "infer_old"]
 
 SCHEMA_NAMES = ("schema.py", "schema.sql", "schema.fsx")
@@ -259,3 +259,18 @@ def abort_pair(inputs: Inputs) -> Pair:
     if found.old is None and found.new is None:
         raise WrongState("there is no migration to abort")
     return found
+
+
+def init_paths(inputs: Inputs, fmt: str) -> tuple[Path, Path]:
+    """The database `mig init` reads (--old, else the one `<dir>-<16 hex>.sqlite`) and the
+    schema file it writes (--schema, else `<dir>/schema.<fmt>`, refused beside another
+    schema file, which would leave the directory with two)."""
+    _check_dir(inputs)
+    old = _existing(inputs.old) or infer_old(inputs.dir, None)
+    if inputs.schema is not None:
+        return old, Path(inputs.schema)
+    present = [n for n in SCHEMA_NAMES if (inputs.dir / n).exists()]
+    if present:
+        raise PathInference(f"{inputs.dir} has {', '.join(present)} already; mig init never overwrites "
+                            "a schema: move it away, or pass --schema with another path")
+    return old, inputs.dir / f"schema.{fmt}"

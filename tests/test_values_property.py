@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from mig.commands import Inputs, cutover_command, drain_command, migrate_command
 
 SCHEMA = "CREATE TABLE v (id INTEGER PRIMARY KEY, x, r REAL, b BLOB, t TEXT);\n"
+# The target adds an index, so that there is a migration: the same schema is nothing to do
+TARGET = SCHEMA + "CREATE INDEX v_t ON v (t);\n"
 
 values = st.one_of(
     st.none(),
@@ -34,7 +36,7 @@ def test_copied_and_replayed_values_are_identical(before: list[object], during: 
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp) / "p"
         d.mkdir()
-        (d / "schema.sql").write_text(SCHEMA)
+        (d / "schema.sql").write_text(TARGET)
         old = d / "p-0000000000000001.sqlite"
         conn = sqlite3.connect(old, isolation_level=None)
         conn.executescript(SCHEMA)

@@ -186,6 +186,16 @@ def main() -> None:
 
 
 @main.command()
+@_options("old", "schema")
+@click.option("--format", "fmt", type=click.Choice(["sql"]), default="sql", show_default=True,
+              help="the schema file's language")
+def init(directory: str, as_json: bool, path_old: str | None, path_schema: str | None, fmt: str) -> None:
+    """Write the schema file of an existing database (never over a file)."""
+    inputs = _inputs(directory, path_old, path_schema=path_schema)
+    _run("init", as_json, lambda: commands.init_command(inputs, fmt))
+
+
+@main.command()
 @_options("old", "schema", "new")
 def plan(directory: str, as_json: bool, path_old: str | None, path_schema: str | None,
          path_new: str | None) -> None:

@@ -15,6 +15,12 @@ def render_text(command: str, report: Any) -> str:
     return "\n".join(_RENDERERS[command](report))
 
 
+def _init(r: Any) -> list[str]:
+    return [f"Old database: {r.old}", f"Schema file: {r.schema}", f"Schema hash: {r.schema_hash}",
+            f"Tables: {r.tables}, indexes: {r.indexes}, views: {r.views}, triggers: {r.triggers}",
+            f"Next: change {r.schema} to the schema you want, then `mig plan` shows the migration"]
+
+
 def _plan(r: Any) -> list[str]:
     p = r.plan
     lines = [f"Old database: {r.old}", f"New database: {r.new}", f"Schema: {r.schema}",
@@ -136,6 +142,6 @@ def _demo(r: Any) -> list[str]:
     return list(r.lines())
 
 
-_RENDERERS = {"plan": _plan, "migrate": _migrate, "status": _status, "drain": _drain,
+_RENDERERS = {"init": _init, "plan": _plan, "migrate": _migrate, "status": _status, "drain": _drain,
               "cutover": _cutover, "cleanup-old": _cleanup, "abort": _abort, "verify": _verify,
               "demo": _demo}

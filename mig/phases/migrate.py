@@ -36,6 +36,7 @@ from mig.model import Schema, encode_value, schema_hash
 from mig.phases.common import datachecks
 from mig.phases.common.preconditions import (
     already_done,
+    already_has,
     check_creatable,
     check_fresh,
     check_resumable,
@@ -107,6 +108,9 @@ def migrate(old_path: Path | None, new_path: Path, target: Schema, schema_path: 
         check_creatable(new_path)
     _remove_if_empty(new_path)
     if not new_path.exists():  # refuse before any side effect, the lock file included
+        if (same := already_has(old_path, target)) is not None:
+            report.action, report.message = same
+            return report
         report.notes += check_fresh(old_path, new_path)  # sound, room on disk: before any change
         old_schema, plan = datachecks.make_plan(old_path, target)
         if plan.refusals:

@@ -10,12 +10,14 @@ import threading
 from pathlib import Path
 
 from mig.errors import DatabaseError, NotFound, OldDatabaseDamaged, WrongState
+from mig.model import Schema, schema_hash
 from mig.phases.common import space
 from mig.phases.common.state import REFUSALS, NewState, OldState, read_new, read_old, refuse, table_exists
 from mig.sqlite.connect import open_ro, translate_errors
+from mig.sqlite.introspect import introspect
 
 __all__ = ["preview", "check_fresh", "check_resumable", "check_intact", "without_source", "already_done",
-           "has_schema", "old_state", "target_state", "QUICK_CHECK_BUDGET_S", "check_creatable"]
+           "has_schema", "old_state", "target_state", "already_has", "QUICK_CHECK_BUDGET_S", "check_creatable"]
 
 QUICK_CHECK_PROBLEMS = 3  # the first problems SQLite reports, in the refusal
 # In rollback-journal mode PRAGMA quick_check holds a SHARED lock for as long as it runs,
@@ -25,10 +27,10 @@ QUICK_CHECK_PROBLEMS = 3  # the first problems SQLite reports, in the refusal
 QUICK_CHECK_BUDGET_S = 0.15
 
 
-def preview(old_path: Path | None, new_path: Path) -> tuple[str, str]:
+def preview(old_path: Path | None, new_path: Path, target: Schema) -> tuple[str, str]:
     """What `migrate` would do with these paths, read-only: (action, message), the
     message empty for a fresh migration; raises the refusal migrate would raise
-    before it plans (`mig plan` shows this, DESIGN.md §2: same inputs)."""
+    before it plans (`mig plan` shows this: same inputs, same answer)."""
     if old_path is None or not old_path.exists():
         return without_source(old_path, new_path)
     if has_schema(new_path):
@@ -36,8 +38,27 @@ def preview(old_path: Path | None, new_path: Path) -> tuple[str, str]:
         if done is None:
             check_resumable(old_path, new_path)
         return done or ("resumed", f"migrate would resume the copy into {new_path}")
+    same = already_has(old_path, target)
+    if same is not None:
+        return same
     check_fresh(old_path, new_path)
     return "migrated", ""
+
+
+def already_has(old_path: Path, target: Schema) -> tuple[str, str] | None:
+    """Nothing to migrate when the old database, not being migrated, already has the
+    target schema (right after `mig init`, say): no new file, no capture."""
+    with translate_errors(f"reading {old_path}"):
+        conn = open_ro(old_path)
+        try:
+            if read_old(conn).marker is not None:
+                return None
+            have = schema_hash(introspect(conn))
+        finally:
+            conn.close()
+    if have != schema_hash(target):
+        return None
+    return "nothing-to-do", f"{old_path} already has this schema (hash {have}); nothing to migrate"
 
 
 def check_fresh(old_path: Path, new_path: Path) -> list[str]:
