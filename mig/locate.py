@@ -86,6 +86,7 @@ class Inputs:
     old: Path | None = None
     new: Path | None = None
     schema: str | Path | None = None  # kept as given: errors name the file as the operator wrote it
+    directives: Path | None = None  # renames and drops for a target that cannot show them
 
 
 def _existing(path: Path | None, what: str = "database") -> Path | None:
@@ -106,7 +107,7 @@ def load(inputs: Inputs, warn: Warn | None, flag: str = "--schema") -> tuple[str
 
     _check_dir(inputs)
     path = inputs.schema or find_schema(inputs.dir, flag)
-    return path, load_schema(path, warn=warn)
+    return path, load_schema(path, warn=warn, directives=inputs.directives)
 
 
 def target(inputs: Inputs, schema: Schema) -> Path:

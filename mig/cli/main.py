@@ -52,9 +52,10 @@ def _options(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
 
 def _inputs(directory: str, path_old: str | None = None, path_new: str | None = None,
-            path_schema: str | None = None) -> commands.Inputs:
-    # The schema path stays a string: its errors name the file as it was typed (fsx-dsl §6).
-    return commands.Inputs(Path(directory), _path(path_old), _path(path_new), path_schema or None)
+            path_schema: str | None = None, path_directives: str | None = None) -> commands.Inputs:
+    # The schema path stays a string: its errors name the file as it was typed.
+    return commands.Inputs(Path(directory), _path(path_old), _path(path_new), path_schema or None,
+                           _path(path_directives))
 
 
 def _jsonable(obj: Any) -> Any:
@@ -195,22 +196,28 @@ def init(directory: str, as_json: bool, path_old: str | None, path_schema: str |
     _run("init", as_json, lambda: commands.init_command(inputs, fmt))
 
 
+_directives = click.option("--directives", "path_directives", metavar="P", callback=_not_empty,
+                           help="a file of -- mig: renames and drops, for a target that cannot show them")
+
+
 @main.command()
 @_options("old", "schema", "new")
+@_directives
 def plan(directory: str, as_json: bool, path_old: str | None, path_schema: str | None,
-         path_new: str | None) -> None:
+         path_new: str | None, path_directives: str | None) -> None:
     """Show what migrate would do; change nothing. Exit 1 if it would be refused."""
-    inputs = _inputs(directory, path_old, path_new, path_schema)
+    inputs = _inputs(directory, path_old, path_new, path_schema, path_directives)
     _run("plan", as_json, lambda: commands.plan_command(inputs, _warn),
          lambda r: 1 if r.refused else 0)
 
 
 @main.command()
 @_options("old", "schema", "new")
+@_directives
 def migrate(directory: str, as_json: bool, path_old: str | None, path_schema: str | None,
-            path_new: str | None) -> None:
+            path_new: str | None, path_directives: str | None) -> None:
     """Capture writes on the old database, build the new one and copy the data."""
-    inputs = _inputs(directory, path_old, path_new, path_schema)
+    inputs = _inputs(directory, path_old, path_new, path_schema, path_directives)
     _run("migrate", as_json, lambda: commands.migrate_command(inputs, _warn, _progress(as_json)))
 
 

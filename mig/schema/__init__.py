@@ -11,18 +11,36 @@ from mig.model import Schema
 __all__ = ["load_schema"]
 
 
-def load_schema(path: str | Path, warn: Callable[[str], None] | None = None) -> Schema:
-    """Load `path` by its suffix: .fsx, .py or .sql; errors name it as given."""
-    p = Path(path)
+def load_schema(path: str | Path, warn: Callable[[str], None] | None = None,
+                directives: Path | None = None) -> Schema:
+    """Load the target schema: a .fsx, .py or .sql file by its suffix, an SQLite database
+    file by its first bytes, or `package.module:attribute` naming SQLAlchemy metadata;
+    with the renames and drops of a directives file. Errors name each file as given."""
     shown = str(path)
+    schema = _not_reserved(_load_any(path, shown, warn), shown)
+    if directives is not None:
+        from mig.schema import directives as directives_file
+
+        if not directives.is_file():
+            raise NotFound(f"directives file {directives} does not exist")
+        schema = _not_reserved(directives_file.apply(schema, directives, str(directives)), shown)
+    if not str(path).lower().endswith(".sql"):  # schema.sql was built by SQLite already
+        _builds(schema, shown)
+    return schema
+
+
+def _load_any(path: str | Path, shown: str, warn: Callable[[str], None] | None) -> Schema:
+    p = Path(path)
+    if not p.exists() and isinstance(path, str):
+        from mig.schema import sqlalchemy
+
+        if sqlalchemy.is_reference(path):
+            return sqlalchemy.load(path)
     if p.is_dir():
         raise NotFound(f"schema file {shown} is a directory; pass the schema file itself")
     if not p.is_file():
         raise NotFound(f"schema file {shown} does not exist")
-    schema = _not_reserved(_load(p, shown, warn), shown)
-    if p.suffix.lower() != ".sql":  # schema.sql was built by SQLite already
-        _builds(schema, shown)
-    return schema
+    return _load(p, shown, warn)
 
 
 def _load(p: Path, shown: str, warn: Callable[[str], None] | None) -> Schema:
@@ -39,7 +57,12 @@ def _load(p: Path, shown: str, warn: Callable[[str], None] | None) -> Schema:
         from mig.schema import fsx
 
         return fsx.load(p, shown, warn=warn)
-    raise SchemaInputError(shown, 1, 1, "unknown schema format: use a .fsx, .py or .sql file")
+    from mig.schema import database
+
+    if database.is_database(p):
+        return database.load(p, shown)
+    raise SchemaInputError(shown, 1, 1, "unknown schema format: use a .fsx, .py or .sql file, an SQLite "
+                           "database, or package.module:attribute naming SQLAlchemy metadata")
 
 
 def _builds(schema: Schema, shown: str) -> None:

@@ -24,7 +24,7 @@ from mig.sql.defaults import default_is_literal
 from mig.sql.text import Token, quote_ident, tokenize, unquote_ident
 from mig.sqlite.introspect import introspect, table_rows
 
-__all__ = ["load", "loads", "parse_directives"]
+__all__ = ["load", "loads", "parse_directives", "with_intents"]
 
 _DIRECTIVES = {"rename-table": 2, "rename-column": 3, "drop-table": 1, "drop-column": 2}
 # A schema declares; it does not act. `REPLACE INTO` is SQLite's INSERT OR REPLACE.
@@ -71,7 +71,7 @@ def loads(text: str, file: str = "schema.sql") -> Schema:
         conn.close()
     inserts = [s for s in statements if s.first_word in ("INSERT", "REPLACE")]
     schema = replace(schema, seeds=_stable_seeds(schema, inserts, created, file))
-    return _with_intents(schema, parse_directives(text, file), file)
+    return with_intents(schema, parse_directives(text, file), file)
 
 
 # ---------------------------------------------------------------- statements
@@ -356,7 +356,7 @@ def _describe(intent: object) -> str:
                                      if f.compare)
 
 
-def _with_intents(schema: Schema, directives: list[tuple[int, int, object]], file: str) -> Schema:
+def with_intents(schema: Schema, directives: list[tuple[int, int, object]], file: str) -> Schema:
     seen: list[object] = []
     for line, col, intent in directives:
         problem = _intent_problem(schema, intent, seen)
