@@ -118,10 +118,11 @@ def _inputs(d: Path, old: Path, new: Path) -> commands.Inputs:
     return commands.Inputs(d, old=old, new=new, schema=d / "schema.sql")
 
 
-def _service(file: Path) -> Client:
+def _service(file: Path | str, atomic_requests: bool = False, **options: str) -> Client:
     """A Django service (re)started on `file`: new connections, middleware loaded anew."""
     connections.close_all()
-    settings.DATABASES["default"]["NAME"] = str(file)  # the same dict the connections read
+    db = settings.DATABASES["default"]  # the same dict the connections read, at each connect
+    db.update(NAME=str(file), ATOMIC_REQUESTS=atomic_requests, OPTIONS=options)
     return Client()
 
 
@@ -183,6 +184,29 @@ def test_a_migration_through_a_django_service(tmp_path: Path) -> None:
     assert "retired" in answer.content.decode()
     _unavailable(client.post("/books/atomic", {"title": "lost"}), "WritesBlocked")  # the late check
     assert client.get("/books").status_code == 200 and "lost" not in _titles(old)
+
+
+def test_atomic_requests_with_begin_immediate_and_a_uri_name(tmp_path: Path) -> None:
+    """ATOMIC_REQUESTS wraps every view in Django's BEGIN, here IMMEDIATE: reads still go on
+    while the old database drains, writes are refused before they run. NAME as a `mode=rw`
+    URI, which Django opens as one (it never creates the file)."""
+    d, old, new = _project(tmp_path)
+    commands.migrate_command(_inputs(d, old, new))
+    client = _service(f"file:{old}?mode=rw", atomic_requests=True, transaction_mode="IMMEDIATE")
+    assert client.post("/books", {"title": "recording"}).status_code == 201
+    commands.drain_command(_inputs(d, old, new))
+    assert client.get("/books").json()["titles"][-1] == "recording"
+    _unavailable(client.post("/books", {"title": "draining"}), "WritesBlocked")
+    assert _titles(old)[-1] == "recording"
+    client = _service(f"file:{new}?mode=rw", atomic_requests=True, transaction_mode="IMMEDIATE")
+    _unavailable(client.get("/books"), "NotReady")
+    commands.cutover_command(_inputs(d, old, new))
+    assert client.post("/books", {"title": "after"}).status_code == 201
+    assert client.get("/books").json()["titles"][-2:] == ["recording", "after"]
+    client = _service(f"file:{tmp_path / 'nope.sqlite'}?mode=rw")
+    with pytest.raises(DatabaseNotFound):
+        client.get("/books")
+    assert not (tmp_path / "nope.sqlite").exists()
 
 
 def test_without_the_watch_the_triggers_refusal_is_still_a_503(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ hand it a `Database`. The middleware does two things instead:
   writes), and a process that saw its old database drain refuses writes to it
   after `mig cleanup-old` (the draining memory of `mig.runtime.watch`).
 
-Settings (both optional):
+One optional setting (docs/runtime.md, "With Django", has the reasons):
 
     MIG_RUNTIME_ROLES = {"default": "auto"}  # alias -> role; default: every SQLite file alias, "auto"
                                              # {} turns the watch off (the 503 mapping stays)
@@ -157,20 +157,22 @@ def watch_statement(execute: Callable[..., Any], sql: str, params: Any, many: bo
         return execute(sql, params, many, context)
     watch = _watch_of(db, raw, role)
     write = _is_write(sql, None)
-    if raw.in_transaction:
-        if write and not watch.write_checked:
-            watch.check_late_write(raw)
-        return _run(watch, execute, sql, params, many, context)
-    if _BEGIN.match(sql):
-        result = _run(watch, execute, sql, params, many, context)
+    begin = not raw.in_transaction and _BEGIN.match(sql) is not None
+    with db.wrap_database_errors:  # a sqlite3 error of the checks' own reads, as Django's
+        if raw.in_transaction:
+            if write and not watch.write_checked:
+                watch.check_late_write(raw)
+        elif not begin:
+            watch.check(raw, write)
+    result = _run(watch, execute, sql, params, many, context)
+    if begin:
         try:
-            watch.check(raw, write=False)  # a deferred read until its first write
-        except MigRuntimeError:
+            with db.wrap_database_errors:
+                watch.check(raw, write=False)  # a deferred read until its first write
+        except BaseException:
             raw.execute("ROLLBACK")  # Django's atomic() has not started: leave no transaction
             raise
-        return result
-    watch.check(raw, write)
-    return _run(watch, execute, sql, params, many, context)
+    return result
 
 
 def unavailable_error(exc: BaseException) -> WritesBlocked | NotReady | None:
