@@ -8,7 +8,7 @@ window, and tests/test_cli_startup.py checks which modules a command loads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,6 +48,7 @@ class PlanReport:
     statements: dict[str, list[str]]  # per table, the copy and replay SQL migrate and drain run
     action: str = "migrated"  # what migrate would do: as MigrateReport.action
     message: str = ""  # why it would not copy, when it would not (the plan is then empty)
+    type_changes: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> column -> "OLD -> NEW"
     json_properties = ("refused", "copy_order", "created_tables", "renamed_tables", "dropped_tables")
 
     @property
@@ -106,6 +107,7 @@ def plan_command(inputs: Inputs, warn: Warn | None = None) -> PlanReport:
     """What migrate would do with the same inputs: its refusals, or the plan it would copy by."""
     from mig.model import schema_hash
     from mig.phases.common import datachecks, preconditions
+    from mig.plan.mapping import type_changes
     from mig.plan.ops import Plan
     from mig.plan.statements import plan_statements
 
@@ -120,9 +122,9 @@ def plan_command(inputs: Inputs, warn: Warn | None = None) -> PlanReport:
     assert old is not None
     if not new.is_file():
         preconditions.check_creatable(new)
-    _, plan = datachecks.make_plan(old, schema)
+    old_schema, plan = datachecks.make_plan(old, schema)
     return PlanReport(str(old), str(new), str(schema_path), plan.schema_hash, plan,
-                      plan_statements(plan))
+                      plan_statements(plan), type_changes=type_changes(plan.tables, old_schema, schema))
 
 
 def migrate_command(inputs: Inputs, warn: Warn | None = None,

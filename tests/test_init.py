@@ -4,6 +4,7 @@ Alembic's migrations, and for generated schemas."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -286,3 +287,15 @@ def test_init_report_as_json(tmp_path: Path) -> None:
     report = commands.init_command(commands.Inputs(tmp_path, old=db))
     assert report.tables == 5 and report.indexes == 2 and report.views == 1 and report.triggers == 1
     assert Path(report.schema) == tmp_path / "schema.sql"
+
+
+def test_plan_shows_every_type_change_it_accepts(tmp_path: Path) -> None:
+    db = make_db(tmp_path / "app.db", BY_HAND)
+    assert mig_here("init", "--old", str(db), cwd=tmp_path).returncode == 0
+    schema = tmp_path / "schema.sql"
+    schema.write_text(schema.read_text().replace('"title" TEXT NOT NULL', '"title" VARCHAR(300) NOT NULL'))
+    plan = mig_here("plan", "--old", str(db), cwd=tmp_path)
+    assert "  title <- title (type TEXT -> VARCHAR(300))" in plan.stdout, plan.stdout + plan.stderr
+    assert plan.stdout.count("(type ") == 1
+    data = json.loads(mig_here("plan", "--old", str(db), "--json", cwd=tmp_path).stdout)
+    assert data["type_changes"] == {"book": {"title": "TEXT -> VARCHAR(300)"}}

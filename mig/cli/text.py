@@ -35,7 +35,8 @@ def _plan(r: Any) -> list[str]:
         for c in t.columns:
             src = {"same": c.source, "renamed": f"{c.source} (renamed)", "rowid": "rowid",
                    "default": "default"}[c.how]
-            lines.append(f"  {c.target} <- {src}")
+            changed = r.type_changes.get(t.target, {}).get(c.target)
+            lines.append(f"  {c.target} <- {src}" + (f" (type {changed})" if changed else ""))
         for d in t.dropped_columns:
             lines.append(f"  dropped column: {d}")
     for d in p.dropped_tables:

@@ -8,11 +8,28 @@ from __future__ import annotations
 from mig.ddl import default_value_sql
 from mig.model import Column, ForeignKey, Schema, Table
 from mig.plan.ops import RANGE, TablePlan
-from mig.sql.text import KEYWORDS, quote_ident, tokenize, unquote_ident
+from mig.sql.text import KEYWORDS, canonical_type, quote_ident, tokenize, unquote_ident
 from mig.sql.text import quote_ident as q
 
-__all__ = ["affinity", "directive_name", "stored_default", "mapped_select", "chunking", "columns_named",
+__all__ = ["type_changes", "affinity", "directive_name", "stored_default", "mapped_select", "chunking", "columns_named",
            "collation", "parent_probe", "lit"]
+
+
+def type_changes(tables: tuple[TablePlan, ...], old: Schema, target: Schema) -> dict[str, dict[str, str]]:
+    """Per target table, each copied column whose declared type changes: `OLD -> NEW`.
+    The plan accepts these (the checks found no value they would change); `mig plan`
+    shows them so that none passes unseen."""
+    out: dict[str, dict[str, str]] = {}
+    for tp in tables:
+        src, dst = old.table(tp.source or ""), target.table(tp.target)
+        if src is None or dst is None:
+            continue
+        for c in tp.copied_columns:
+            before, after = src.column(c.source or ""), dst.column(c.target)
+            if before is None or after is None or canonical_type(before.type) == canonical_type(after.type):
+                continue
+            out.setdefault(tp.target, {})[c.target] = f"{before.type or '(none)'} -> {after.type or '(none)'}"
+    return out
 
 
 def affinity(declared: str) -> str:
