@@ -57,6 +57,8 @@ if not settings.configured:
         USE_TZ=True,
     )
     django.setup()
+# settings are per process: another module that configures Django in process breaks these tests
+assert settings.ROOT_URLCONF == __name__, "Django was configured before this module (in process)"
 
 from django.db import connections, models, transaction  # noqa: E402
 from django.http import HttpRequest, JsonResponse  # noqa: E402
