@@ -17,6 +17,7 @@ from typing import Any, Iterable, Union
 
 from mig.sql.defaults import canonical_default
 from mig.sql.text import canonical, canonical_type, tokenize, unquote_ident
+from mig.sql.values import Value, encode_value
 
 __all__ = [
     "Value",
@@ -31,18 +32,16 @@ __all__ = [
     "RenameColumn",
     "DropTable",
     "DropColumn",
+    "Convert",
     "QueryAnnotation",
     "Schema",
     "canonical_type",
-    "encode_value",
-    "decode_value",
     "schema_hash",
     "canonical_json",
     "view_order",
     "snake",
 ]
 
-Value = Union[None, int, float, str, bytes]
 
 FK_ACTIONS = ("NO ACTION", "RESTRICT", "SET NULL", "SET DEFAULT", "CASCADE")
 
@@ -167,6 +166,16 @@ class DropColumn:
     at: Declared = field(default=None, compare=False)
 
 
+@dataclass(frozen=True, order=True)
+class Convert:
+    """The new column's value, computed from the old row at copy and at replay alike."""
+
+    table: str  # the table's name in the new schema
+    column: str  # the new column
+    expr: str  # SQL over the old row's columns, by their old names
+    at: Declared = field(default=None, compare=False)
+
+
 @dataclass(frozen=True)
 class QueryAnnotation:
     """A query attribute recorded for code generation; never part of the schema."""
@@ -188,6 +197,7 @@ class Schema:
     rename_columns: tuple[RenameColumn, ...] = ()
     drop_tables: tuple[DropTable, ...] = ()
     drop_columns: tuple[DropColumn, ...] = ()
+    conversions: tuple[Convert, ...] = ()
     queries: tuple[QueryAnnotation, ...] = field(default=(), compare=False)
 
     def table(self, name: str) -> Table | None:
@@ -208,7 +218,7 @@ class Schema:
 
     def without_intents(self) -> "Schema":
         return replace(self, rename_tables=(), rename_columns=(), drop_tables=(),
-                       drop_columns=(), seeds=(), queries=())
+                       drop_columns=(), conversions=(), seeds=(), queries=())
 
     def canonical(self) -> "Schema":
         """Same meaning, one spelling: sorted sets, canonical SQL, ordered views."""
@@ -223,6 +233,8 @@ class Schema:
             rename_columns=tuple(sorted(set(self.rename_columns))),
             drop_tables=tuple(sorted(set(self.drop_tables))),
             drop_columns=tuple(sorted(set(self.drop_columns))),
+            conversions=tuple(sorted({replace(c, expr=canonical(c.expr, fold_case=False))
+                                      for c in self.conversions})),
             queries=self.queries,
         )
 
@@ -279,40 +291,6 @@ def _index_term(term: str) -> str:
 
 def _seed_key(s: SeedRow) -> str:
     return json.dumps([s.table, list(s.columns), [encode_value(v) for v in s.values]])
-
-
-# ---------------------------------------------------------------- values
-
-def encode_value(v: Value) -> Any:
-    """JSON-safe, lossless encoding of an SQLite value (REAL to the bit)."""
-    if v is None:
-        return None
-    if isinstance(v, bool):  # bool is an int subclass; SQLite stores 0/1
-        return {"i": int(v)}
-    if isinstance(v, int):
-        return {"i": str(v)}
-    if isinstance(v, float):
-        return {"r": v.hex()}
-    if isinstance(v, str):
-        return {"t": v}
-    if isinstance(v, (bytes, bytearray, memoryview)):
-        return {"b": bytes(v).hex()}
-    raise TypeError(f"not an SQLite value: {v!r}")
-
-
-def decode_value(e: Any) -> Value:
-    if e is None:
-        return None
-    (kind, payload), = e.items()
-    if kind == "i":
-        return int(payload)
-    if kind == "r":
-        return float.fromhex(payload)
-    if kind == "t":
-        return str(payload)
-    if kind == "b":
-        return bytes.fromhex(payload)
-    raise ValueError(f"bad encoded value {e!r}")
 
 
 # ---------------------------------------------------------------- views
@@ -386,6 +364,8 @@ def canonical_json(schema: Schema) -> str:
     """Canonical serialization: stable across front ends and formatting."""
     s = schema.canonical()
     data = _to_jsonable(replace(s, seeds=()))
+    if not data["conversions"]:  # absent, as before conversions existed: the same hashes as then
+        del data["conversions"]
     data["seeds"] = [
         {"table": r.table, "columns": list(r.columns), "values": [encode_value(v) for v in r.values]}
         for r in s.seeds

@@ -183,6 +183,8 @@ while not os.path.exists(sys.argv[2]):
     Book.objects.create(author=author, title=f"live{n}")
     Book.objects.filter(pk=1).update(title=f"edited{n}")
     n += 1
+    if n == 1:
+        open(sys.argv[3], "w").close()  # writing: the migration may start
     time.sleep(0.002)
 print(n)
 '''
@@ -217,12 +219,15 @@ def test_django_migrations_make_the_target_and_mig_executes_them_online(tmp_path
     (tmp_path / "renames.sql").write_text(RENAMES.format(table="shelf_book", old="title", new="headline"))
 
     (app / "models.py").write_text(DJANGO_MODELS_V1)  # the running service still has the old models
-    stop = tmp_path / "stop"
+    stop, writing = tmp_path / "stop", tmp_path / "writing"
     writer = subprocess.Popen([sys.executable, "-c", DJANGO_SETUP.format(root=str(tmp_path)) + DJANGO_WRITER,
-                               str(old), str(stop)],
+                               str(old), str(stop), str(writing)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(0.3)
+        deadline = time.monotonic() + 60
+        while not writing.exists():  # Django's start-up takes what it takes
+            assert writer.poll() is None and time.monotonic() < deadline, writer.stderr.read() if writer.stderr else ""
+            time.sleep(0.01)
         out = mig_here("migrate", "--old", str(old), "--schema", str(target), "--directives", "renames.sql",
                        cwd=tmp_path)
         assert out.returncode == 0, out.stderr

@@ -34,7 +34,7 @@ def _plan(r: Any) -> list[str]:
         lines.append(f"Table {t.target}: {head}")
         for c in t.columns:
             src = {"same": c.source, "renamed": f"{c.source} (renamed)", "rowid": "rowid",
-                   "default": "default"}[c.how]
+                   "default": "default", "converted": f"{c.expr} (converted)"}[c.how]
             changed = r.type_changes.get(t.target, {}).get(c.target)
             lines.append(f"  {c.target} <- {src}" + (f" (type {changed})" if changed else ""))
         for d in t.dropped_columns:

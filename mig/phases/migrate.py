@@ -32,7 +32,7 @@ from typing import ContextManager
 from mig.bookkeeping import guard_trigger_sql, new_bookkeeping_sql, old_bookkeeping_sql
 from mig.ddl import create_index_sql, table_statements, trigger_statements, view_statements
 from mig.errors import PlanRefused, leaves_on_failure
-from mig.model import Schema, encode_value, schema_hash
+from mig.model import Schema, schema_hash
 from mig.phases.common import datachecks
 from mig.phases.common.preconditions import (
     already_done,
@@ -51,6 +51,7 @@ from mig.plan.capture import capture_trigger_sql, log_key, log_width
 from mig.plan.ops import Plan, TablePlan
 from mig.plan.statements import chunk_end_sql, copy_chunk_sql
 from mig.sql.text import quote_ident as q
+from mig.sql.values import encode_value
 from mig.sqlite.connect import (
     INDEX_BUILD_CACHE_SIZE,
     attach_old,

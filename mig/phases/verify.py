@@ -25,6 +25,7 @@ from mig.model import SeedRow
 from mig.phases.common.safeguards import check_old_schema
 from mig.phases.common.seeds import stored_seeds
 from mig.phases.common.state import read_new, read_old, refuse
+from mig.plan.mapping import source_sql
 from mig.plan.ops import ColumnSource, Plan, TablePlan
 from mig.sql.text import quote_ident as q
 from mig.sqlite.connect import attach_old, open_ro, translate_errors
@@ -167,8 +168,9 @@ class _Sides:
 
 
 def _same_value(c: ColumnSource) -> str:
-    """New row `n` holds in column `c` what old row `o` holds in its source: value, type, bytes."""
-    n, o = _col(c.target, "n"), _col(c.source or "", "o")
+    """New row `n` holds in column `c` what old row `o` holds in its source (or what its
+    conversion computes from it): value, type, bytes."""
+    n, o = _col(c.target, "n"), source_sql(c, "o")
     return f"{n} IS {o} COLLATE BINARY AND typeof({n}) = typeof({o})"
 
 
@@ -281,7 +283,7 @@ def _compare_whole(conn: sqlite3.Connection, sides: _Sides, verdict: TableVerdic
         return f"SELECT {', '.join(_col(k, alias) for k in key)}, {', '.join(values)} FROM {table} AS {alias} " \
                f"WHERE {where}"
 
-    old = rows("o", sides.old_t, tp.old_key, [_col(c.source or "", "o") for c in tp.copied_columns])
+    old = rows("o", sides.old_t, tp.old_key, [source_sql(c, "o") for c in tp.copied_columns])
     new = rows("n", sides.new_t, tp.new_key, [_col(c.target, "n") for c in tp.copied_columns])
     verdict.old_rows = conn.execute(f"SELECT count(*) FROM ({old})").fetchone()[0]
     verdict.new_rows = conn.execute(f"SELECT count(*) FROM ({new})").fetchone()[0]

@@ -19,6 +19,7 @@ from mig.plan.mapping import (
     directive_name,
     mapped_select,
     missing_parent,
+    source_sql,
     stored_default,
 )
 from mig.plan.ops import EVALUATE, RANGE, DataCheck, TablePlan
@@ -67,6 +68,7 @@ def plan_checks(plans: list[TablePlan], old: Schema, target: Schema) -> list[Dat
             continue
         src, tt = old.table(tp.source), target.table(tp.target)
         assert src is not None and tt is not None
+        checks += _conversion_checks(tp, src, tt)  # first: the checks after read converted values
         checks += _dropped_column_checks(tp, src, target)
         checks += _column_checks(tp, src, tt)
         checks += _key_checks(tp, src, tt)
@@ -87,6 +89,33 @@ def _check(tp: TablePlan, src: Table, column: str | None, reason: str, hint: str
                      count_sql=f"SELECT count(*) FROM {frm} WHERE {where}",
                      sample_sql=f"SELECT * FROM {frm} WHERE {where} LIMIT 1",
                      **chunking(src))  # type: ignore[arg-type]
+
+
+def _conversion_checks(tp: TablePlan, src: Table, tt: Table) -> list[DataCheck]:
+    """A declared conversion is computed for every old row, before anything changes: one
+    SQLite cannot compute, one that gives NULL for a NOT NULL column, or one whose values
+    the new column would store differently is a refusal naming the first such row."""
+    out = []
+    for cs in tp.columns:
+        if cs.how != "converted":
+            continue
+        new = tt.column(cs.target)
+        assert new is not None
+        value = source_sql(cs)
+        what = f"the conversion of {cs.target} ({cs.expr})"
+        frm = f"(SELECT * FROM old.{q(src.name)} WHERE {RANGE})"
+        out.append(replace(_evaluation(tp, src, tt, what, [value], frm), column=cs.target))
+        values = f"(SELECT {_key_select(src, f'{value} AS {q(cs.target)}')} FROM old.{q(src.name)} WHERE {RANGE})"
+        if new.notnull:
+            out.append(_check(tp, src, cs.target, f"{what} gives NULL for some rows and the column is NOT NULL",
+                              "give the expression a fallback, e.g. coalesce(EXPR, 0)", f"{q(cs.target)} IS NULL",
+                              values))
+        pred = value_changes_sql(q(cs.target), new, tt.strict)
+        if pred:
+            out.append(_check(tp, src, cs.target, f"{what} gives values a {new.type or 'untyped'} column "
+                              "would store differently", "make the expression give the column's own type, "
+                              f"e.g. CAST(EXPR AS {new.type or 'BLOB'})", pred, values))
+    return out
 
 
 def _dropped_column_checks(tp: TablePlan, src: Table, target: Schema) -> list[DataCheck]:
@@ -117,7 +146,8 @@ def _column_checks(tp: TablePlan, src: Table, tt: Table) -> list[DataCheck]:
     for cs in tp.columns:
         new = tt.column(cs.target)
         assert new is not None
-        old = src.column(cs.source) if cs.source and cs.source != "rowid" else None
+        plain = cs.source and cs.source != "rowid" and cs.how != "converted"  # converted: checked above
+        old = src.column(cs.source) if plain else None  # type: ignore[arg-type]
         if new.notnull and cs.source is None and stored_default(new) is None:
             out.append(_check(tp, src, cs.target, "the new NOT NULL column has no default and the "
                               "table is not empty", "give the column a DEFAULT, make it nullable, or "

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from mig.model import Declared, Index, Schema, Table, Trigger, View, schema_hash
+from mig.model import Convert, Declared, Index, Schema, Table, Trigger, View, schema_hash
 from mig.plan.checks import directive_name, plan_checks
+from mig.plan.mapping import expression_reads
 from mig.plan.ops import RANGE, ColumnSource, DataCheck, ObjectChange, Plan, Refusal, TablePlan
 from mig.sql.text import quote_ident as q
 from mig.sql.text import unquote_ident
@@ -67,7 +68,25 @@ def intent_problems(old: Schema, target: Schema) -> list[tuple[Declared, str]]:
     for dc in target.drop_columns:
         out += _column_intent_problem(old, target, sources, dc.table, dc.column, dc.at,
                                       f"declared drop of column {dc.table}.{dc.column}")
+    for cv in target.conversions:
+        out += _conversion_problem(old, target, sources, cv)
     return out
+
+
+def _conversion_problem(old: Schema, target: Schema, sources: dict[str, str | None],
+                        cv: Convert) -> list[tuple[Declared, str]]:
+    """A conversion reads the old table's columns: one it names that is not there is a typo."""
+    new = target.table(cv.table)
+    source = sources.get(new.name) if new is not None else None
+    src = old.table(source) if source else None
+    what = f"declared conversion of {cv.table}.{cv.column}"
+    if src is None:
+        return [(cv.at, f"{what}: table {cv.table} has no table in the old database to come from")]
+    _, unknown = expression_reads(cv.expr, src)
+    if unknown:
+        return [(cv.at, f"{what}: {', '.join(unknown)} is no column of the old table {src.name} "
+                        f"(its columns: {', '.join(c.name for c in src.stored_columns)})")]
+    return []
 
 
 def _column_intent_problem(old: Schema, target: Schema, sources: dict[str, str | None], table: str,
@@ -138,11 +157,17 @@ def copy_order(schema: Schema) -> list[str]:
 
 def _column_sources(tt: Table, src: Table, target: Schema) -> list[ColumnSource]:
     renames = {r.new.lower(): r.old for r in target.rename_columns if r.table.lower() == tt.name.lower()}
+    converts = {c.column.lower(): c.expr for c in target.conversions if c.table.lower() == tt.name.lower()}
     out = []
     for col in tt.columns:
         if col.generated is not None:
             continue
         declared = renames.get(col.name.lower())
+        if col.name.lower() in converts:
+            reads, _ = expression_reads(converts[col.name.lower()], src)
+            out.append(ColumnSource(col.name, reads[0] if reads else "", "converted",
+                                    converts[col.name.lower()], reads))
+            continue
         if declared is not None and src.column(declared) is not None:
             out.append(ColumnSource(col.name, src.column(declared).name, "renamed"))  # type: ignore[union-attr]
         elif src.column(col.name) is not None and (declared is None):
@@ -159,11 +184,13 @@ def _table_plan(tt: Table, src: Table | None, target: Schema) -> tuple[TablePlan
         return TablePlan(tt.name, None, "create", tuple(ColumnSource(c.name, None, "default")
                                                          for c in tt.columns if c.generated is None)), []
     cols = _column_sources(tt, src, target)
-    used = {c.source.lower() for c in cols if c.source}
+    used = {r.lower() for c in cols for r in (c.reads if c.how == "converted" else (c.source,)) if r}
     dropped = tuple(c.name for c in src.stored_columns if c.name.lower() not in used)
-    back = {c.source.lower(): c.target for c in cols if c.source}
+    back = {c.source.lower(): c.target for c in cols if c.source and c.how != "converted"}
     old_key = src.primary_key or _key_from_columns(tt, cols) or ("rowid",)
-    refusals = []
+    refusals = [Refusal(tt.name, c.target, "a primary key column cannot be converted: replay matches "
+                        "rows by their key", "convert the key in the old database first, or keep it as it is")
+                for c in cols if c.how == "converted" and c.target.lower() in _lower(tt.primary_key)]
     if old_key == ("rowid",):
         new_key: tuple[str, ...] = (back["rowid"],) if "rowid" in back else ("rowid",)
         if new_key == ("rowid",) and tt.without_rowid:
@@ -183,7 +210,7 @@ def _table_plan(tt: Table, src: Table | None, target: Schema) -> tuple[TablePlan
     replace_by_key = _lower(new_key) == _lower(tt.primary_key or ("rowid",)) \
         or (new_key == ("rowid",) and copy_rowid)
     # In place, a row keeps its hidden rowid: only where the rowid is not carried explicitly.
-    fast = replace_by_key and not copy_rowid
+    fast = replace_by_key and not copy_rowid and not any(c.how == "converted" for c in cols)
     updated, compared = _fast_path(tt, cols, new_key, target) if fast else ((), ())
     tp = TablePlan(
         target=tt.name, source=src.name, how=how, columns=tuple(cols), dropped_columns=dropped,
@@ -235,7 +262,7 @@ def _key_from_columns(tt: Table, cols: list[ColumnSource]) -> tuple[str, ...] | 
     Capture then logs those values rather than the rowid, so replay matches a
     row by the key it has in the new table (its rowid there is the new key).
     """
-    by_target = {c.target.lower(): c.source for c in cols}
+    by_target = {c.target.lower(): c.source for c in cols if c.how != "converted"}
     sources = [by_target.get(k.lower()) for k in tt.primary_key]
     if not tt.primary_key or any(s is None or s == "rowid" for s in sources):
         return None

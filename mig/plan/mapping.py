@@ -5,14 +5,69 @@ Pure code: SQL strings out.
 
 from __future__ import annotations
 
+from typing import Any
+
 from mig.ddl import default_value_sql
 from mig.model import Column, ForeignKey, Schema, Table
-from mig.plan.ops import RANGE, TablePlan
+from mig.plan.ops import RANGE, ColumnSource, TablePlan
 from mig.sql.text import KEYWORDS, canonical_type, quote_ident, tokenize, unquote_ident
 from mig.sql.text import quote_ident as q
 
-__all__ = ["type_changes", "affinity", "directive_name", "stored_default", "mapped_select", "chunking", "columns_named",
+__all__ = ["source_sql", "expression_reads", "type_changes", "affinity", "directive_name", "stored_default", "mapped_select", "chunking", "columns_named",
            "collation", "parent_probe", "lit"]
+
+
+def source_sql(cs: ColumnSource, prefix: str = "") -> str:
+    """The SQL of a copied column's old value: its old column (`prefix.col`), the rowid,
+    or a conversion's expression with the old columns it reads qualified by `prefix`."""
+    if cs.how == "converted":
+        return "(" + _qualified(cs.expr or "NULL", cs.reads, prefix) + ")"
+    name = "rowid" if cs.source == "rowid" else q(cs.source or "")
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _qualified(expr: str, reads: tuple[str, ...], prefix: str) -> str:
+    """`expr` with each reference to a column of `reads` written `prefix."col"`."""
+    wanted = {r.lower() for r in reads}
+    out, at = [], 0
+    toks = tokenize(expr)
+    for i, tok in enumerate(toks):
+        if _column_ref(toks, i) and unquote_ident(tok.text).lower() in wanted:
+            out.append(expr[at:tok.start])
+            name = q(unquote_ident(tok.text))
+            out.append(f"{prefix}.{name}" if prefix else name)
+            at = tok.start + len(tok.text)
+    return "".join(out) + expr[at:]
+
+
+def _column_ref(toks: list[Any], i: int) -> bool:
+    """Is token `i` a bare name in value position: not a function's name, a type, an alias,
+    a collation, nor qualified?"""
+    tok = toks[i]
+    if tok.kind not in ("word", "ident"):
+        return False
+    before = toks[i - 1] if i > 0 else None
+    after = toks[i + 1].text if i + 1 < len(toks) else ""
+    if before is not None and (before.text == "." or before.is_word("AS", "COLLATE")):
+        return False  # a qualified name, a CAST's type, an alias or a collation
+    return after not in ("(", ".")
+
+
+def expression_reads(expr: str, src: Table) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(old columns `expr` reads, names in it that are neither a column of `src` nor SQL)."""
+    toks = tokenize(expr)
+    reads: list[str] = []
+    unknown: list[str] = []
+    for i, tok in enumerate(toks):
+        if not _column_ref(toks, i):
+            continue
+        name = unquote_ident(tok.text)
+        col = src.column(name)
+        if col is not None:
+            reads += [col.name] if col.name not in reads else []
+        elif tok.kind == "ident" or name.upper() not in KEYWORDS:
+            unknown.append(name)
+    return tuple(reads), tuple(unknown)
 
 
 def type_changes(tables: tuple[TablePlan, ...], old: Schema, target: Schema) -> dict[str, dict[str, str]]:
@@ -25,6 +80,8 @@ def type_changes(tables: tuple[TablePlan, ...], old: Schema, target: Schema) -> 
         if src is None or dst is None:
             continue
         for c in tp.copied_columns:
+            if c.how == "converted":  # shown as its conversion
+                continue
             before, after = src.column(c.source or ""), dst.column(c.target)
             if before is None or after is None or canonical_type(before.type) == canonical_type(after.type):
                 continue
@@ -69,7 +126,7 @@ def mapped_select(tp: TablePlan, tt: Table) -> str:
             default = stored_default(col)
             expr = default_value_sql(default) if default is not None else "NULL"
         else:
-            expr = "rowid" if cs.source == "rowid" else q(cs.source)
+            expr = source_sql(cs)
         cols.append(f"{expr} AS {q(cs.target)}")
     sql = f"SELECT {', '.join(cols)} FROM old.{q(tp.source or '')} WHERE {RANGE}"
     # A generated column can read the ones before it: one layer each, in column order.
@@ -104,11 +161,11 @@ def parent_probe(child_cols: tuple[str, ...], ref_cols: tuple[str, ...],
     """EXISTS against the old parent table itself, so its index answers."""
     if parent is None or parent.source is None:
         return "0"
-    by_target = {c.target.lower(): c.source for c in parent.columns}
+    by_target = {c.target.lower(): c for c in parent.columns if c.source is not None}
     sources = [by_target.get(r.lower()) for r in ref_cols]
     if any(s is None for s in sources):
         return "0"
-    match = " AND ".join(f"p.{'rowid' if s == 'rowid' else q(s)} = c.{q(a)}"  # type: ignore[arg-type]
+    match = " AND ".join(f"{source_sql(s, 'p')} = c.{q(a)}"  # type: ignore[arg-type]
                          for a, s in zip(child_cols, sources))
     return f"EXISTS (SELECT 1 FROM old.{q(parent.source)} p WHERE {match})"
 

@@ -35,12 +35,17 @@ class ColumnSource:
     """Target column `target` takes old column `source`, or its default when None.
 
     how: "same" (same name), "renamed" (declared), "rowid" (the old rowid
-    becomes a new INTEGER PRIMARY KEY), "default" (new column).
+    becomes a new INTEGER PRIMARY KEY), "default" (new column), "converted"
+    (declared: `expr`, SQL over the old row, which reads the old columns
+    `reads`; `source` is the first of them, or "" for an expression that
+    reads none).
     """
 
     target: str
     source: str | None
     how: str
+    expr: str | None = None
+    reads: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -173,7 +178,8 @@ class Plan:
     def from_json(text: str) -> "Plan":
         data = json.loads(text)
         tables = tuple(
-            TablePlan(**{**t, "columns": tuple(ColumnSource(**c) for c in t["columns"]),
+            TablePlan(**{**t, "columns": tuple(ColumnSource(**{**c, "reads": tuple(c.get("reads", ()))})
+                                               for c in t["columns"]),
                          **{k: tuple(t.get(k, ())) for k in _TUPLES}})
             for t in data["tables"]
         )

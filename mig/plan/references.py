@@ -61,8 +61,10 @@ def untouched_reference(fk: ForeignKey, tp: TablePlan, src: Table, tt: Table, ol
 
 
 def _sources(tp: TablePlan) -> dict[str, str]:
-    """Target column (lower case) -> the old column its values are copied from."""
-    return {c.target.lower(): c.source for c in tp.columns if c.source is not None and c.source != "rowid"}
+    """Target column (lower case) -> the old column its values are copied as they are from
+    (a converted column has none: its reference is checked as a changed one)."""
+    return {c.target.lower(): c.source for c in tp.columns
+            if c.source is not None and c.source != "rowid" and c.how != "converted"}
 
 
 def _same_pairs(old_fk: ForeignKey, old_parent: Table, pairs: list[tuple[str, str]]) -> bool:

@@ -5,10 +5,11 @@ Pure code: DataChecks out.
 
 from __future__ import annotations
 
-from mig.model import ForeignKey, Schema, Table, Value
+from mig.model import ForeignKey, Schema, Table
 from mig.plan.mapping import chunking, lit, mapped_select, missing_parent
 from mig.plan.ops import DataCheck, TablePlan
 from mig.sql.text import quote_ident as q
+from mig.sql.values import Value
 
 __all__ = ["seed_checks"]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mig.plan.mapping import source_sql
 from mig.plan.ops import Plan, TablePlan
 from mig.sql.text import quote_ident as q
 from mig.sql.text import quote_str
@@ -35,7 +36,7 @@ def _select_list(tp: TablePlan) -> tuple[str, str]:
     """(target column list, old select list) for the copied columns."""
     cols = list(tp.copied_columns)
     targets = [q(c.target) for c in cols]
-    sources = ["rowid" if c.source == "rowid" else q(c.source or "") for c in cols]
+    sources = [source_sql(c) for c in cols]
     if tp.copy_rowid:
         targets.insert(0, "rowid")
         sources.insert(0, "rowid")

@@ -70,7 +70,7 @@ def _guaranteed(cols: tuple[str, ...] | None, tp: TablePlan, src: Table, tt: Tab
     """Does an old uniqueness rule, under the same collations, already cover these columns?"""
     if cols is None:
         return False
-    back = {c.target.lower(): (c.source or "").lower() for c in tp.columns}
+    back = {c.target.lower(): (c.source or "").lower() if c.how != "converted" else "" for c in tp.columns}
     sources = {back.get(c.lower(), "") for c in cols}
     if sources == {"rowid"}:
         return True  # the old rowid: unique by construction

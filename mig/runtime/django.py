@@ -36,7 +36,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any, Callable
 
-from mig.runtime.errors import MigRuntimeError, NotReady, WritesBlocked
+from mig.runtime.errors import NotReady, WritesBlocked
 from mig.runtime.sqla import _is_write
 from mig.runtime.watch import Role, Watch, check_role, require_file, translate
 

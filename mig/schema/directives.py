@@ -24,7 +24,8 @@ def apply(schema: Schema, path: Path, shown: str) -> Schema:
         if stripped and not stripped.startswith("--"):
             raise SchemaInputError(shown, number, 1, "a directives file holds only `-- mig:` directives "
                                    "and comments, e.g. `-- mig:rename-column TABLE OLD NEW`")
-    if schema.rename_tables or schema.rename_columns or schema.drop_tables or schema.drop_columns:
-        raise SchemaInputError(shown, 1, 1, "the schema declares renames or drops of its own; "
+    if schema.rename_tables or schema.rename_columns or schema.drop_tables or schema.drop_columns \
+            or schema.conversions:
+        raise SchemaInputError(shown, 1, 1, "the schema declares renames, drops or conversions of its own; "
                                "declare them in one place: the schema or the directives file")
     return with_intents(schema, parse_directives(text, shown), shown)

@@ -19,14 +19,14 @@ from pathlib import Path
 from mig.bookkeeping import TABLES as MIG_TABLES
 from mig.ddl import create_table_sql
 from mig.errors import SchemaInputError
-from mig.model import Column, DropColumn, DropTable, RenameColumn, RenameTable, Schema, SeedRow, Table
+from mig.model import Column, Convert, DropColumn, DropTable, RenameColumn, RenameTable, Schema, SeedRow, Table
 from mig.sql.defaults import default_is_literal
 from mig.sql.text import Token, quote_ident, tokenize, unquote_ident
 from mig.sqlite.introspect import introspect, table_rows
 
 __all__ = ["load", "loads", "parse_directives", "with_intents"]
 
-_DIRECTIVES = {"rename-table": 2, "rename-column": 3, "drop-table": 1, "drop-column": 2}
+_DIRECTIVES = {"rename-table": 2, "rename-column": 3, "drop-table": 1, "drop-column": 2, "convert": 3}
 # A schema declares; it does not act. `REPLACE INTO` is SQLite's INSERT OR REPLACE.
 _ALLOWED = ("CREATE", "INSERT", "REPLACE")
 # Stands for "the default put this here" while seed rows are read (see _stable_seeds).
@@ -286,12 +286,28 @@ def parse_directives(text: str, file: str) -> list[tuple[int, int, object]]:
         if kind not in _DIRECTIVES:
             raise SchemaInputError(file, line, col, f"unknown directive `mig:{kind}`; known: "
                                    + ", ".join(f"mig:{k}" for k in _DIRECTIVES))
+        if kind == "convert":
+            found.append((line, col, _convert(rest, (file, line, col))))
+            continue
         args = [unquote_ident(t.text) for t in tokenize(rest)]
         if len(args) != _DIRECTIVES[kind] or not all(args):
             raise SchemaInputError(file, line, col, f"`mig:{kind}` takes {_DIRECTIVES[kind]} "
                                    "names (write a name with spaces as \"name\")")
         found.append((line, col, _INTENT[kind](*args, at=(file, line, col))))
     return found
+
+
+def _convert(rest: str, at: tuple[str, int, int]) -> Convert:
+    """`TABLE COLUMN EXPRESSION`: two names, then the SQL to the end of the line."""
+    toks = tokenize(rest)
+    names = [unquote_ident(t.text) for t in toks[:2]]
+    expr = rest[toks[2].start:].strip() if len(toks) > 2 else ""
+    if len(names) != 2 or not all(names) or not expr:
+        raise SchemaInputError(*at, "`mig:convert` takes a table, a column and an SQL expression over "
+                               "the old row, e.g. `-- mig:convert price cents CAST(round(price * 100) AS INTEGER)`")
+    if not sqlite3.complete_statement(f"SELECT {expr};") or ";" in expr:
+        raise SchemaInputError(*at, f"`mig:convert`: {expr} is not one SQL expression")
+    return Convert(names[0], names[1], expr, at=at)
 
 
 _INTENT = {"rename-table": RenameTable, "rename-column": RenameColumn,
@@ -317,6 +333,13 @@ def _intent_problem(schema: Schema, intent: object, earlier: list[object]) -> st
             return f"the schema has no table {intent.table}"
         if table.column(intent.column) is not None:
             return f"the schema still declares column {intent.table}.{intent.column}"
+    if isinstance(intent, Convert):
+        table = schema.table(intent.table)
+        column = table.column(intent.column) if table is not None else None
+        if column is None:
+            return f"the schema has no column {intent.table}.{intent.column}"
+        if column.generated is not None:
+            return f"{intent.table}.{intent.column} is a generated column: SQLite computes it"
     clash = next((e for e in earlier if _conflict(e, intent)), None)
     return f"it contradicts an earlier directive ({_describe(clash)})" if clash else None
 
@@ -337,13 +360,15 @@ def _old_names(intent: object) -> tuple[str, ...]:
 def _new_name(intent: object) -> str | None:
     if isinstance(intent, RenameTable):
         return f"t:{intent.new.lower()}"
+    if isinstance(intent, Convert):
+        return f"c:{intent.table.lower()}.{intent.column.lower()}"
     if isinstance(intent, RenameColumn):
         return f"c:{intent.table.lower()}.{intent.new.lower()}"
     return None
 
 
 def _conflict(a: object, b: object) -> bool:
-    """One old name declared twice, or two renames onto one new name."""
+    """One old name declared twice, or two renames (or conversions) onto one new name."""
     if set(_old_names(a)) & set(_old_names(b)):
         return True
     return _new_name(a) is not None and _new_name(a) == _new_name(b)
@@ -351,7 +376,7 @@ def _conflict(a: object, b: object) -> bool:
 
 def _describe(intent: object) -> str:
     kind = {RenameTable: "rename-table", RenameColumn: "rename-column", DropTable: "drop-table",
-            DropColumn: "drop-column"}[type(intent)]
+            DropColumn: "drop-column", Convert: "convert"}[type(intent)]
     return f"mig:{kind} " + " ".join(str(getattr(intent, f.name)) for f in fields(intent)  # type: ignore[arg-type]
                                      if f.compare)
 
@@ -369,4 +394,5 @@ def with_intents(schema: Schema, directives: list[tuple[int, int, object]], file
         rename_columns=tuple(i for i in seen if isinstance(i, RenameColumn)),
         drop_tables=tuple(i for i in seen if isinstance(i, DropTable)),
         drop_columns=tuple(i for i in seen if isinstance(i, DropColumn)),
+        conversions=tuple(i for i in seen if isinstance(i, Convert)),
     )

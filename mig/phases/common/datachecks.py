@@ -87,9 +87,18 @@ def make_plan(old_path: Path, target: Schema) -> tuple[Schema, Plan]:
                 refusal = _run_check(conn, check)
                 if refusal is not None:
                     refusals.append(refusal)
+                    if _stops_table(check, plan.table(check.table)):
+                        refused_tables.add(check.table)
         finally:
             conn.close()
     return old_schema, replace(plan, refusals=tuple(refusals))
+
+
+def _stops_table(check: DataCheck, tp: TablePlan | None) -> bool:
+    """A conversion SQLite cannot compute for some row: the table's later checks read the
+    converted values too and would fail on the same row, so they are not asked."""
+    return check.kind == EVALUATE and tp is not None and any(
+        c.how == "converted" and c.target == check.column for c in tp.columns)
 
 
 def _refuse_intents_naming_nothing(old: Schema, target: Schema) -> None:
@@ -132,7 +141,11 @@ def logged_refusals(conn: sqlite3.Connection, plan: Plan, checks: list[DataCheck
         mine = [c for c in checks if c.chunk_table == tp.source and c.table == tp.target]
         if mine:
             cond = _logged_keys(conn, tp, lo, top, live)
-            out += [r for c in mine if (r := _run_check(conn, c if live else replace(c, chunk_table=None), cond))]
+            for c in mine:
+                refusal = _run_check(conn, c if live else replace(c, chunk_table=None), cond)
+                out += [refusal] if refusal is not None else []
+                if refusal is not None and _stops_table(c, tp):
+                    break
     for name in plan.dropped_tables:  # dropped because it was empty: is it still?
         rows = 0 if name in plan.declared_drops else \
             conn.execute(f"SELECT count(*) FROM old.{q(name)}").fetchone()[0]

@@ -62,8 +62,9 @@ def _gone(schema: Schema, plan: Plan) -> list[str]:
         if table is None:
             out.append(f"table {tp.source} is gone")
             continue
-        out += [f"column {tp.source}.{c.source} is gone" for c in tp.copied_columns
-                if c.how != "rowid" and table.column(c.source) is None]  # type: ignore[arg-type]
+        read = [name for c in tp.copied_columns if c.how != "rowid"
+                for name in (c.reads if c.how == "converted" else (c.source or "",))]
+        out += [f"column {tp.source}.{name} is gone" for name in dict.fromkeys(read) if table.column(name) is None]
     return out
 
 

@@ -19,9 +19,10 @@ import sqlite3
 
 from mig.ddl import seed_statements
 from mig.errors import DatabaseError
-from mig.model import Schema, SeedRow, decode_value
+from mig.model import Schema, SeedRow
 from mig.plan.ops import Plan, TablePlan
 from mig.sql.text import quote_ident as q
+from mig.sql.values import decode_value
 from mig.sqlite.introspect import introspect
 
 __all__ = ["stored_seeds", "apply_seeds", "count_mismatches"]

@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mig.model import SeedRow, Value
+from mig.model import SeedRow
 from mig.schema import decl
 from mig.schema.translate.common import Ctx, FieldInfo, RecordInfo, fail
+from mig.sql.values import Value
 
 __all__ = ["seed_rows"]
 
