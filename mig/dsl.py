@@ -64,7 +64,7 @@ __all__ = [
     "OnDeleteCascade", "OnDeleteSetNull", "View", "Join", "ViewSql",
     "SelectBy", "SelectOneBy", "SelectAll", "SelectLike", "OrderBy",
     "SelectByOrInsert", "InsertOrIgnore", "UpdateBy", "DeleteBy",
-    "PreviousName", "DropColumn", "DropTable",
+    "PreviousName", "DropColumn", "DropTable", "Convert",
     "Union", "Case", "replace", "Annotated", "Optional",
 ]
 
@@ -246,6 +246,11 @@ def DropColumn(old: str) -> Marker:
 
 def DropTable(old: str) -> Marker:
     return _marker("DropTable", old)
+
+
+def Convert(expr: str) -> Marker:
+    """In `Annotated[...]`: the column's value computed from the old row (SQL over its old columns)."""
+    return _marker("Convert", expr)
 
 
 # ---------------------------------------------------------------- unions

@@ -125,3 +125,31 @@ def test_a_conversion_from_a_directives_file_and_in_the_json_plan(tmp_path: Path
     price = next(c for c in plan["tables"][0]["columns"] if c["target"] == "price")
     assert price == {"target": "price", "source": "price", "how": "converted", "expr": "CAST(price AS REAL)",
                      "reads": ["price"]}
+
+
+def test_the_same_conversion_in_every_schema_input_is_the_same_schema(tmp_path: Path) -> None:
+    from mig.model import schema_hash
+    from mig.schema import load_schema
+
+    (tmp_path / "schema.sql").write_text("CREATE TABLE item (id INTEGER NOT NULL PRIMARY KEY, price REAL NOT NULL);\n"
+                                         "-- mig:convert item price CAST(price AS REAL)\n")
+    (tmp_path / "schema.py").write_text('from mig.dsl import *\n\n\n@PK("id")\nclass Item:\n    id: int\n'
+                                        '    price: Annotated[float, Convert("CAST(price AS REAL)")]\n')
+    (tmp_path / "schema.fsx").write_text('[<PK("Id")>]\ntype Item = {\n    Id: int64\n'
+                                         '    [<Convert("CAST(price AS REAL)")>] Price: float\n}\n')
+    schemas = [load_schema(tmp_path / f"schema.{ext}") for ext in ("sql", "py", "fsx")]
+    assert all(len(s.conversions) == 1 for s in schemas)
+    assert len({schema_hash(s) for s in schemas}) == 1
+    without = load_schema(tmp_path / "schema.sql").without_intents()
+    assert schema_hash(without) != schema_hash(schemas[0])  # a conversion is part of the target
+
+
+def test_a_dsl_conversion_naming_nothing_points_at_its_line(tmp_path: Path) -> None:
+    d, _ = _project(tmp_path, "")
+    (d / "schema.sql").unlink()
+    (d / "schema.py").write_text('from mig.dsl import *\n\n\n@PK("id")\nclass Item:\n    id: int\n'
+                                 '    name: str\n    meta: str\n'
+                                 '    cents: Annotated[int, Convert("round(prise * 100)")]\n'
+                                 '    price: Annotated[float, Convert("CAST(price AS REAL)")]\n')
+    out = mig_here("plan", cwd=d)
+    assert out.returncode == 1 and "schema.py:9:" in out.stderr and "prise is no column" in out.stderr, out.stderr

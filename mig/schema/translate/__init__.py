@@ -49,7 +49,7 @@ def _translate(script: decl.Script) -> Schema:
             tables.append(table)
     index_list = indexes(ctx)
     views = build_views(ctx)
-    renames, col_renames, drops, col_drops = intents(ctx, names)
+    renames, col_renames, drops, col_drops, conversions = intents(ctx, names)
     return Schema(
         tables=tuple(tables),
         indexes=tuple(index_list),
@@ -59,6 +59,7 @@ def _translate(script: decl.Script) -> Schema:
         rename_columns=tuple(col_renames),
         drop_tables=tuple(drops),
         drop_columns=tuple(col_drops),
+        conversions=tuple(conversions),
         queries=tuple(queries(ctx)),
     )
 

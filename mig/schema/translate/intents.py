@@ -1,4 +1,4 @@
-"""Declared renames and drops (fsx-dsl.md §4.11): mig never guesses them.
+"""Declared renames, drops and conversions: mig never guesses them.
 
 Old names go through snake_case, so the old F# name and the old SQL name
 both work. Only conflicts inside the schema are checked here (A11); whether
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from mig.model import DropColumn, DropTable, RenameColumn, RenameTable, snake
+from mig.model import Convert, DropColumn, DropTable, RenameColumn, RenameTable, snake
 from mig.schema import decl
 from mig.schema.translate.common import Ctx, RecordInfo, fail, positional
 
@@ -17,7 +17,7 @@ __all__ = ["Intents", "intents"]
 
 _NAME = re.compile(r"[^\W\d]\w*")
 
-Intents = tuple[list[RenameTable], list[RenameColumn], list[DropTable], list[DropColumn]]
+Intents = tuple[list[RenameTable], list[RenameColumn], list[DropTable], list[DropColumn], list[Convert]]
 
 
 def _old(attr: decl.Attribute) -> tuple[str, decl.Pos]:
@@ -37,6 +37,7 @@ def intents(ctx: Ctx, current: set[str]) -> Intents:
     drops: list[DropTable] = []
     col_renames: list[RenameColumn] = []
     col_drops: list[DropColumn] = []
+    conversions: list[Convert] = []
     claimed: dict[str, str] = {}  # old table name -> the attribute that claimed it
     attrs_of = {r.type_name: r.attrs for r in ctx.records.values()}
     for u in ctx.unions.values():
@@ -54,7 +55,8 @@ def intents(ctx: Ctx, current: set[str]) -> Intents:
                 drops.append(DropTable(old, at=_at(pos)))
         if rec is not None and not rec.is_view:
             _columns(rec, col_renames, col_drops)
-    return renames, col_renames, drops, col_drops
+            conversions += _conversions(rec)
+    return renames, col_renames, drops, col_drops, conversions
 
 
 def _claim(claimed: dict[str, str], old: str, attr: decl.Attribute, pos: decl.Pos,
@@ -90,3 +92,16 @@ def _columns(rec: RecordInfo, renames: list[RenameColumn], drops: list[DropColum
             fail(pos, f"DropColumn `{old}` names a column {rec.name} still has")
         _once(claimed, old, attr, pos, "column")
         drops.append(DropColumn(rec.name, old, at=_at(pos)))
+
+
+def _conversions(rec: RecordInfo) -> list[Convert]:
+    """`Convert "SQL"` on a field: its value computed from the old row (the SQL names the
+    old columns as the old database has them; the plan checks they exist)."""
+    out = []
+    for f in rec.fields:
+        for attr in (a for a in f.decl.attrs if a.name == "Convert"):
+            arg = positional(attr)[0]
+            if not arg.value.strip():
+                fail(arg.pos, "Convert needs an SQL expression over the old row, e.g. Convert \"CAST(price AS REAL)\"")
+            out.append(Convert(rec.name, f.column, arg.value.strip(), at=_at(arg.pos)))
+    return out
