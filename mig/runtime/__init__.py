@@ -17,6 +17,8 @@ with an IntegrityError, and a memory the database cannot keep:
                 the one never-create open
     sqlite.py   connect() -> Database (transaction(), read(), state()), wait_until_ready()
     sqla.py     install(engine), create_engine(path) for SQLAlchemy (imported lazily)
+    django.py   MigMiddleware and watch_connections() for Django (import it by name:
+                `mig.runtime.django.MigMiddleware` in settings.MIDDLEWARE)
 
 The checks are cheap: the migration tables' existence is cached per
 connection until `PRAGMA schema_version` changes, and a `ready` status is

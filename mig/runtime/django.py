@@ -37,8 +37,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from mig.runtime.errors import NotReady, WritesBlocked
-from mig.runtime.sqla import _is_write
-from mig.runtime.watch import Role, Watch, check_role, require_file, translate
+from mig.runtime.watch import Role, Watch, check_role, is_write_sql, require_file, translate
 
 __all__ = ["MigMiddleware", "watch_connections", "unavailable_error"]
 
@@ -156,7 +155,7 @@ def watch_statement(execute: Callable[..., Any], sql: str, params: Any, many: bo
     if role is None or not isinstance(raw, sqlite3.Connection):
         return execute(sql, params, many, context)
     watch = _watch_of(db, raw, role)
-    write = _is_write(sql, None)
+    write = is_write_sql(sql)
     begin = not raw.in_transaction and _BEGIN.match(sql) is not None
     with db.wrap_database_errors:  # a sqlite3 error of the checks' own reads, as Django's
         if raw.in_transaction:

@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mig.runtime.errors import MigRuntimeError
-from mig.runtime.watch import Role, Watch, check_role, open_file, require_file, translate
+from mig.runtime.watch import Role, Watch, check_role, is_write_sql, open_file, require_file, translate
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.engine import Engine
@@ -19,18 +18,12 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["install", "create_engine"]
 
 _WATCH_KEY = "mig.runtime.watch"
-_WRITE_WORDS = {"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER"}
-_WRITE_IN_WITH = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.I)
 
 
 def _is_write(statement: str, context: Any) -> bool:
     if context is not None and (context.isinsert or context.isupdate or context.isdelete):
         return True
-    match = re.match(r"\s*(\w+)", statement)
-    word = match.group(1).upper() if match else ""
-    if word == "WITH":
-        return bool(_WRITE_IN_WITH.search(statement))
-    return word in _WRITE_WORDS
+    return is_write_sql(statement)
 
 
 def _autocommit(conn: Any) -> bool:

@@ -13,6 +13,7 @@ it drained into is gone, or a new migration is recording, and writes go on.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import urllib.parse
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from mig.bookkeeping import DRAINING_MESSAGE, MIGRATING_MESSAGE
 from mig.runtime.errors import DatabaseNotFound, MigRuntimeError, NotReady, WritesBlocked
 
 __all__ = ["Role", "ROLES", "DRAINED", "RETIRED", "MigrationState", "Watch", "check_role", "require_file",
-           "open_file", "translate"]
+           "open_file", "translate", "is_write_sql"]
 
 Role = Literal["old", "new", "auto"]
 ROLES = ("old", "new", "auto")
@@ -34,6 +35,20 @@ ROLES = ("old", "new", "auto")
 DRAINED: dict[str, str | None] = {}
 # Of those, the ones whose new database was seen cut over: retired for good.
 RETIRED: set[str] = set()
+
+
+_WRITE_WORDS = {"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER"}
+_WRITE_IN_WITH = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.I)
+
+
+def is_write_sql(statement: str) -> bool:
+    """Whether a statement writes, by its first word (a WITH by the words in it): the one
+    rule the SQLAlchemy and Django fronts share."""
+    match = re.match(r"\s*(\w+)", statement)
+    word = match.group(1).upper() if match else ""
+    if word == "WITH":
+        return bool(_WRITE_IN_WITH.search(statement))
+    return word in _WRITE_WORDS
 
 
 def _new_is_gone(new_path: str | None) -> bool:
