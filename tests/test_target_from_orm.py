@@ -147,10 +147,13 @@ class Author(models.Model):
 class Book(models.Model):
     author = models.ForeignKey(Author, on_delete=models.CASCADE)
     title = models.CharField(max_length=200)
+    price = models.DecimalField(max_digits=8, decimal_places=2, default=0)
 '''
 DJANGO_MODELS_V2 = DJANGO_MODELS_V1.replace(
     "    title = models.CharField(max_length=200)",
-    "    headline = models.CharField(max_length=200)\n    pages = models.IntegerField(null=True)")
+    "    headline = models.CharField(max_length=200)\n    pages = models.IntegerField(null=True)").replace(
+    "    price = models.DecimalField(max_digits=8, decimal_places=2, default=0)",
+    "    price = models.FloatField(default=0)")
 DJANGO_0002 = '''
 from django.db import migrations, models
 
@@ -159,6 +162,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.RenameField("book", "title", "headline"),
         migrations.AddField("book", "pages", models.IntegerField(null=True)),
+        migrations.AlterField("book", "price", models.FloatField(default=0)),
     ]
 '''
 DJANGO_SETUP = '''
@@ -208,7 +212,9 @@ def test_django_migrations_make_the_target_and_mig_executes_them_online(tmp_path
                              'call_command("migrate", verbosity=0)\n'
                              'from shelf.models import Author, Book\n'
                              'a = Author.objects.create(pk=1, name="Ann")\n'
-                             'Book.objects.bulk_create([Book(author=a, title=f"b{i}") for i in range(200)])\n', old)
+                             'from decimal import Decimal\n'
+                             'Book.objects.bulk_create([Book(author=a, title=f"b{i}", price=Decimal(i) / 4)\n'
+                             '                          for i in range(200)])\n', old)
     assert made.returncode == 0, made.stderr
     # the developer's change: new models and the migration that renames and adds
     (app / "models.py").write_text(DJANGO_MODELS_V2)
@@ -216,7 +222,9 @@ def test_django_migrations_make_the_target_and_mig_executes_them_online(tmp_path
     target = tmp_path / "target.sqlite3"
     made = _django(tmp_path, 'call_command("migrate", verbosity=0)\n', target)  # on an empty file
     assert made.returncode == 0, made.stderr
-    (tmp_path / "renames.sql").write_text(RENAMES.format(table="shelf_book", old="title", new="headline"))
+    (tmp_path / "renames.sql").write_text(RENAMES.format(table="shelf_book", old="title", new="headline")
+                                          + "-- decimal -> float: 5 would become 5.0, which mig refuses unless told\n"
+                                          + "-- mig:convert shelf_book price CAST(price AS REAL)\n")
 
     (app / "models.py").write_text(DJANGO_MODELS_V1)  # the running service still has the old models
     stop, writing = tmp_path / "stop", tmp_path / "writing"
@@ -241,6 +249,7 @@ def test_django_migrations_make_the_target_and_mig_executes_them_online(tmp_path
         assert out.returncode == 0, (step, out.stderr)
     assert new is not None
     assert dict(_rows(new, "SELECT id, headline FROM shelf_book")) == dict(_rows(old, "SELECT id, title FROM shelf_book"))
+    assert _rows(new, "SELECT price, typeof(price) FROM shelf_book WHERE id = 21") == [(5.0, "real")]
 
     # the app's own migration state brought in line: 0002 is recorded, not run again
     (app / "models.py").write_text(DJANGO_MODELS_V2)
