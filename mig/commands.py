@@ -88,16 +88,12 @@ def init_command(inputs: Inputs, fmt: str = "sql") -> InitReport:
     """Write the schema file of an existing database: the project's starting point."""
     from mig.model import schema_hash
     from mig.schema import export
-    from mig.sqlite.connect import open_ro, translate_errors
+    from mig.sqlite.connect import reading
     from mig.sqlite.introspect import introspect
 
     old, path = locate.init_paths(inputs, fmt)
-    with translate_errors(f"reading {old}"):
-        conn = open_ro(old)
-        try:
-            schema = introspect(conn)
-        finally:
-            conn.close()
+    with reading(old) as conn:
+        schema = introspect(conn)
     export.write_new(path, export.render(schema, fmt, old.name))
     return InitReport(str(old), str(path), fmt, schema_hash(schema), len(schema.tables), len(schema.indexes),
                       len(schema.views), len(schema.triggers))

@@ -4,33 +4,18 @@ bad input. tests/test_service_e2e.py runs the same service as a real process."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import sqlite3
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 pytest.importorskip("flask")
 
+from bookshop_example import BOOKSHOP, seed, service  # noqa: E402
+
 from mig import commands, runtime  # noqa: E402
-
-BOOKSHOP = Path(__file__).resolve().parents[1] / "examples" / "bookshop"
-
-
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"bookshop_{name}", BOOKSHOP / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-service, seed = _load("service"), _load("seed")
 
 
 @pytest.fixture

@@ -7,9 +7,7 @@ bookshop as real processes; tests/test_bookshop.py its 400 and 500 answers.)"""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -19,23 +17,11 @@ pytest.importorskip("flask")
 pytest.importorskip("sqlalchemy")
 
 import sqlalchemy as sa  # noqa: E402
+from bookshop_example import BOOKSHOP, seed, service  # noqa: E402
 from flask import Flask, Response, jsonify, request  # noqa: E402
 
 from mig import commands, runtime  # noqa: E402
 
-BOOKSHOP = Path(__file__).resolve().parents[1] / "examples" / "bookshop"
-
-
-def _load(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(f"bookshop_{name}", BOOKSHOP / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-service, seed = _load("service"), _load("seed")
 ENGINES: list[sa.Engine] = []
 
 

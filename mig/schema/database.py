@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mig.errors import MigError, SchemaInputError
 from mig.model import Schema
-from mig.sqlite.connect import open_ro, translate_errors
+from mig.sqlite.connect import reading
 from mig.sqlite.introspect import introspect
 
 __all__ = ["MAGIC", "is_database", "load"]
@@ -28,11 +28,7 @@ def is_database(path: Path) -> bool:
 
 def load(path: Path, shown: str) -> Schema:
     try:
-        with translate_errors(f"reading the schema of {shown}"):
-            conn = open_ro(path)
-            try:
-                return introspect(conn)
-            finally:
-                conn.close()
+        with reading(path, f"reading the schema of {shown}") as conn:
+            return introspect(conn)
     except MigError as exc:
         raise SchemaInputError(shown, 1, 1, str(exc)) from exc

@@ -34,6 +34,7 @@ __all__ = [
     "attach_old",
     "create_db_file",
     "translate_errors",
+    "reading",
     "BUSY_TIMEOUT_MS",
     "MIG_CACHE_SIZE",
     "mig_writer",
@@ -184,6 +185,18 @@ def translate_errors(what: str) -> Iterator[None]:
         yield
     except sqlite3.Error as exc:
         raise _as_mig_error(what, exc) from exc
+
+
+@contextlib.contextmanager
+def reading(path: Path, what: str | None = None) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to `path` for the block, closed after it; sqlite3 errors
+    become MigErrors naming `what` (by default, reading the file)."""
+    with translate_errors(what or f"reading {path}"):
+        conn = open_ro(path)
+        try:
+            yield conn
+        finally:
+            conn.close()
 
 
 def _as_mig_error(what: str, exc: sqlite3.Error) -> DatabaseError | DatabaseBusy:

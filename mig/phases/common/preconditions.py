@@ -13,7 +13,7 @@ from mig.errors import DatabaseError, NotFound, OldDatabaseDamaged, WrongState
 from mig.model import Schema, schema_hash
 from mig.phases.common import space
 from mig.phases.common.state import REFUSALS, NewState, OldState, read_new, read_old, refuse, table_exists
-from mig.sqlite.connect import open_ro, translate_errors
+from mig.sqlite.connect import open_ro, reading, translate_errors
 from mig.sqlite.introspect import introspect
 
 __all__ = ["preview", "check_fresh", "check_resumable", "check_intact", "without_source", "already_done",
@@ -48,14 +48,10 @@ def preview(old_path: Path | None, new_path: Path, target: Schema) -> tuple[str,
 def already_has(old_path: Path, target: Schema) -> tuple[str, str] | None:
     """Nothing to migrate when the old database, not being migrated, already has the
     target schema (right after `mig init`, say): no new file, no capture."""
-    with translate_errors(f"reading {old_path}"):
-        conn = open_ro(old_path)
-        try:
-            if read_old(conn).marker is not None:
-                return None
-            have = schema_hash(introspect(conn))
-        finally:
-            conn.close()
+    with reading(old_path) as conn:
+        if read_old(conn).marker is not None:
+            return None
+        have = schema_hash(introspect(conn))
     if have != schema_hash(target):
         return None
     return "nothing-to-do", f"{old_path} already has this schema (hash {have}); nothing to migrate"
@@ -175,34 +171,22 @@ def has_schema(path: Path) -> bool:
     """A file with tables in it: a killed migrate's empty file counts as none (see _remove_if_empty)."""
     if not path.is_file():
         return False
-    with translate_errors(f"reading {path}"):
-        conn = open_ro(path)
-        try:
-            return bool(conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
-        finally:
-            conn.close()
+    with reading(path) as conn:
+        return bool(conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
 
 
 def old_state(old_path: Path) -> OldState:
-    with translate_errors(f"reading {old_path}"):
-        conn = open_ro(old_path)
-        try:
-            return read_old(conn)
-        finally:
-            conn.close()
+    with reading(old_path) as conn:
+        return read_old(conn)
 
 
 def target_state(path: Path) -> NewState:
     """The state of an existing target; a file migrate did not make is refused, and
     nothing is done to it."""
-    with translate_errors(f"reading {path}"):
-        conn = open_ro(path)
-        try:
-            if not table_exists(conn, "_migration_status"):
-                raise refuse("target_taken", path=path)
-            return read_new(conn)
-        finally:
-            conn.close()
+    with reading(path) as conn:
+        if not table_exists(conn, "_migration_status"):
+            raise refuse("target_taken", path=path)
+        return read_new(conn)
 
 
 def check_creatable(path: Path) -> None:
