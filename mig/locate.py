@@ -37,7 +37,7 @@ Warn = Callable[[str], None]
 
 def find_schema(directory: Path, flag: str = "--schema") -> Path:
     """The one schema file; `flag` is what the command lets the operator pass instead."""
-    found = [directory / n for n in SCHEMA_NAMES if (directory / n).is_file()]
+    found = [directory.resolve() / n for n in SCHEMA_NAMES if (directory / n).is_file()]
     if len(found) == 1:
         return found[0]
     if not found:
@@ -128,8 +128,12 @@ def source(inputs: Inputs, new: Path) -> Path | None:
     candidate does (migrate then has nothing to do, DESIGN.md §2)."""
     if inputs.old is not None:
         old = _existing(inputs.old)
+        if inputs.new is None and old is not None and old.resolve() == new.resolve():
+            return old  # named by the schema's own hash: it has the schema already (nothing to do)
     elif new.exists() and not old_candidates(inputs.dir, new):
-        return None
+        # The one database here bears the schema's hash: a target migrate made, or, if
+        # no migration is recorded in it, the database that has this schema already.
+        return new if inputs.new is None and _recorded_link(new) is None else None
     else:
         old = infer_old(inputs.dir, new)
     if old is not None:

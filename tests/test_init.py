@@ -299,3 +299,18 @@ def test_plan_shows_every_type_change_it_accepts(tmp_path: Path) -> None:
     assert plan.stdout.count("(type ") == 1
     data = json.loads(mig_here("plan", "--old", str(db), "--json", cwd=tmp_path).stdout)
     assert data["type_changes"] == {"book": {"title": "TEXT -> VARCHAR(300)"}}
+
+
+def test_a_database_named_by_its_own_schema_hash_has_nothing_to_do(tmp_path: Path) -> None:
+    """mig names a new database after its schema's hash: after init, that database's file
+    name is the target's, and plan and migrate must say so rather than refuse."""
+    d = tmp_path / "p"
+    d.mkdir()
+    db = make_db(d / "p-0000000000000001.sqlite", "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);")
+    report = commands.init_command(commands.Inputs(d))
+    named = db.rename(d / f"p-{report.schema_hash}.sqlite")
+    for args in ((), ("--old", str(named))):
+        for command in ("plan", "migrate"):
+            out = mig_here(command, *args, cwd=d)
+            assert out.returncode == 0 and "nothing to migrate" in out.stdout, (command, args, out.stdout + out.stderr)
+    assert sorted(p.name for p in d.iterdir()) == [named.name, "schema.sql"]

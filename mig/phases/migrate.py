@@ -41,6 +41,7 @@ from mig.phases.common.preconditions import (
     check_fresh,
     check_resumable,
     has_schema,
+    same_file,
     target_state,
     without_source,
 )
@@ -104,6 +105,9 @@ def migrate(old_path: Path | None, new_path: Path, target: Schema, schema_path: 
     report = MigrateReport(str(old_path) if old_path else None, str(new_path), shash, "migrated")
     if old_path is None or not old_path.exists():
         report.action, report.message = without_source(old_path, new_path)
+        return report
+    if old_path.resolve() == new_path.resolve():
+        report.action, report.message = same_file(old_path, target)
         return report
     if not new_path.is_file():
         check_creatable(new_path)

@@ -9,7 +9,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from mig.errors import DatabaseError, NotFound, OldDatabaseDamaged, WrongState
+from mig.errors import DatabaseError, NotFound, OldDatabaseDamaged, PathInference, WrongState
 from mig.model import Schema, schema_hash
 from mig.phases.common import space
 from mig.phases.common.state import REFUSALS, NewState, OldState, read_new, read_old, refuse, table_exists
@@ -17,7 +17,7 @@ from mig.sqlite.connect import open_ro, reading, translate_errors
 from mig.sqlite.introspect import introspect
 
 __all__ = ["preview", "check_fresh", "check_resumable", "check_intact", "without_source", "already_done",
-           "has_schema", "old_state", "target_state", "already_has", "QUICK_CHECK_BUDGET_S", "check_creatable"]
+           "has_schema", "old_state", "target_state", "already_has", "same_file", "QUICK_CHECK_BUDGET_S", "check_creatable"]
 
 QUICK_CHECK_PROBLEMS = 3  # the first problems SQLite reports, in the refusal
 # In rollback-journal mode PRAGMA quick_check holds a SHARED lock for as long as it runs,
@@ -33,6 +33,8 @@ def preview(old_path: Path | None, new_path: Path, target: Schema) -> tuple[str,
     before it plans (`mig plan` shows this: same inputs, same answer)."""
     if old_path is None or not old_path.exists():
         return without_source(old_path, new_path)
+    if old_path.resolve() == new_path.resolve():
+        return same_file(old_path, target)
     if has_schema(new_path):
         done = already_done(target_state(new_path), old_path, new_path)
         if done is None:
@@ -43,6 +45,15 @@ def preview(old_path: Path | None, new_path: Path, target: Schema) -> tuple[str,
         return same
     check_fresh(old_path, new_path)
     return "migrated", ""
+
+
+def same_file(old_path: Path, target: Schema) -> tuple[str, str]:
+    """The old database is the file the target would be: named by this schema's hash."""
+    same = already_has(old_path, target)
+    if same is None:
+        raise PathInference(f"the old and the new database are the same file ({old_path}); "
+                            "the new database must be a new path: pass --new")
+    return same
 
 
 def already_has(old_path: Path, target: Schema) -> tuple[str, str] | None:

@@ -101,6 +101,10 @@ def _conversions(rec: RecordInfo) -> list[Convert]:
     for f in rec.fields:
         for attr in (a for a in f.decl.attrs if a.name == "Convert"):
             arg = positional(attr)[0]
+            if any(a.name == "PreviousName" for a in f.decl.attrs):
+                fail(arg.pos, f"{rec.name}.{f.column} has PreviousName and Convert: a converted column "
+                              "takes its value from the expression, which names the old column itself; "
+                              "drop PreviousName")
             if not arg.value.strip():
                 fail(arg.pos, "Convert needs an SQL expression over the old row, e.g. Convert \"CAST(price AS REAL)\"")
             out.append(Convert(rec.name, f.column, arg.value.strip(), at=_at(arg.pos)))
