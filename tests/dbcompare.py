@@ -1,7 +1,7 @@
 """Compare two SQLite databases by what SQLite reports about them, never by SQL text.
 
-This is the comparison of ../shared/fsx-examples/README.md ("How a test
-compares a pair"), shared by the .fsx, .py and .sql front-end tests.
+The contract's way to compare a pair of databases, shared by the .fsx, .py and .sql
+front-end tests.
 """
 
 from __future__ import annotations

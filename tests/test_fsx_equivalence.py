@@ -1,6 +1,6 @@
 """Small `.fsx` schemas against the SQLite DDL they must equal, by introspection.
 
-The corpus pairs (../shared/fsx-examples) cover every feature once; these
+The corpus pairs (tests/corpus/fsx, the contract's examples) cover every feature once; these
 cases pin what the front end must copy *as written* (fsx-dsl.md §4.4
 `DefaultExpr`, §4.9 `ViewSql`): reformatting that text changes what SQLite
 reports (a default's text, a view's output column names) or even what it

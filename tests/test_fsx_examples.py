@@ -1,4 +1,4 @@
-"""The shared `.fsx` corpus (../shared/fsx-examples) through mig's whole path.
+"""The contract's `.fsx` examples (tests/corpus/fsx) through mig's whole path.
 
 (a) every ``bad_*.fsx`` fails with one ``SchemaInputError`` at the position of
 its ``.expected`` file, containing every listed fragment; (b) every positive
@@ -17,9 +17,7 @@ import pytest
 from mig.errors import SchemaInputError
 from mig.schema import fsx
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "fsx-examples"
-if not EXAMPLES.is_dir():  # pragma: no cover
-    pytest.skip(f"{EXAMPLES} is missing", allow_module_level=True)
+EXAMPLES = Path(__file__).resolve().parent / "corpus" / "fsx"
 
 from dbcompare import build_from_schema, build_from_sql, diff, intents_from_schema, intents_from_sql, introspect  # noqa: E402
 

@@ -15,18 +15,15 @@ from mig.schema.python import load
 from mig.schema.python import loads as loads_py
 
 CORPUS = Path(__file__).resolve().parent / "corpus" / "py"
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "fsx-examples"
+EXAMPLES = Path(__file__).resolve().parent / "corpus" / "fsx"
 PY_FILES = sorted(CORPUS.glob("[0-9]*.py"))
 
 
 def test_every_fsx_example_has_a_python_twin() -> None:
-    if not EXAMPLES.is_dir():
-        pytest.skip("shared/fsx-examples not beside the repository")
     fsx = {p.stem for p in EXAMPLES.glob("[0-9]*.fsx")}
     assert fsx == {p.stem for p in PY_FILES}
 
 
-@pytest.mark.skipif(not EXAMPLES.is_dir(), reason="shared/fsx-examples not beside the repository")
 @pytest.mark.parametrize("path", PY_FILES, ids=lambda p: p.stem)
 def test_each_python_schema_builds_the_expected_database(path: Path) -> None:
     sql = (EXAMPLES / f"{path.stem}.sql").read_text()
@@ -50,7 +47,6 @@ def test_each_bad_python_schema_fails_at_its_position(path: Path) -> None:
         assert fragment.lower() in message.lower(), (fragment, message)
 
 
-@pytest.mark.skipif(not EXAMPLES.is_dir(), reason="shared/fsx-examples not beside the repository")
 @pytest.mark.parametrize("path", PY_FILES, ids=lambda p: p.stem)
 def test_fsx_and_python_twins_give_the_identical_model(path: Path) -> None:
     from mig.schema import fsx
