@@ -1,4 +1,4 @@
-"""mig benchmark: DESIGN.md §7 targets, measured side by side in one run.
+"""mig benchmark: docs/design.md, Targets targets, measured side by side in one run.
 
     .venv/bin/python bench/run.py --rows 1000000 [--save]
     .venv/bin/python bench/run.py --quick            # 20k-row smoke run (2x for the scale rows)
@@ -649,7 +649,7 @@ def indexes_of(db: Path) -> set[tuple[str, str]]:
 def verdict(value: float | None, target: str) -> str:
     if value is None:  # not measured in this run (the detail says why)
         return "n/a"
-    if target == "info":  # measured for context; DESIGN.md §7 sets no target for it
+    if target == "info":  # measured for context; docs/design.md, Targets sets no target for it
         return "-"
     op, num = target.split()[0], float(target.split()[1].rstrip("x"))
     ok = value <= num if op == "<=" else value >= num

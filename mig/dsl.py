@@ -1,4 +1,4 @@
-"""The `schema.py` DSL: the F# schema DSL of fsx-dsl.md, written as Python classes.
+"""The `schema.py` DSL: the F# schema DSL of docs/fsx.md, written as Python classes.
 
 Every F# attribute has a Python twin of the same name, so a schema translates
 1:1, and both syntaxes go through one translator (`mig.schema.translate`):

@@ -1,4 +1,4 @@
-"""Every rule that finds the schema, the old and the new database (DESIGN.md §2), in one module.
+"""Every rule that finds the schema, the old and the new database (docs/runbook.md, "Where mig looks for files"), in one module.
 
 A project directory holds one schema file and databases named
 `<dir-name>-<16 hex>.sqlite`; the hex is the schema hash of the schema that
@@ -125,7 +125,7 @@ def _same_file(old: Path, new: Path) -> None:
 
 def source(inputs: Inputs, new: Path) -> Path | None:
     """The old database plan and migrate read: None when the target exists and no
-    candidate does (migrate then has nothing to do, DESIGN.md §2)."""
+    candidate does (migrate then has nothing to do, docs/runbook.md, "Where mig looks for files")."""
     if inputs.old is not None:
         old = _existing(inputs.old)
         if inputs.new is None and old is not None and old.resolve() == new.resolve():

@@ -338,7 +338,7 @@ def _view_body(sql: str) -> str:
 # ---------------------------------------------------------------- naming
 
 def snake(name: str) -> str:
-    """snake_case of fsx-dsl.md §5.1 (shared by the .fsx and .py front ends)."""
+    """snake_case of docs/fsx.md §5.1 (shared by the .fsx and .py front ends)."""
     out: list[str] = []
     for i, ch in enumerate(name):
         if ch.isupper() and i > 0:

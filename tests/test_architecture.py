@@ -1,4 +1,4 @@
-"""The shape of the code (DESIGN.md §8) and the docs' promises, checked."""
+"""The shape of the code (docs/design.md, "The code is the pipeline") and the docs' promises, checked."""
 
 from __future__ import annotations
 

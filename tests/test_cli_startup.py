@@ -1,7 +1,7 @@
 """A command starts only what it uses (issue 15).
 
 The runbook's `mig drain` then `mig cutover` holds one interpreter start-up
-inside the write-unavailability window (DESIGN.md §7), so the CLI must not
+inside the write-unavailability window (docs/design.md, Targets), so the CLI must not
 load the schema front ends, the planner or rich for a command that does not
 need them. Checked by the modules a real run of the command leaves in
 `sys.modules`, never by a time: that holds on any machine.

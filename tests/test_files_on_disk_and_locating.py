@@ -340,7 +340,7 @@ def test_migrate_onto_an_existing_file_that_is_no_target_says_to_pick_another(tm
 
 
 def test_plan_says_what_migrate_would_do_for_the_same_inputs(tmp_path: Path) -> None:
-    """DESIGN.md §2: plan takes migrate's inputs and exits 1 when migrate would be refused."""
+    """docs/runbook.md, "Where mig looks for files": plan takes migrate's inputs and exits 1 when migrate would be refused."""
     d = project(tmp_path, OLD, NEW)
     other = d / "other.sqlite"
     sqlite3.connect(other).execute("CREATE TABLE mine (x)").connection.close()

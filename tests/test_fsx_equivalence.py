@@ -1,7 +1,7 @@
 """Small `.fsx` schemas against the SQLite DDL they must equal, by introspection.
 
 The corpus pairs (tests/corpus/fsx, the contract's examples) cover every feature once; these
-cases pin what the front end must copy *as written* (fsx-dsl.md §4.4
+cases pin what the front end must copy *as written* (docs/fsx.md §4.4
 `DefaultExpr`, §4.9 `ViewSql`): reformatting that text changes what SQLite
 reports (a default's text, a view's output column names) or even what it
 means (`"hello"` is a string only when no column has that name). The

@@ -1,4 +1,4 @@
-"""The `.fsx` lexer against fsx-dsl.md §1 and the lexical errors L1–L4 of §6.
+"""The `.fsx` lexer against docs/fsx.md §1 and the lexical errors L1–L4 of §6.
 
 Tables of (source, expected tokens) and (bad source, "LINE:COL", fragments).
 """

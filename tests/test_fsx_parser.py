@@ -1,4 +1,4 @@
-"""The `.fsx` parser against fsx-dsl.md §2 and the syntax errors S1/S2 of §6.
+"""The `.fsx` parser against docs/fsx.md §2 and the syntax errors S1/S2 of §6.
 
 Tables of (source, expected declarations) compared without positions, a
 table of positions, and a table of (bad source, "LINE:COL", fragments).

@@ -1,4 +1,4 @@
-"""DESIGN.md §5 with real files, a real writer process and real `mig` subprocesses.
+"""docs/runbook.md, "The invariants" with real files, a real writer process and real `mig` subprocesses.
 
 Each test names the invariant it would catch breaking.
 """

@@ -1,4 +1,4 @@
-"""Every refusal class of DESIGN.md §4: `mig plan` exits 1 and names it; `mig migrate` changes nothing."""
+"""Every refusal class of the plan (docs/design.md, "Plan refusals"): `mig plan` exits 1 and names it; `mig migrate` changes nothing."""
 
 from __future__ import annotations
 

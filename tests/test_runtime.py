@@ -125,7 +125,7 @@ def test_the_trigger_error_is_mapped_too(migrated: tuple[Path, Path, Path]) -> N
 def test_old_database_retired_after_cleanup_but_live_again_after_abort(tmp_path: Path) -> None:
     """Once this process saw draining, the file stays closed to its writes after cleanup-old,
     where nothing in the database refuses them any more; after abort (the new file is gone)
-    the old database is the live one again, as DESIGN.md §1 says, and writes go on."""
+    the old database is the live one again, as docs/runbook.md, "The states" says, and writes go on."""
     for finish in ("cleanup", "abort"):
         d, old = _project(tmp_path / finish)
         new = commands.migrate_command(commands.Inputs(d)).new

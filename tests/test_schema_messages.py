@@ -1,4 +1,4 @@
-"""Every DSL error is one line (fsx-dsl.md §6), whatever text it echoes.
+"""Every DSL error is one line (docs/fsx.md §6), whatever text it echoes.
 
 Schema values may span lines (triple-quoted and verbatim F# strings, Python
 strings with ``\\n``); a message that quotes one must still be one line, so

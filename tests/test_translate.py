@@ -1,4 +1,4 @@
-"""Translation rules (fsx-dsl.md §3–§5) and every meaning error (§6 T*, A*, U*, V*, D*).
+"""Translation rules (docs/fsx.md §3–§5) and every meaning error (§6 T*, A*, U*, V*, D*).
 
 Most cases are small `schema.py` sources, since the Python front end hands
 the translator the same declarations the F# parser does; `»` marks where

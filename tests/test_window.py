@@ -1,4 +1,4 @@
-"""The write-unavailability window (DESIGN.md §5.8, §7): drain refuses before it blocks
+"""The write-unavailability window (docs/runbook.md, invariant 8, §7): drain refuses before it blocks
 writes, and a refusal that only the tail can show gives the writes back.
 
 Each refusal class is tried twice: with the offending row logged before drain

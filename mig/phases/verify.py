@@ -2,7 +2,7 @@
 
 Per table: the row counts, and every row against its counterpart by key --
 value, type and bytes of each copied column -- which is an order-independent
-comparison stronger than a checksum (DESIGN.md §2): two tables agree exactly
+comparison stronger than a checksum (docs/runbook.md, "Where mig looks for files"): two tables agree exactly
 when no row of either side lacks an identical row on the other. The
 comparison runs in SQL, range by range of the old key, each range its own
 short read on both files, so verify is safe at any time (invariant 9) and

@@ -2,10 +2,10 @@
 
 Both DSL front ends produce these: ``fsx.py`` by parsing F# text, ``python.py``
 by reading Python classes. ``translate.py`` turns them into the schema model
-with the rules of ``fsx-dsl.md`` §3–§5, so the two syntaxes share one set of
+with the rules of ``docs/fsx.md`` §3–§5, so the two syntaxes share one set of
 semantics and one set of errors, and the same schema yields the same model.
 
-Every node carries the position the error rules of ``fsx-dsl.md`` §6 point
+Every node carries the position the error rules of ``docs/fsx.md`` §6 point
 at, and ``schema_error`` is the one way both front ends and the translator
 build their ``file:line:col: message`` errors, so that the rule "a message is
 one line" holds whatever text a message echoes. Pure data; no I/O.
@@ -232,7 +232,7 @@ def echo(value: str, limit: int = 60) -> str:
 
 
 def schema_error(pos: Pos, message: str) -> SchemaInputError:
-    """The error at `pos`; its message is forced onto one line (fsx-dsl.md §6)."""
+    """The error at `pos`; its message is forced onto one line (docs/fsx.md §6)."""
     return SchemaInputError(pos.file, pos.line, pos.col, one_line(message))
 
 

@@ -1,5 +1,5 @@
 """What `migrate` would do with a pair of paths, read from the files: for `mig plan`
-(same inputs, DESIGN.md §2) and for migrate itself, before it plans or resumes."""
+(same inputs, docs/runbook.md, "Where mig looks for files") and for migrate itself, before it plans or resumes."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ __all__ = ["preview", "check_fresh", "check_resumable", "check_intact", "without
 QUICK_CHECK_PROBLEMS = 3  # the first problems SQLite reports, in the refusal
 # In rollback-journal mode PRAGMA quick_check holds a SHARED lock for as long as it runs,
 # and the old service's commits wait for it (measured at 1M rows, 138 MB: 0.4-0.6 s of
-# check, a writer stalled 648 ms); DESIGN.md §7 allows 200 ms. So there the check gets
+# check, a writer stalled 648 ms); docs/design.md, Targets allows 200 ms. So there the check gets
 # this long, and one that does not finish in it is stopped and reported as not made.
 QUICK_CHECK_BUDGET_S = 0.15
 

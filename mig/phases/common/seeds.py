@@ -4,7 +4,7 @@ Seed rows are stored in the new database at migrate time and applied after
 the bulk copy and again at the end of every drain that leaves nothing
 pending, so a replayed old row can never overwrite them. Each is upserted by
 primary key; a conflict on another UNIQUE fails loudly instead of deleting
-the other row (fsx-dsl.md §4.10: no other row is deleted or changed).
+the other row (docs/fsx.md §4.10: no other row is deleted or changed).
 
 The count check is the net under every path that could lose a row silently
 (a row written during the migration that violates a new UNIQUE, displaced by

@@ -1,4 +1,4 @@
-"""`schema.fsx`: the F# schema DSL, read by mig's own parser (fsx-dsl.md).
+"""`schema.fsx`: the F# schema DSL, read by mig's own parser (docs/fsx.md).
 
 The original tool ran the script under .NET and read its attributes by
 reflection. mig never executes a schema: it lexes and parses the small F#

@@ -1,4 +1,4 @@
-"""Attribute lists of `schema.fsx` (fsx-dsl.md §2 "Attributes").
+"""Attribute lists of `schema.fsx` (docs/fsx.md §2 "Attributes").
 
 ```
 Attributes := { "[<" Attr { ";" Attr } ">]" }

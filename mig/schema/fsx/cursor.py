@@ -1,7 +1,7 @@
 """The token cursor shared by the `.fsx` parser modules.
 
 One place for looking ahead, consuming, building positions and the two
-syntax error shapes of fsx-dsl.md §6 (S1 "unexpected …", S2 "… not
+syntax error shapes of docs/fsx.md §6 (S1 "unexpected …", S2 "… not
 supported"), and for the separator rule of §2: inside ``{ }``, ``[ ]`` and
 ``[| |]`` items are separated by ``;`` or a line break, and two items on one
 line without ``;`` are an error at the second.

@@ -1,4 +1,4 @@
-"""Tokens of `schema.fsx`: the lexical rules of fsx-dsl.md §1, then bracket balance.
+"""Tokens of `schema.fsx`: the lexical rules of docs/fsx.md §1, then bracket balance.
 
 mig reads the F# schema DSL with its own parser and never runs .NET, so the
 lexer has to agree with F# on everything a schema file can contain: nested

@@ -1,4 +1,4 @@
-"""String and number literals of `schema.fsx` (fsx-dsl.md §1), read without F#.
+"""String and number literals of `schema.fsx` (docs/fsx.md §1), read without F#.
 
 Split from the lexer because F# literals carry most of the lexical detail:
 three string forms with different escape rules, and numbers whose suffix

@@ -1,4 +1,4 @@
-"""The `schema.fsx` parser: tokens to declarations (fsx-dsl.md §2, errors S1/S2 of §6).
+"""The `schema.fsx` parser: tokens to declarations (docs/fsx.md §2, errors S1/S2 of §6).
 
 Hand-written recursive descent rather than a grammar tool such as lark:
 - the errors are part of the contract: §6 fixes the position (a token's

@@ -1,4 +1,4 @@
-"""Type expressions of `schema.fsx` (fsx-dsl.md §2 "Type definitions").
+"""Type expressions of `schema.fsx` (docs/fsx.md §2 "Type definitions").
 
 ```
 Type      := Atom { Postfix }

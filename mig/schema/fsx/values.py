@@ -1,4 +1,4 @@
-"""Seed values of `schema.fsx` let bindings (fsx-dsl.md §2 "let bindings").
+"""Seed values of `schema.fsx` let bindings (docs/fsx.md §2 "let bindings").
 
 ```
 Value   := Record | "[" [Items] "]" | "[|" [Items] "|]" | Name | Literal

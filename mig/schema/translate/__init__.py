@@ -1,4 +1,4 @@
-"""Declarations to the schema model: the meaning of the DSL (fsx-dsl.md §3–§6).
+"""Declarations to the schema model: the meaning of the DSL (docs/fsx.md §3–§6).
 
 Both DSL syntaxes end here — `fsx.py` parses F# text into `decl` nodes and
 `python.py` reads Python classes into the same nodes — so a schema means the

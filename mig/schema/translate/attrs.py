@@ -1,4 +1,4 @@
-"""Attribute checks of fsx-dsl.md §4.13: known names, places, arguments, repeats.
+"""Attribute checks of docs/fsx.md §4.13: known names, places, arguments, repeats.
 
 Run before any rule reads an attribute, so the rules can trust arity and
 argument kinds and only check meaning. Errors A1, A2, A3 and V2.

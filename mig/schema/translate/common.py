@@ -1,5 +1,5 @@
 """What every translation rule shares: the error helper, the naming rules of
-fsx-dsl.md §5, and the facts gathered about each record before any rule runs.
+docs/fsx.md §5, and the facts gathered about each record before any rule runs.
 
 Rules live in sibling modules (tables, unions, views, seeds, intents,
 queries); they all read the same `Ctx`, so a rule never re-derives what

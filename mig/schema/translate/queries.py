@@ -1,4 +1,4 @@
-"""Query attributes (fsx-dsl.md §4.12): recorded for code generation, never
+"""Query attributes (docs/fsx.md §4.12): recorded for code generation, never
 part of the schema. Their columns must still resolve, so a misspelt query
 column fails now rather than in generated code later. Errors A4, A10.
 """

@@ -1,4 +1,4 @@
-"""Seed data (fsx-dsl.md §4.10): let bindings become the rows the new database
+"""Seed data (docs/fsx.md §4.10): let bindings become the rows the new database
 must hold once migration completes.
 
 Record literals are typed by the first rule that applies (copy-and-update

@@ -1,4 +1,4 @@
-"""Table records to tables (fsx-dsl.md §3, §4.1–§4.6): columns, keys,
+"""Table records to tables (docs/fsx.md §3, §4.1–§4.6): columns, keys,
 references, UNIQUE, defaults, delete actions and indexes.
 
 Columns are built for every record first, then keys, then reference types

@@ -1,4 +1,4 @@
-"""Field types of fsx-dsl.md §3: which written types give which column.
+"""Field types of docs/fsx.md §3: which written types give which column.
 
 A type is peeled into its base name and its wrappers (`option`, `[]`/`array`)
 whichever way it was spelled (`string option`, `option<string>`,

@@ -1,4 +1,4 @@
-"""Union extension tables (fsx-dsl.md §4.7): a case `Aspect of B * …` whose
+"""Union extension tables (docs/fsx.md §4.7): a case `Aspect of B * …` whose
 first field is a table record gives a table 1:1 with B's rows.
 
 Cases that do not have that shape (enums, `Cash of float * string`) yield

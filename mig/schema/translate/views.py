@@ -1,4 +1,4 @@
-"""Views (fsx-dsl.md §4.8, §4.9): SELECTs synthesized from View + Join, ViewSql
+"""Views (docs/fsx.md §4.8, §4.9): SELECTs synthesized from View + Join, ViewSql
 text, and the creation order.
 
 The synthesized SQL quotes every identifier (the original did not, so a table
