@@ -314,3 +314,33 @@ def test_a_database_named_by_its_own_schema_hash_has_nothing_to_do(tmp_path: Pat
             out = mig_here(command, *args, cwd=d)
             assert out.returncode == 0 and "nothing to migrate" in out.stdout, (command, args, out.stdout + out.stderr)
     assert sorted(p.name for p in d.iterdir()) == [named.name, "schema.sql"]
+
+
+DSL_SHAPED = """
+CREATE TABLE author (id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, rating REAL DEFAULT 2.5);
+CREATE TABLE book (id INTEGER NOT NULL PRIMARY KEY, author_id INTEGER NOT NULL REFERENCES author(id) ON DELETE CASCADE,
+                   title TEXT NOT NULL UNIQUE, cover BLOB, note TEXT DEFAULT 'none',
+                   stamp INTEGER DEFAULT (strftime('%s')));
+CREATE TABLE tag (label TEXT NOT NULL PRIMARY KEY, book_id INTEGER REFERENCES book(id) ON DELETE SET NULL);
+CREATE INDEX ix_tag_book_id ON tag (book_id);
+"""
+
+
+@pytest.mark.parametrize("fmt", ["py", "fsx"])
+def test_a_database_the_dsl_can_say_is_written_in_it_exactly(tmp_path: Path, fmt: str) -> None:
+    db = make_db(tmp_path / "app.db", DSL_SHAPED)
+    out = mig_here("init", "--old", str(db), "--format", fmt, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert schema_hash(load_schema(tmp_path / f"schema.{fmt}")) == _hash_of(db)
+    plan = mig_here("plan", "--old", str(db), cwd=tmp_path)
+    assert plan.returncode == 0 and "nothing to migrate" in plan.stdout, plan.stdout + plan.stderr
+
+
+@pytest.mark.parametrize("fmt", ["py", "fsx"])
+def test_what_the_dsl_cannot_say_is_refused_naming_it(tmp_path: Path, fmt: str) -> None:
+    db = make_db(tmp_path / "app.db", BY_HAND)
+    out = mig_here("init", "--old", str(db), "--format", fmt, cwd=tmp_path)
+    assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
+    assert "the DSL cannot say" in out.stderr and "use --format sql" in out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db"]
+    assert mig_here("init", "--old", str(db), "--format", "sql", cwd=tmp_path).returncode == 0  # the advice

@@ -188,7 +188,7 @@ def main() -> None:
 
 @main.command()
 @_options("old", "schema")
-@click.option("--format", "fmt", type=click.Choice(["sql"]), default="sql", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(["sql", "py", "fsx"]), default="sql", show_default=True,
               help="the schema file's language")
 def init(directory: str, as_json: bool, path_old: str | None, path_schema: str | None, fmt: str) -> None:
     """Write the schema file of an existing database (never over a file)."""

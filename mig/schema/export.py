@@ -18,14 +18,19 @@ from mig.model import Schema, schema_hash
 
 __all__ = ["FORMATS", "render", "write_new"]
 
-FORMATS = ("sql",)
+FORMATS = ("sql", "py", "fsx")
 
 
 def render(schema: Schema, fmt: str, source: str) -> str:
     """The schema file's text in `fmt`, checked to read back as `schema`."""
     if fmt not in FORMATS:
         raise WrongState(f"mig init writes {', '.join(FORMATS)} schema files, not {fmt}")
-    text = _sql(schema, source)
+    if fmt == "sql":
+        text = _sql(schema, source)
+    else:
+        from mig.schema import export_dsl
+
+        text = (export_dsl.python_text if fmt == "py" else export_dsl.fsx_text)(schema, source)
     _check_reads_back(schema, text, fmt)
     return text
 
@@ -39,11 +44,24 @@ def _sql(schema: Schema, source: str) -> str:
     return "\n".join(head) + "\n" + "\n\n".join(f"{sql};" for sql in create_statements(schema)) + "\n"
 
 
-def _check_reads_back(schema: Schema, text: str, fmt: str) -> None:
+def _reads_as(text: str, fmt: str) -> Schema:
+    if fmt == "py":
+        from mig.schema import python
+
+        return python.loads(text, "schema.py")
+    if fmt == "fsx":
+        from mig.schema import fsx
+        from mig.schema.translate import translate
+
+        return translate(fsx.parse(text, "schema.fsx"))
     from mig.schema.sql import loads
 
+    return loads(text, "schema.sql")
+
+
+def _check_reads_back(schema: Schema, text: str, fmt: str) -> None:
     try:
-        back = loads(text, f"schema.{fmt}")
+        back = _reads_as(text, fmt)
     except SchemaInputError as exc:
         raise WrongState(f"mig cannot write this database's schema as {fmt}: read back, {exc}") from exc
     if schema_hash(back) != schema_hash(schema):
