@@ -67,8 +67,9 @@ def _check_reads_back(schema: Schema, text: str, fmt: str) -> None:
     if schema_hash(back) != schema_hash(schema):
         differ = sorted({t.name for t in back.tables} ^ {t.name for t in schema.tables}
                         | {t.name for t in back.tables if t != schema.table(t.name)})
-        raise WrongState(f"mig cannot write this database's schema exactly as {fmt} (it reads back "
-                         f"differently{': ' + ', '.join(differ) if differ else ''}); please report it")
+        what = f"it reads back differently{': ' + ', '.join(differ) if differ else ''}"
+        advice = "please report it" if fmt == "sql" else "use --format sql, which says every SQLite schema"
+        raise WrongState(f"mig cannot write this database's schema exactly as {fmt} ({what}); {advice}")
 
 
 def write_new(path: Path, text: str) -> None:

@@ -80,7 +80,11 @@ def _record(t: Table, schema: Schema, classes: dict[str, str]) -> _Record:
     if t.primary_key:
         rec.attrs.append(("AutoIncPK" if t.autoincrement else "PK", (t.primary_key[0],)))
     rec.attrs += [("Unique", tuple(u)) for u in t.uniques]
-    rec.attrs += [("Index", tuple(i.columns)) for i in schema.indexes_of(t.name)]
+    for index in schema.indexes_of(t.name):
+        named = f"ix_{t.name}_" + "_".join(index.columns)
+        if index.unique or index.where or index.name != named:
+            _cannot(f"index {index.name} (the DSL makes plain indexes named ix_<table>_<columns>)")
+        rec.attrs.append(("Index", tuple(index.columns)))
     for col in t.columns:
         rec.fields.append(_field(t, col, refs, classes, rec))
     return rec
