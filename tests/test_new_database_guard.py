@@ -89,3 +89,35 @@ def test_mig_s_override_answers_every_other_option_as_sqlite_does(migrated: tupl
         ask = "SELECT sqlite_compileoption_used(?)"
         assert conn.execute(ask, (option,)).fetchone() == plain.execute(ask, (option,)).fetchone(), option
     conn.close()
+
+
+class _Interrupting:
+    """Stands in for the connection mig's function asks other options of: a Ctrl-C arrives
+    while SQLite runs the function, as a terminal's would at any instant."""
+
+    def execute(self, *args: object) -> None:
+        raise KeyboardInterrupt
+
+
+def test_a_ctrl_c_inside_mig_s_own_function_is_an_interrupt_not_a_refused_row(
+        migrated: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """sqlite3 reports an exception raised in a Python function SQLite calls as "user-defined
+    function raised exception"; for the guards' function that is a signal, and drain must
+    say it was interrupted (and give writes back), not blame a row of the log."""
+    from mig.sqlite import connect
+
+    d, _ = migrated
+    old = d / "proj-0000000000000001.sqlite"
+    with sqlite3.connect(old) as w:
+        w.execute("INSERT INTO t VALUES (2, 'logged')")
+    monkeypatch.setattr(connect, "GUARD_TOKEN", "not the guards' token")  # the function asks _BUILT_IN
+    monkeypatch.setattr(connect, "_BUILT_IN", _Interrupting())
+    with pytest.raises(KeyboardInterrupt):
+        commands.drain_command(commands.Inputs(d))
+    conn = sqlite3.connect(old)
+    assert conn.execute("SELECT status FROM _migration_marker").fetchall() == [("recording",)]
+    conn.close()
+    monkeypatch.undo()
+    commands.drain_command(commands.Inputs(d))
+    commands.cutover_command(commands.Inputs(d))
+    assert commands.verify_command(commands.Inputs(d)).ok

@@ -26,6 +26,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Iterator
 
+from mig.bookkeeping import GUARD_TOKEN
 from mig.errors import DatabaseBusy, DatabaseError, NotFound
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "cache_sized",
     "failed_computing",
     "remove_db_files",
+    "raise_interrupt_behind",
 ]
 
 BUSY_TIMEOUT_MS = 10_000
@@ -128,13 +130,30 @@ def mig_writer(conn: sqlite3.Connection) -> sqlite3.Connection:
 _BUILT_IN = sqlite3.connect(":memory:", check_same_thread=False)  # answers every other option
 
 
-def _compile_option_used(name: object) -> int | None:
-    from mig.bookkeeping import GUARD_TOKEN
+# A Ctrl-C (or SIGTERM) that arrives while SQLite runs mig's function above is raised
+# inside it, and sqlite3 reports it as "user-defined function raised exception": the
+# interrupt, kept here, is what the error really is (see interrupt_behind).
+_INTERRUPTED: list[BaseException] = []
 
-    if name == GUARD_TOKEN:
-        return 1
-    answer: int | None = _BUILT_IN.execute("SELECT sqlite_compileoption_used(?)", (name,)).fetchone()[0]
-    return answer
+
+def _compile_option_used(name: object) -> int | None:
+    try:
+        if name == GUARD_TOKEN:
+            return 1
+        answer: int | None = _BUILT_IN.execute("SELECT sqlite_compileoption_used(?)", (name,)).fetchone()[0]
+        return answer
+    except BaseException as exc:  # a signal's exception: nothing else can fail here
+        _INTERRUPTED[:] = [exc]
+        raise
+
+
+def raise_interrupt_behind(exc: sqlite3.Error) -> None:
+    """Raise the Ctrl-C or SIGTERM that SQLite reported as a failure of mig's own function,
+    so that an interrupted command says it was interrupted, not that a row is wrong."""
+    if _INTERRUPTED and "user-defined function raised exception" in str(exc):
+        interrupt = _INTERRUPTED.pop()
+        if not isinstance(interrupt, Exception):
+            raise interrupt from None
 
 
 def _legacy_guard_identity(conn: sqlite3.Connection) -> int | None:
@@ -184,6 +203,7 @@ def translate_errors(what: str) -> Iterator[None]:
     try:
         yield
     except sqlite3.Error as exc:
+        raise_interrupt_behind(exc)
         raise _as_mig_error(what, exc) from exc
 
 
@@ -214,6 +234,7 @@ def failed_computing(exc: sqlite3.Error) -> bool:
     """An error SQLite raised computing a value (`malformed JSON`, an overflow, a
     function's own error) rather than one about the database (locks, I/O, a full disk,
     a missing table): the answer about the data, not a reason to retry."""
+    raise_interrupt_behind(exc)  # mig's own function was interrupted: no answer about the data
     text = str(exc).lower()
     about_the_database = ("locked", "busy", "disk", "i/o", "readonly", "full", "no such table",
                           "no such column", "interrupted", "malformed database", "not a database")
