@@ -49,11 +49,18 @@ class PlanReport:
     action: str = "migrated"  # what migrate would do: as MigrateReport.action
     message: str = ""  # why it would not copy, when it would not (the plan is then empty)
     type_changes: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> column -> "OLD -> NEW"
-    json_properties = ("refused", "copy_order", "created_tables", "renamed_tables", "dropped_tables")
+    # Whether a revert after cutover could bring every write back into the old schema
+    irreversible: list[str] = field(default_factory=list)  # why not (empty: it could)
+    revert_notes: list[str] = field(default_factory=list)  # what a revert leaves in the new database
+    json_properties = ("refused", "copy_order", "created_tables", "renamed_tables", "dropped_tables", "reversible")
 
     @property
     def refused(self) -> bool:
         return bool(self.plan.refusals)
+
+    @property
+    def reversible(self) -> bool:
+        return not self.irreversible
 
     @property
     def copy_order(self) -> list[str]:
@@ -105,6 +112,7 @@ def plan_command(inputs: Inputs, warn: Warn | None = None) -> PlanReport:
     from mig.phases.common import datachecks, preconditions
     from mig.plan.mapping import type_changes
     from mig.plan.ops import Plan
+    from mig.plan.reverse import reversibility
     from mig.plan.statements import plan_statements
 
     schema_path, schema = locate.load(inputs, warn)
@@ -119,8 +127,10 @@ def plan_command(inputs: Inputs, warn: Warn | None = None) -> PlanReport:
     if not new.is_file():
         preconditions.check_creatable(new)
     old_schema, plan = datachecks.make_plan(old, schema)
+    back = reversibility(plan, old_schema, schema)
     return PlanReport(str(old), str(new), str(schema_path), plan.schema_hash, plan,
-                      plan_statements(plan), type_changes=type_changes(plan.tables, old_schema, schema))
+                      plan_statements(plan), type_changes=type_changes(plan.tables, old_schema, schema),
+                      irreversible=list(back.reasons), revert_notes=list(back.notes))
 
 
 def migrate_command(inputs: Inputs, warn: Warn | None = None,

@@ -1,0 +1,110 @@
+"""Can a migration be reverted after cutover, with nothing lost? Planned, not discovered.
+
+A revert replays the new database's writes into the old one through the
+inverse of the plan: each old column takes its new column back (a renamed one
+under its old name), an added column is left behind, a dropped column keeps
+the old row's value (a row the new service inserted gets the old column's
+default). That loses nothing only when every value the new schema accepts has
+a place in the old one, as it is. Pure code: the plan and both schemas in,
+the reasons it is not so out (none: reversible).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mig.model import Column, Schema, Table
+from mig.plan.mapping import affinity, stored_default
+from mig.plan.ops import ColumnSource, Plan, TablePlan
+from mig.sql.text import canonical
+
+__all__ = ["Reversibility", "reversibility"]
+
+
+@dataclass(frozen=True)
+class Reversibility:
+    reasons: tuple[str, ...]  # why a revert could lose or change a write (none: reversible)
+    notes: tuple[str, ...]  # what a revert leaves behind by design
+
+    @property
+    def reversible(self) -> bool:
+        return not self.reasons
+
+
+def reversibility(plan: Plan, old: Schema, target: Schema) -> Reversibility:
+    reasons: list[str] = []
+    notes: list[str] = []
+    for tp in plan.tables:
+        tt = target.table(tp.target)
+        src = old.table(tp.source) if tp.source else None
+        if tt is None:
+            continue
+        if src is None:
+            notes.append(f"rows written to the new table {tp.target} stay in the new database")
+            continue
+        reasons += _columns(tp, src, tt)
+        reasons += _rules(tp, src, tt)
+        added = [c.target for c in tp.columns if c.source is None]
+        if added:
+            notes.append(f"values written to the new column{'s' if len(added) > 1 else ''} "
+                         f"{', '.join(f'{tp.target}.{a}' for a in added)} stay in the new database")
+    return Reversibility(tuple(reasons), tuple(notes))
+
+
+def _columns(tp: TablePlan, src: Table, tt: Table) -> list[str]:
+    """Each old column must take back every value its new column can hold, or have one
+    for a row the new service inserts."""
+    back = {c.source.lower(): c for c in tp.columns if c.source and c.how in ("same", "renamed", "rowid")}
+    read = {r.lower() for c in tp.columns if c.how == "converted" for r in c.reads}
+    out = []
+    for col in src.stored_columns:
+        cs = back.get(col.name.lower())
+        if cs is None:
+            out += _left_behind(src, col, converted=col.name.lower() in read)
+            continue
+        new = tt.column(cs.target)
+        if new is not None:
+            out += _taken_back(src, col, tt, new, cs)
+    return out
+
+
+def _left_behind(src: Table, col: Column, converted: bool) -> list[str]:
+    if converted:
+        return [f"{src.name}.{col.name} feeds a conversion, which has no way back: the new "
+                "service's values cannot be computed back into it"]
+    if col.notnull and stored_default(col) is None and col.name != src.rowid_alias:
+        return [f"{src.name}.{col.name} is dropped, and a row the new service inserts would "
+                "need a value for it (NOT NULL without a default)"]
+    return []
+
+
+def _taken_back(src: Table, col: Column, tt: Table, new: Column, cs: ColumnSource) -> list[str]:
+    out = []
+    where = f"{tt.name}.{new.name}" + (f" (was {src.name}.{col.name})" if cs.how == "renamed" else "")
+    keeps_any = src.strict and col.type.upper() == "ANY" or not src.strict and affinity(col.type) == "BLOB"
+    same_type = (src.strict == tt.strict and col.type.upper() == new.type.upper()) if src.strict or tt.strict \
+        else affinity(col.type) == affinity(new.type)
+    if not keeps_any and not same_type:
+        out.append(f"{where}: a {new.type or 'untyped'} value the new service writes would be stored "
+                   f"differently back in the {col.type or 'untyped'} column")
+    if col.notnull and not new.notnull and col.name != src.rowid_alias:
+        out.append(f"{where} takes NULL, which the old column refuses (NOT NULL)")
+    return out
+
+
+def _rules(tp: TablePlan, src: Table, tt: Table) -> list[str]:
+    """The old table's UNIQUEs and CHECKs that the new one does not keep: a write the new
+    service makes may break them, and could not go back."""
+    to_new = {c.source.lower(): c.target.lower() for c in tp.columns
+              if c.source and c.how in ("same", "renamed", "rowid")}
+    kept = {tuple(c.lower() for c in u) for u in tt.uniques} | {tuple(c.lower() for c in tt.primary_key)}
+    out = []
+    for u in src.uniques:
+        mapped = tuple(to_new.get(c.lower(), "") for c in u)
+        if "" in mapped or not any(set(k) <= set(mapped) for k in kept if k):
+            out.append(f"{src.name}: UNIQUE ({', '.join(u)}) is not kept by the new schema, whose "
+                       "rows may then break it")
+    new_checks = {canonical(c) for c in tt.checks}
+    out += [f"{src.name}: CHECK ({c}) is not kept by the new schema, whose rows may then break it"
+            for c in src.checks if canonical(c) not in new_checks]
+    return out
