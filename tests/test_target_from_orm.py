@@ -341,3 +341,11 @@ def test_a_target_that_names_nothing_importable_is_one_line(tmp_path: Path) -> N
     out = mig_here("plan", "--old", "app.db", "--schema", "app.db", "--directives", "bad.sql", cwd=tmp_path)
     assert out.returncode == 1 and "bad.sql:1:1" in out.stderr and "only `-- mig:` directives" in out.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db", "bad.sql"]
+
+
+def test_a_models_module_that_fails_to_import_is_one_line(tmp_path: Path) -> None:
+    sqlite3.connect(tmp_path / "app.db").execute("CREATE TABLE t (id INTEGER PRIMARY KEY)").connection.close()
+    (tmp_path / "broken_models.py").write_text("raise RuntimeError('no settings')\n")
+    out = mig_here("plan", "--old", "app.db", "--schema", "broken_models:Base", cwd=tmp_path)
+    assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
+    assert "importing broken_models raised RuntimeError: no settings" in out.stderr

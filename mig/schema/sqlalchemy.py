@@ -53,6 +53,8 @@ def _module(name: str, reference: str) -> Any:
     except ImportError as exc:
         raise SchemaInputError(reference, 1, 1, f"cannot import {name}: {exc}; run mig from the directory "
                                "the application is imported from, or set PYTHONPATH") from exc
+    except Exception as exc:  # the application's own code failed while importing
+        raise SchemaInputError(reference, 1, 1, f"importing {name} raised {type(exc).__name__}: {exc}") from exc
     finally:
         sys.path.remove("")
 
