@@ -1,4 +1,4 @@
-"""Renames and drops for a target that cannot show them (a database file, SQLAlchemy
+"""Renames, drops and conversions for a target that cannot show them (a database file, SQLAlchemy
 models): a directives file, given with `--directives`, whose lines are the same
 `-- mig:` directives a schema.sql holds (comments and blank lines aside)."""
 
@@ -14,7 +14,7 @@ __all__ = ["apply"]
 
 
 def apply(schema: Schema, path: Path, shown: str) -> Schema:
-    """`schema` with the directives of `path` as its renames and drops."""
+    """`schema` with the directives of `path` as its renames, drops and conversions."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
