@@ -79,6 +79,7 @@ def test_a_conversion_that_cannot_hold_is_an_error_at_its_line(tmp_path: Path, d
 @pytest.mark.parametrize(("column", "expr", "says"), [
     ("cents INTEGER NOT NULL", "CAST(round(price * 100) AS INTEGER)", "gives NULL for some rows"),
     ("cents INTEGER", "price || ''", "would store differently"),
+    ("cents INTEGER NOT NULL", "CASE WHEN price IS NULL THEN NULL ELSE TRUE END", "gives NULL for some rows"),
     ("cents INTEGER", "json_extract(name, '$.x')", "SQLite cannot compute the conversion of cents"),
 ])
 def test_a_conversion_the_old_rows_refuse_is_refused_before_anything_changes(

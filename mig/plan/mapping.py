@@ -53,6 +53,9 @@ def _column_ref(toks: list[Any], i: int) -> bool:
     return after not in ("(", ".")
 
 
+_VALUE_WORDS = frozenset({"TRUE", "FALSE"})  # SQLite reads these as values where no column has the name
+
+
 def expression_reads(expr: str, src: Table) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(old columns `expr` reads, names in it that are neither a column of `src` nor SQL)."""
     toks = tokenize(expr)
@@ -65,7 +68,7 @@ def expression_reads(expr: str, src: Table) -> tuple[tuple[str, ...], tuple[str,
         col = src.column(name)
         if col is not None:
             reads += [col.name] if col.name not in reads else []
-        elif tok.kind == "ident" or name.upper() not in KEYWORDS:
+        elif tok.kind == "ident" or name.upper() not in KEYWORDS | _VALUE_WORDS:
             unknown.append(name)
     return tuple(reads), tuple(unknown)
 
