@@ -168,3 +168,21 @@ def test_a_rename_and_a_conversion_of_one_column_are_refused_in_every_input(tmp_
     for name, says in (("schema.sql", "contradicts an earlier directive"), ("schema.fsx", "drop PreviousName")):
         with pytest.raises(SchemaInputError, match=says):
             load_schema(tmp_path / name)
+
+
+@pytest.mark.parametrize(("column", "expr", "fallback"), [
+    ("cents INTEGER NOT NULL", "CAST(round(price * 100) AS INTEGER)", "0"),
+    ("label TEXT NOT NULL", "CAST(price AS TEXT)", "''"),
+    ("ratio REAL NOT NULL", "CAST(price AS REAL)", "0.0"),
+])
+def test_the_advice_for_a_null_conversion_works_when_followed(tmp_path: Path, column: str, expr: str,
+                                                              fallback: str) -> None:
+    name = column.split()[0]
+    d, _ = _project(tmp_path, f"CREATE TABLE item (id INTEGER PRIMARY KEY, {column}, name TEXT, meta TEXT);\n"
+                              f"-- mig:drop-column item price\n-- mig:convert item {name} {expr}\n")
+    out = mig_here("plan", cwd=d)
+    assert f"coalesce(EXPR, {fallback})" in out.stdout and "Refusals: 1" in out.stdout, out.stdout
+    schema = (d / "schema.sql").read_text().replace(expr, f"coalesce({expr}, {fallback})")
+    (d / "schema.sql").write_text(schema)
+    followed = mig_here("plan", cwd=d)
+    assert "Refusals: 0" in followed.stdout, followed.stdout

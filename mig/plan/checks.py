@@ -108,14 +108,19 @@ def _conversion_checks(tp: TablePlan, src: Table, tt: Table) -> list[DataCheck]:
         values = f"(SELECT {_key_select(src, f'{value} AS {q(cs.target)}')} FROM old.{q(src.name)} WHERE {RANGE})"
         if new.notnull:
             out.append(_check(tp, src, cs.target, f"{what} gives NULL for some rows and the column is NOT NULL",
-                              "give the expression a fallback, e.g. coalesce(EXPR, 0)", f"{q(cs.target)} IS NULL",
-                              values))
+                              f"give the expression a fallback, e.g. coalesce(EXPR, {_fallback(new)})",
+                              f"{q(cs.target)} IS NULL", values))
         pred = value_changes_sql(q(cs.target), new, tt.strict)
         if pred:
             out.append(_check(tp, src, cs.target, f"{what} gives values a {new.type or 'untyped'} column "
                               "would store differently", "make the expression give the column's own type, "
                               f"e.g. CAST(EXPR AS {new.type or 'BLOB'})", pred, values))
     return out
+
+
+def _fallback(col: Column) -> str:
+    """A value of the column's own type, for advice that works when followed."""
+    return {"TEXT": "''", "BLOB": "X''", "REAL": "0.0"}.get(affinity(col.type), "0")
 
 
 def _dropped_column_checks(tp: TablePlan, src: Table, target: Schema) -> list[DataCheck]:
