@@ -163,8 +163,8 @@ def test_a_rename_and_a_conversion_of_one_column_are_refused_in_every_input(tmp_
     (tmp_path / "schema.sql").write_text("CREATE TABLE item (id INTEGER PRIMARY KEY, cost REAL);\n"
                                          "-- mig:rename-column item price cost\n"
                                          "-- mig:convert item cost CAST(price AS REAL)\n")
-    (tmp_path / "schema.fsx").write_text('[<PK("Id")>]\ntype Item = {\n    Id: int64\n'
-                                         '    [<PreviousName("price"); Convert("CAST(price AS REAL)")>] Cost: float\n}\n')
+    (tmp_path / "schema.fsx").write_text('[<PK("Id")>]\ntype Item = {\n    Id: int64\n    [<PreviousName("price"); '
+                                         'Convert("CAST(price AS REAL)")>] Cost: float\n}\n')
     for name, says in (("schema.sql", "contradicts an earlier directive"), ("schema.fsx", "drop PreviousName")):
         with pytest.raises(SchemaInputError, match=says):
             load_schema(tmp_path / name)
