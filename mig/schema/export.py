@@ -51,9 +51,8 @@ def _reads_as(text: str, fmt: str) -> Schema:
         return python.loads(text, "schema.py")
     if fmt == "fsx":
         from mig.schema import fsx
-        from mig.schema.translate import translate
 
-        return translate(fsx.parse(text, "schema.fsx"))
+        return fsx.loads(text, "schema.fsx")
     from mig.schema.sql import loads
 
     return loads(text, "schema.sql")

@@ -25,7 +25,7 @@ _FS_TYPES = {"INTEGER": "int64", "TEXT": "string", "REAL": "float", "BLOB": "byt
 @dataclass
 class _Field:
     name: str  # the column's name, or the reference's (column without `_id`)
-    kind: str  # a column type of _PY_TYPES, or the referenced class
+    kind: str  # an SQL type of _PY_TYPES, or the referenced class
     nullable: bool
     ref: bool = False
 
@@ -44,7 +44,8 @@ def python_text(schema: Schema, source: str) -> str:
     for rec in _records(schema):
         out += ["", ""] + [f"@{name}({', '.join(map(repr, args))})" for name, args in rec.attrs]
         out.append(f"class {rec.cls}:")
-        out += [f"    {f.name}: {f.kind}{' | None' if f.nullable else ''}" for f in rec.fields]
+        out += [f"    {f.name}: {f.kind if f.ref else _PY_TYPES[f.kind]}{' | None' if f.nullable else ''}"
+                for f in rec.fields]
     return "\n".join(out) + "\n"
 
 
@@ -54,7 +55,7 @@ def fsx_text(schema: Schema, source: str) -> str:
     for i, rec in enumerate(_records(schema)):  # one `and` group: any record may name any other
         attrs = "; ".join(f"{name}({', '.join(_fs_value(a) for a in args)})" for name, args in rec.attrs)
         out += ["", f"{'type' if i == 0 else 'and'} {f'[<{attrs}>] ' if attrs else ''}{rec.cls} = {{"]
-        out += [f"    {_pascal(f.name)}: {f.kind if f.ref else _FS_TYPES[_sql_type(f.kind)]}"
+        out += [f"    {_pascal(f.name)}: {f.kind if f.ref else _FS_TYPES[f.kind]}"
                 f"{' option' if f.nullable else ''}" for f in rec.fields]
         out.append("}")
     return "\n".join(out) + "\n"
@@ -108,19 +109,14 @@ def _field(t: Table, col: Column, refs: dict[str, ForeignKey], classes: dict[str
         if action is not None:
             rec.attrs.append((action, (name,)))
         return _Field(name, parent, not col.notnull, ref=True)
-    kind = _PY_TYPES.get(col.type.upper())
-    if kind is None:
+    if col.type.upper() not in _PY_TYPES:
         return _cannot(f"column {t.name}.{col.name} of type {col.type or '(none)'} (the DSL has INTEGER, TEXT, "
                        "REAL, BLOB)")
-    return _Field(col.name, kind, not col.notnull)
-
-
-def _sql_type(py: str) -> str:
-    return next(sql for sql, name in _PY_TYPES.items() if name == py)
+    return _Field(col.name, col.type.upper(), not col.notnull)
 
 
 def _class(table: str) -> str:
-    cls = "".join(part[:1].upper() + part[1:] for part in table.split("_"))
+    cls = _pascal(table)
     if not cls.isidentifier() or snake(cls) != table:
         _cannot(f"table {table} (the DSL names a table after its class: snake_case names only)")
     return cls

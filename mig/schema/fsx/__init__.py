@@ -19,7 +19,7 @@ from mig.schema.fsx.parser import parse_script
 if TYPE_CHECKING:  # pragma: no cover
     from mig.model import Schema
 
-__all__ = ["parse", "load"]
+__all__ = ["parse", "load", "loads"]
 
 
 def parse(text: str, file: str) -> Script:
@@ -41,7 +41,12 @@ def load(path: str | Path, display_name: str | None = None,
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise schema_error(Pos(name, 1, 1), f"cannot read schema file: {exc}") from exc
-    script = parse(text, name)
+    return loads(text, name, warn)
+
+
+def loads(text: str, file: str = "schema.fsx", warn: Callable[[str], None] | None = None) -> Schema:
+    """Parse and translate the text of a schema.fsx; warnings as for `load`."""
+    script = parse(text, file)
     from mig.schema.translate import translate
 
     schema = translate(script)
