@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
+import alembic_project
+import django_project
 import pytest
 from clihelp import make_db, mig_here, snapshot
 from hypothesis import HealthCheck, given, settings
@@ -137,29 +136,13 @@ class Book(models.Model):
 
 def test_a_database_made_by_django_migrations(tmp_path: Path) -> None:
     pytest.importorskip("django")
-    app = tmp_path / "shelf"
-    (app / "migrations").mkdir(parents=True)
-    (app / "__init__.py").write_text("")
-    (app / "migrations" / "__init__.py").write_text("")
-    (app / "models.py").write_text(DJANGO_APP)
+    django_project.make_app(tmp_path, DJANGO_APP)
     db = tmp_path / "db.sqlite3"
-    script = textwrap.dedent(f"""
-        import sys
-        sys.path.insert(0, {str(tmp_path)!r})
-        import django
-        from django.conf import settings
-        settings.configure(
-            INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sessions",
-                            "django.contrib.admin", "django.contrib.messages", "shelf"],
-            DATABASES={{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": {str(db)!r}}}}},
-            DEFAULT_AUTO_FIELD="django.db.models.BigAutoField", USE_TZ=True)
-        django.setup()
-        from django.core.management import call_command
-        call_command("makemigrations", "shelf", verbosity=0)
-        call_command("migrate", verbosity=0)
-    """)
-    # Django's own process: its settings and app registry are per process
-    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+    made = django_project.run(tmp_path, 'call_command("makemigrations", "shelf", verbosity=0)\n'
+                                        'call_command("migrate", verbosity=0)\n', db,
+                              apps=["django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sessions",
+                                    "django.contrib.admin", "django.contrib.messages", "shelf"])
+    assert made.returncode == 0, made.stderr
     _init_then_plan(tmp_path, db)
 
 
@@ -183,25 +166,10 @@ def upgrade():
 def test_a_database_made_by_alembic_migrations(tmp_path: Path) -> None:
     pytest.importorskip("alembic")
     from alembic import command
-    from alembic.config import Config
 
-    (tmp_path / "versions").mkdir()
-    (tmp_path / "versions" / "0001_account.py").write_text(ALEMBIC_REVISION)
-    (tmp_path / "env.py").write_text(textwrap.dedent("""
-        from alembic import context
-        from sqlalchemy import create_engine
-        engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
-        with engine.connect() as connection:
-            context.configure(connection=connection, target_metadata=None, render_as_batch=True)
-            with context.begin_transaction():
-                context.run_migrations()
-    """))
-    (tmp_path / "script.py.mako").write_text("")
+    alembic_project.make_scripts(tmp_path, **{"0001_account": ALEMBIC_REVISION})
     db = tmp_path / "alembic.sqlite"
-    config = Config()
-    config.set_main_option("script_location", str(tmp_path))
-    config.set_main_option("sqlalchemy.url", f"sqlite:///{db}")
-    command.upgrade(config, "head")
+    command.upgrade(alembic_project.config(tmp_path, db), "head")
     _init_then_plan(tmp_path, db)
 
 

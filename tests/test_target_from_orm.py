@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import alembic_project
+import django_project
 import pytest
 from clihelp import mig_here
 
@@ -165,19 +167,6 @@ class Migration(migrations.Migration):
         migrations.AlterField("book", "price", models.FloatField(default=0)),
     ]
 '''
-DJANGO_SETUP = '''
-import sys
-sys.path.insert(0, {root!r})
-import django
-from django.conf import settings
-settings.configure(
-    INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "shelf"],
-    DATABASES={{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": sys.argv[1],
-                             "OPTIONS": {{"timeout": 30}}}}}},
-    DEFAULT_AUTO_FIELD="django.db.models.BigAutoField", USE_TZ=True)
-django.setup()
-from django.core.management import call_command
-'''
 DJANGO_WRITER = '''
 import os, time
 from shelf.models import Author, Book
@@ -194,21 +183,11 @@ print(n)
 '''
 
 
-def _django(root: Path, script: str, db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Django in a process of its own (its settings and app registry are per process)."""
-    return subprocess.run([sys.executable, "-c", DJANGO_SETUP.format(root=str(root)) + script, str(db), *args],
-                          capture_output=True, text=True, timeout=120)
-
-
 def test_django_migrations_make_the_target_and_mig_executes_them_online(tmp_path: Path) -> None:
     pytest.importorskip("django")
-    app = tmp_path / "shelf"
-    (app / "migrations").mkdir(parents=True)
-    (app / "__init__.py").write_text("")
-    (app / "migrations" / "__init__.py").write_text("")
-    (app / "models.py").write_text(DJANGO_MODELS_V1)
+    app = django_project.make_app(tmp_path, DJANGO_MODELS_V1)
     old = tmp_path / "db.sqlite3"
-    made = _django(tmp_path, 'call_command("makemigrations", "shelf", verbosity=0)\n'
+    made = django_project.run(tmp_path, 'call_command("makemigrations", "shelf", verbosity=0)\n'
                              'call_command("migrate", verbosity=0)\n'
                              'from shelf.models import Author, Book\n'
                              'a = Author.objects.create(pk=1, name="Ann")\n'
@@ -220,7 +199,7 @@ def test_django_migrations_make_the_target_and_mig_executes_them_online(tmp_path
     (app / "models.py").write_text(DJANGO_MODELS_V2)
     (app / "migrations" / "0002_rename.py").write_text(DJANGO_0002)
     target = tmp_path / "target.sqlite3"
-    made = _django(tmp_path, 'call_command("migrate", verbosity=0)\n', target)  # on an empty file
+    made = django_project.run(tmp_path, 'call_command("migrate", verbosity=0)\n', target)  # on an empty file
     assert made.returncode == 0, made.stderr
     (tmp_path / "renames.sql").write_text(RENAMES.format(table="shelf_book", old="title", new="headline")
                                           + "-- decimal -> float: 5 would become 5.0, which mig refuses unless told\n"
@@ -228,7 +207,7 @@ def test_django_migrations_make_the_target_and_mig_executes_them_online(tmp_path
 
     (app / "models.py").write_text(DJANGO_MODELS_V1)  # the running service still has the old models
     stop, writing = tmp_path / "stop", tmp_path / "writing"
-    writer = subprocess.Popen([sys.executable, "-c", DJANGO_SETUP.format(root=str(tmp_path)) + DJANGO_WRITER,
+    writer = subprocess.Popen([sys.executable, "-c", django_project.script(tmp_path, DJANGO_WRITER),
                                str(old), str(stop), str(writing)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -253,7 +232,7 @@ def test_django_migrations_make_the_target_and_mig_executes_them_online(tmp_path
 
     # the app's own migration state brought in line: 0002 is recorded, not run again
     (app / "models.py").write_text(DJANGO_MODELS_V2)
-    faked = _django(tmp_path, 'call_command("migrate", "shelf", "--fake", verbosity=0)\n'
+    faked = django_project.run(tmp_path, 'call_command("migrate", "shelf", "--fake", verbosity=0)\n'
                               'from shelf.models import Book\n'
                               'print(Book.objects.get(pk=1).headline, Book.objects.count())\n', new)
     assert faked.returncode == 0, faked.stderr
@@ -261,22 +240,13 @@ def test_django_migrations_make_the_target_and_mig_executes_them_online(tmp_path
     assert headline.startswith("edited") and int(count) == 200 + int(wrote)
     assert ("shelf", "0002_rename") in _rows(new, "SELECT app, name FROM django_migrations")
     # and Django sees nothing left to do
-    check = _django(tmp_path, 'call_command("makemigrations", "shelf", "--check", "--dry-run", verbosity=0)\n'
+    check = django_project.run(tmp_path, 'call_command("makemigrations", "shelf", "--check", "--dry-run", verbosity=0)\n'
                               'call_command("migrate", "--check", verbosity=0)\n', new)
     assert check.returncode == 0, check.stdout + check.stderr
 
 
 # ---------------------------------------------------------------- Alembic migrations
 
-ALEMBIC_ENV = '''
-from alembic import context
-from sqlalchemy import create_engine
-engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
-with engine.connect() as connection:
-    context.configure(connection=connection, target_metadata=None, render_as_batch=True)
-    with context.begin_transaction():
-        context.run_migrations()
-'''
 ALEMBIC_0001 = '''
 from alembic import op
 import sqlalchemy as sa
@@ -301,18 +271,11 @@ def upgrade():
 def test_alembic_upgrade_makes_the_target_and_stamp_records_it(tmp_path: Path) -> None:
     pytest.importorskip("alembic")
     from alembic import command
-    from alembic.config import Config
 
-    (tmp_path / "versions").mkdir()
-    (tmp_path / "env.py").write_text(ALEMBIC_ENV)
-    (tmp_path / "script.py.mako").write_text("")
-    (tmp_path / "versions" / "0001.py").write_text(ALEMBIC_0001)
+    alembic_project.make_scripts(tmp_path, **{"0001": ALEMBIC_0001})
 
-    def config(db: Path) -> Config:
-        c = Config()
-        c.set_main_option("script_location", str(tmp_path))
-        c.set_main_option("sqlalchemy.url", f"sqlite:///{db}")
-        return c
+    def config(db: Path) -> Any:
+        return alembic_project.config(tmp_path, db)
 
     old = tmp_path / "app.sqlite"
     command.upgrade(config(old), "head")
