@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import alembic_project
@@ -70,12 +71,17 @@ def test_a_database_made_by_hand_reads_back_exactly(tmp_path: Path) -> None:
     assert "AUTOINCREMENT" in text and "WITHOUT ROWID" in text and "STORED" in text and "STRICT" in text
 
 
-def test_a_changed_schema_file_then_plans_a_migration(tmp_path: Path) -> None:
+def _plan_after_editing(tmp_path: Path, old: str, new: str) -> subprocess.CompletedProcess[str]:
+    """init on the hand-made database, `old` replaced by `new` in the schema file, then plan."""
     db = make_db(tmp_path / "app.db", BY_HAND)
     assert mig_here("init", "--old", str(db), cwd=tmp_path).returncode == 0
     schema = tmp_path / "schema.sql"
-    schema.write_text(schema.read_text().replace('"blob" BLOB', '"blob" BLOB,\n  "pages" INTEGER'))
-    plan = mig_here("plan", "--old", str(db), cwd=tmp_path)
+    schema.write_text(schema.read_text().replace(old, new))
+    return mig_here("plan", "--old", str(db), cwd=tmp_path)
+
+
+def test_a_changed_schema_file_then_plans_a_migration(tmp_path: Path) -> None:
+    plan = _plan_after_editing(tmp_path, '"blob" BLOB', '"blob" BLOB,\n  "pages" INTEGER')
     assert plan.returncode == 0 and "Result: migrate can run" in plan.stdout, plan.stdout + plan.stderr
 
 
@@ -258,14 +264,10 @@ def test_init_report_as_json(tmp_path: Path) -> None:
 
 
 def test_plan_shows_every_type_change_it_accepts(tmp_path: Path) -> None:
-    db = make_db(tmp_path / "app.db", BY_HAND)
-    assert mig_here("init", "--old", str(db), cwd=tmp_path).returncode == 0
-    schema = tmp_path / "schema.sql"
-    schema.write_text(schema.read_text().replace('"title" TEXT NOT NULL', '"title" VARCHAR(300) NOT NULL'))
-    plan = mig_here("plan", "--old", str(db), cwd=tmp_path)
+    plan = _plan_after_editing(tmp_path, '"title" TEXT NOT NULL', '"title" VARCHAR(300) NOT NULL')
     assert "  title <- title (type TEXT -> VARCHAR(300))" in plan.stdout, plan.stdout + plan.stderr
     assert plan.stdout.count("(type ") == 1
-    data = json.loads(mig_here("plan", "--old", str(db), "--json", cwd=tmp_path).stdout)
+    data = json.loads(mig_here("plan", "--old", str(tmp_path / "app.db"), "--json", cwd=tmp_path).stdout)
     assert data["type_changes"] == {"book": {"title": "TEXT -> VARCHAR(300)"}}
 
 
