@@ -49,15 +49,17 @@ def cleanup_old(old_path: Path) -> CleanupReport:
     return CleanupReport(str(old_path), previous, *dropped)
 
 
-def _cut_over(new_path: Path | None) -> bool:
-    """Whether the new database recorded for this old one exists and is `ready`."""
-    if new_path is None or not new_path.exists():
-        return False
+def _status(new_path: Path) -> str | None:
     conn = open_ro(new_path)
     try:
-        return read_new(conn).status == "ready"
+        return read_new(conn).status
     finally:
         conn.close()
+
+
+def _cut_over(new_path: Path | None) -> bool:
+    """Whether the new database recorded for this old one exists and is `ready`."""
+    return new_path is not None and new_path.exists() and _status(new_path) == "ready"
 
 
 def _require_cut_over(new_path: Path) -> None:
@@ -65,10 +67,6 @@ def _require_cut_over(new_path: Path) -> None:
     removed after cutover) cannot be asked, and the operator has drained."""
     if not new_path.exists():
         return
-    conn = open_ro(new_path)
-    try:
-        status = read_new(conn).status
-    finally:
-        conn.close()
+    status = _status(new_path)
     if status != "ready":
         raise refuse("not_cut_over", path=new_path, status=status or "no status marker")

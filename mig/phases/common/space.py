@@ -28,7 +28,7 @@ from pathlib import Path
 
 from mig.errors import NoSpace
 from mig.phases.common.state import REFUSALS
-from mig.sqlite.connect import open_ro, translate_errors
+from mig.sqlite.connect import reading
 
 __all__ = ["Estimate", "Shortfall", "estimate", "shortfall", "check_space", "free_bytes", "used_bytes"]
 
@@ -92,13 +92,9 @@ def free_bytes(directory: Path) -> int:
 
 def used_bytes(path: Path) -> int:
     """The database's pages in use: three header reads, no scan."""
-    with translate_errors(f"reading {path}"):
-        conn = open_ro(path)
-        try:
-            pages, free, size = (conn.execute(f"PRAGMA {p}").fetchone()[0]
-                                 for p in ("page_count", "freelist_count", "page_size"))
-        finally:
-            conn.close()
+    with reading(path) as conn:
+        pages, free, size = (conn.execute(f"PRAGMA {p}").fetchone()[0]
+                             for p in ("page_count", "freelist_count", "page_size"))
     return max(0, int(pages) - int(free)) * int(size)
 
 
