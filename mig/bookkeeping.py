@@ -17,9 +17,10 @@ from mig.sql.text import quote_str
 
 __all__ = ["TABLE_COLUMNS", "TABLES", "OLD_TABLES", "NEW_TABLES", "CAPTURE_PREFIX", "GUARD_PREFIX",
            "is_internal", "DRAINING_MESSAGE", "MIGRATING_MESSAGE", "GUARD_TOKEN",
-           "BLOCKED_AT", "DRAIN_BLOCKED_S", "CHECKED_THROUGH",
+           "BLOCKED_AT", "DRAIN_BLOCKED_S", "CHECKED_THROUGH", "REVERT_PLAN", "REVERT_CAPTURE",
            "old_bookkeeping_sql", "new_bookkeeping_sql", "drain_lock_sql", "drain_lock_names",
-           "guard_trigger_sql", "guard_trigger_names"]
+           "guard_trigger_sql", "guard_trigger_names", "REVERTING_MESSAGE", "REVERT_BLOCK",
+           "revert_bookkeeping_sql", "REVERT_TABLES", "old_guard_names", "old_guard_sql", "STASHED_TRIGGERS"]
 
 # Each bookkeeping table with the columns every mig version gave it: a table of that
 # name without them is a user's, and skipping it as mig's would drop its rows.
@@ -30,10 +31,14 @@ TABLE_COLUMNS = {
     "_migration_progress": {"key", "value"},
     "_id_mapping": {"tbl", "old_key", "new_key"},
     "_schema_identity": {"id", "schema_hash"},
+    "_migration_revert": {"id", "status", "old_path"},
 }
 TABLES = frozenset(TABLE_COLUMNS)
 OLD_TABLES = ("_migration_marker", "_migration_log")
 NEW_TABLES = ("_migration_status", "_migration_progress", "_id_mapping", "_schema_identity")
+# The new database's while the revert window is open (cutover to cleanup-old): its own
+# log of every write, and the window's state.
+REVERT_TABLES = ("_migration_revert", "_migration_log")
 CAPTURE_PREFIX = "_mig_capture_"
 GUARD_PREFIX = "_mig_guard_"
 
@@ -41,6 +46,11 @@ DRAINING_MESSAGE = ("mig: writes are blocked: this database is draining for a sc
                     "send writes to the new service after cutover")
 MIGRATING_MESSAGE = ("mig: this database is being built by a migration and accepts no writes "
                      "until `mig cutover`")
+REVERTING_MESSAGE = ("mig: writes are blocked: this database is reverted to the old one by "
+                     "`mig revert`; send writes to the old service")
+# The new database's capture triggers refuse every write once a revert starts.
+REVERT_BLOCK = (f"SELECT RAISE(ABORT, {quote_str(REVERTING_MESSAGE)}) FROM _migration_revert "
+                "WHERE status <> 'open'")
 # What the guards ask `sqlite_compileoption_used`: true on mig's connections only.
 GUARD_TOKEN = "mig writes here until cutover"
 
@@ -49,6 +59,13 @@ GUARD_TOKEN = "mig writes here until cutover"
 BLOCKED_AT = "blocked_at"
 DRAIN_BLOCKED_S = "drain_blocked_seconds"
 CHECKED_THROUGH = "checked_through"
+# _migration_progress keys migrate leaves for cutover's revert window: the reverse plan and
+# the new side's capture (absent when the change cannot be reverted).
+REVERT_PLAN = "revert_plan"
+REVERT_CAPTURE = "revert_capture"
+# The old database's own triggers, kept by a revert in its _migration_progress while it
+# replays (they would fire again for writes their new copies already made).
+STASHED_TRIGGERS = "stashed_triggers"
 
 
 def is_internal(name: str) -> bool:
@@ -116,6 +133,22 @@ def guard_trigger_sql(table: str, cache_size: int | None = None) -> list[str]:
             for n, op in zip(guard_trigger_names(table), ("INSERT", "UPDATE", "DELETE"))]
 
 
+def old_guard_names(table: str) -> list[str]:
+    """A revert's guards on an old table: the names of its capture triggers they replace,
+    so that everything that takes capture out (abort, cleanup-old) takes them too."""
+    return [CAPTURE_PREFIX + table + s for s in ("_ins", "_upd", "_del")]
+
+
+def old_guard_sql(table: str) -> list[str]:
+    """While a revert replays into the old database, its service's writes are still refused
+    as drain refused them (WritesBlocked); mig's connection alone passes, as on the new
+    database before cutover."""
+    raise_ = (f"SELECT RAISE(ABORT, {quote_str(DRAINING_MESSAGE)}) "
+              f"WHERE NOT sqlite_compileoption_used({quote_str(GUARD_TOKEN)});")
+    return [f"CREATE TRIGGER {q(n)} BEFORE {op} ON {q(table)} BEGIN {raise_} END"
+            for n, op in zip(old_guard_names(table), ("INSERT", "UPDATE", "DELETE"))]
+
+
 def new_bookkeeping_sql() -> list[str]:
     return [
         "CREATE TABLE _migration_status (id INTEGER PRIMARY KEY CHECK (id = 1), "
@@ -125,4 +158,24 @@ def new_bookkeeping_sql() -> list[str]:
         "CREATE TABLE _id_mapping (tbl TEXT NOT NULL, old_key, new_key, PRIMARY KEY (tbl, old_key))",
         "CREATE TABLE _schema_identity (id INTEGER PRIMARY KEY CHECK (id = 1), "
         "schema_hash TEXT NOT NULL, schema_commit TEXT, created_at TEXT NOT NULL)",
+    ]
+
+
+def revert_bookkeeping_sql(width: int) -> list[str]:
+    """The new database's revert window, made by cutover: the log its capture triggers
+    write (the old database's shape), the window's state, and triggers that let no
+    connection but mig's write either table but the capture (invariant 6, the other
+    way round)."""
+    keys = ", ".join(f"k{i + 1}" for i in range(width))
+    not_mig = f"NOT sqlite_compileoption_used({quote_str(GUARD_TOKEN)})"
+    locks = [("_migration_revert", op, not_mig) for op in ("INSERT", "UPDATE", "DELETE")]
+    locks += [("_migration_log", op, not_mig) for op in ("UPDATE", "DELETE")]
+    return [
+        "CREATE TABLE _migration_revert (id INTEGER PRIMARY KEY CHECK (id = 1), "
+        "status TEXT NOT NULL CHECK (status IN ('open', 'reverting', 'reverted')), "
+        "old_path TEXT NOT NULL, plan TEXT NOT NULL, opened_at TEXT NOT NULL)",
+        f"CREATE TABLE _migration_log (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, op TEXT NOT NULL, {keys})",
+        *(f"CREATE TRIGGER {q(f'{CAPTURE_PREFIX}lock{table}_{op.lower()}')} BEFORE {op} ON {table} "
+          f"WHEN {when} BEGIN SELECT RAISE(ABORT, {quote_str(REVERTING_MESSAGE)}); END"
+          for table, op, when in locks),
     ]

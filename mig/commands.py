@@ -17,7 +17,7 @@ from mig.errors import MigError, leaves_on_failure
 from mig.locate import Inputs, Warn
 
 if TYPE_CHECKING:
-    from mig.phases import abort, cleanup, cutover, drain, migrate, status
+    from mig.phases import abort, cleanup, cutover, drain, migrate, revert, status
     from mig.phases.common.safeguards import Progress
     from mig.plan.ops import Plan
 
@@ -31,6 +31,7 @@ __all__ = [
     "migrate_command",
     "status_command",
     "drain_command",
+    "revert_command",
     "cutover_command",
     "cleanup_old_command",
     "abort_command",
@@ -201,6 +202,12 @@ def cutover_command(inputs: Inputs) -> cutover.CutoverReport:
     from mig.phases import cutover
 
     return cutover.cutover(locate.new_of(locate.pair(inputs)), inputs.old)
+
+
+def revert_command(inputs: Inputs, progress: Progress | None = None) -> revert.RevertReport:
+    from mig.phases import revert
+
+    return revert.revert(locate.new_of(locate.pair(inputs)), inputs.old, progress)
 
 
 def cleanup_old_command(inputs: Inputs) -> cleanup.CleanupReport:

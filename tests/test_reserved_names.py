@@ -54,8 +54,12 @@ def test_a_former_target_with_mig_s_own_tables_migrates_again(tmp_path: Path) ->
     cut = commands.cutover_command(commands.Inputs(first))
     second = tmp_path / "two"
     second.mkdir()
-    (second / "two-0000000000000001.sqlite").write_bytes(Path(cut.new).read_bytes())
     (second / "schema.sql").write_text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, w TEXT, x TEXT);")
+    (second / "two-0000000000000001.sqlite").write_bytes(Path(cut.new).read_bytes())
+    with pytest.raises(WrongState, match="revert window is still open"):  # the first migration goes on
+        commands.migrate_command(commands.Inputs(second))
+    commands.cleanup_old_command(commands.Inputs(first))
+    (second / "two-0000000000000001.sqlite").write_bytes(Path(cut.new).read_bytes())
     report = commands.migrate_command(commands.Inputs(second))
     assert report.copied_rows == 1
 

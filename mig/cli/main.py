@@ -250,10 +250,22 @@ def cutover(directory: str, as_json: bool, path_new: str | None, path_old: str |
     _run("cutover", as_json, lambda: commands.cutover_command(inputs))
 
 
+@main.command()
+@_options("new", "old")
+def revert(directory: str, as_json: bool, path_new: str | None, path_old: str | None) -> None:
+    """After cutover: block writes on the new database, replay them into the old one, reopen it.
+
+    Until `mig cleanup-old` ends the revert window; the old database is the one
+    migrate recorded, --old only if it has moved.
+    """
+    inputs = _inputs(directory, path_old=path_old, path_new=path_new)
+    _run("revert", as_json, lambda: commands.revert_command(inputs, _progress(as_json)))
+
+
 @main.command("cleanup-old")
 @_options("old")
 def cleanup_old(directory: str, as_json: bool, path_old: str | None) -> None:
-    """Remove mig's tables and triggers from the old database after cutover."""
+    """Remove mig's tables and triggers from the old database after cutover; ends the revert window."""
     inputs = _inputs(directory, path_old)
     _run("cleanup-old", as_json, lambda: commands.cleanup_old_command(inputs))
 

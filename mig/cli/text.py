@@ -89,7 +89,20 @@ def _status(r: Any) -> list[str]:
             lines.append("_id_mapping: removed" if r.id_mapping_entries is None
                          else f"_id_mapping entries: {r.id_mapping_entries}")
             lines.append(f"_migration_progress: {r.migration_progress}")
+        if r.revert_window is not None:
+            lines.append(_revert_window(r))
     return lines
+
+
+def _revert_window(r: Any) -> str:
+    if r.revert_window == "open":
+        return (f"Revert window: open ({r.revert_log_entries} entries; `mig revert` goes back, "
+                "`mig cleanup-old` ends it)")
+    if r.revert_window == "reverting":
+        return "Revert window: reverting (writes refused; run `mig revert` to finish)"
+    if r.revert_window == "reverted":
+        return "Revert window: reverted (the old database serves; this one refuses writes)"
+    return f"Revert window: {r.revert_window}"
 
 
 def _drain(r: Any) -> list[str]:
@@ -118,10 +131,24 @@ def _window(r: Any) -> list[str]:
     return [f"Writes refused for: {r.writes_refused_seconds:.3f} s (from drain's block to ready{drain_part})"]
 
 
+def _revert(r: Any) -> list[str]:
+    if r.previous_status == "reverted":
+        return [f"Old database: {r.old}", f"New database: {r.new}", "Revert window: reverted (already)"]
+    return [f"Old database: {r.old}", f"New database: {r.new}",
+            f"Previous revert window: {r.previous_status}", "Revert window: reverted",
+            f"Replayed entries: {r.replayed}", f"Replay time: {r.replay_seconds:.3f} s",
+            f"Replayed before blocking writes: {r.caught_up}",
+            f"Writes refused for: {r.blocked_seconds:.3f} s (from blocking the new database to the old "
+            "one taking writes)",
+            "Old database: takes writes again", "New database: refuses writes (reverted)"] + \
+        [f"Left in the new database: {', '.join(r.left_behind)} (columns the old schema lacks)"] * bool(r.left_behind)
+
+
 def _cleanup(r: Any) -> list[str]:
     return [f"Old database: {r.old}", f"Previous marker status: {r.previous_marker}",
             f"Dropped _migration_marker: {_yes(r.dropped_marker)}",
-            f"Dropped _migration_log: {_yes(r.dropped_log)}"]
+            f"Dropped _migration_log: {_yes(r.dropped_log)}",
+            f"Closed the revert window: {_yes(r.closed_revert_window)}"]
 
 
 def _abort(r: Any) -> list[str]:
@@ -148,5 +175,5 @@ def _demo(r: Any) -> list[str]:
 
 
 _RENDERERS = {"init": _init, "plan": _plan, "migrate": _migrate, "status": _status, "drain": _drain,
-              "cutover": _cutover, "cleanup-old": _cleanup, "abort": _abort, "verify": _verify,
+              "cutover": _cutover, "revert": _revert, "cleanup-old": _cleanup, "abort": _abort, "verify": _verify,
               "demo": _demo}

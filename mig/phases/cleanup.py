@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mig.phases.common.capture import remove_capture
-from mig.phases.common.state import phase_lock, read_new, read_old, recorded_link, refuse
-from mig.sqlite.connect import open_ro, open_rw, translate_errors
+from mig.bookkeeping import REVERT_TABLES
+from mig.phases.common.capture import capture_triggers, remove_capture
+from mig.phases.common.state import phase_lock, read_new, read_old, recorded_link, refuse, table_exists
+from mig.sql.text import quote_ident as q
+from mig.sqlite.connect import mig_writer, open_ro, open_rw, translate_errors
 
 __all__ = ["CleanupReport", "cleanup_old"]
 
@@ -24,6 +26,7 @@ class CleanupReport:
     previous_marker: str
     dropped_marker: bool
     dropped_log: bool
+    closed_revert_window: bool = False  # the new database's capture and log since cutover
 
 
 def cleanup_old(old_path: Path) -> CleanupReport:
@@ -43,10 +46,38 @@ def cleanup_old(old_path: Path) -> CleanupReport:
                     raise refuse("marker_lost")
                 if previous == "draining" and new_path is not None:
                     _require_cut_over(new_path)
+                closed = _close_revert_window(new_path) if new_path is not None and new_path.exists() else False
                 dropped = remove_capture(conn)
             finally:
                 conn.close()
-    return CleanupReport(str(old_path), previous, *dropped)
+    return CleanupReport(str(old_path), previous, *dropped, closed)
+
+
+def _close_revert_window(new_path: Path) -> bool:
+    """The revert window ends here: the new database's capture, log and window state go, in
+    one transaction, before the old database's bookkeeping (a cleanup killed between the
+    two is finished by running it again). A revert that did not finish is refused: it
+    would lose its way back. A window a revert closed (`reverted`) is left as the record."""
+    with translate_errors(f"closing the revert window of {new_path}"):
+        conn = mig_writer(open_rw(new_path))
+        try:
+            if not table_exists(conn, "_migration_revert"):
+                return False
+            row = conn.execute("SELECT status FROM _migration_revert").fetchone()
+            if row is not None and row[0] == "reverting":
+                raise refuse("reverting", path=new_path)
+            if row is not None and row[0] == "reverted":
+                return False
+            conn.execute("BEGIN IMMEDIATE")
+            for name in capture_triggers(conn):
+                conn.execute(f"DROP TRIGGER {q(name)}")
+            for table in REVERT_TABLES:
+                conn.execute(f"DROP TABLE {table}")
+            conn.execute("COMMIT")
+            return True
+        finally:
+            conn.close()
+
 
 
 def _status(new_path: Path) -> str | None:

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from mig.bookkeeping import BLOCKED_AT, CHECKED_THROUGH, DRAIN_BLOCKED_S
+from mig.bookkeeping import BLOCKED_AT, CHECKED_THROUGH, DRAIN_BLOCKED_S, REVERT_CAPTURE, REVERT_PLAN
 from mig.ddl import seed_row_match_sql
 from mig.phases.common.safeguards import NEW_SCHEMA_VERSION, OLD_SCHEMA_VERSION, check_new_schema, check_old_schema
 from mig.phases.common.seeds import stored_seeds
@@ -149,9 +149,24 @@ def _open_new_in(conn: sqlite3.Connection, plan: Plan) -> tuple[bool, bool]:
         conn.execute(f"DROP TRIGGER {q(name)}")
     for sql in triggers:
         conn.execute(sql)
+    _open_revert_window(conn)
     if had_map:
         conn.execute("DROP TABLE _id_mapping")
     conn.execute("DROP TABLE _migration_progress")
     conn.execute("UPDATE _migration_status SET status = 'ready', updated_at = ?", (now(),))
     conn.execute("COMMIT")
     return had_map, True
+
+
+def _open_revert_window(conn: sqlite3.Connection) -> None:
+    """In the opening transaction, when the change is reversible: the new side's log and
+    capture (built by migrate, so nothing is planned inside the window), from the
+    new service's first write on. A migration an older mig started has none."""
+    stored = dict(conn.execute("SELECT key, value FROM _migration_progress WHERE key IN (?, ?)",
+                               (REVERT_PLAN, REVERT_CAPTURE)).fetchall())
+    if REVERT_PLAN not in stored or REVERT_CAPTURE not in stored:
+        return
+    for sql in json.loads(stored[REVERT_CAPTURE]):
+        conn.execute(sql)
+    conn.execute("INSERT INTO _migration_revert SELECT 1, 'open', old_path, ?, ? FROM _migration_status",
+                 (stored[REVERT_PLAN], now()))

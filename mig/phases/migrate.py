@@ -29,7 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ContextManager
 
-from mig.bookkeeping import guard_trigger_sql, new_bookkeeping_sql, old_bookkeeping_sql
+from mig.bookkeeping import (
+    REVERT_CAPTURE,
+    REVERT_PLAN,
+    guard_trigger_sql,
+    new_bookkeeping_sql,
+    old_bookkeeping_sql,
+)
 from mig.ddl import create_index_sql, table_statements, trigger_statements, view_statements
 from mig.errors import PlanRefused, leaves_on_failure
 from mig.model import Schema, schema_hash
@@ -41,6 +47,7 @@ from mig.phases.common.preconditions import (
     check_fresh,
     check_resumable,
     has_schema,
+    reverted_from,
     same_file,
     target_state,
     without_source,
@@ -48,8 +55,9 @@ from mig.phases.common.preconditions import (
 from mig.phases.common.safeguards import Progress, fingerprint, guards_lifted
 from mig.phases.common.seeds import apply_seeds
 from mig.phases.common.state import now, phase_lock, read_old, refuse
-from mig.plan.capture import capture_trigger_sql, log_key, log_width
+from mig.plan.capture import capture_trigger_sql, log_key, log_width, revert_capture_sql
 from mig.plan.ops import Plan, TablePlan
+from mig.plan.reverse import reverse_plan, reversibility
 from mig.plan.statements import chunk_end_sql, copy_chunk_sql
 from mig.sql.text import quote_ident as q
 from mig.sql.values import encode_value
@@ -112,6 +120,9 @@ def migrate(old_path: Path | None, new_path: Path, target: Schema, schema_path: 
     if not new_path.is_file():
         check_creatable(new_path)
     _remove_if_empty(new_path)
+    if reverted_from(new_path, old_path):
+        remove_db_files(new_path)
+        report.notes.append(f"{new_path} was reverted by `mig revert` and is built afresh")
     if not new_path.exists():  # refuse before any side effect, the lock file included
         if (same := already_has(old_path, target)) is not None:
             report.action, report.message = same
@@ -125,7 +136,7 @@ def migrate(old_path: Path | None, new_path: Path, target: Schema, schema_path: 
             return _resume(old_path, new_path, report, progress)
         _install_capture(old_path, new_path, old_schema, plan)
         with _recording_on_failure(old_path):
-            _build_new(old_path, new_path, target, plan, schema_commit(schema_path))
+            _build_new(old_path, new_path, target, plan, schema_commit(schema_path), old_schema)
             _copy_and_finish(old_path, new_path, plan, report, progress)
     return report
 
@@ -166,7 +177,8 @@ def _install_capture(old_path: Path, new_path: Path, old_schema: Schema, plan: P
             conn.close()
 
 
-def _build_new(old_path: Path, new_path: Path, target: Schema, plan: Plan, commit: str | None) -> None:
+def _build_new(old_path: Path, new_path: Path, target: Schema, plan: Plan, commit: str | None,
+               old_schema: Schema) -> None:
     with translate_errors(f"creating {new_path}"):
         conn = mig_writer(create_db_file(new_path, like=old_path))
         try:
@@ -188,7 +200,8 @@ def _build_new(old_path: Path, new_path: Path, target: Schema, plan: Plan, commi
                          (str(old_path.resolve()), plan.to_json(), _seeds_json(target), now()))
             conn.execute("INSERT INTO _schema_identity VALUES (1, ?, ?, ?)",
                          (plan.schema_hash, commit, now()))
-            for key, value in _target_parts(target, journal).items():
+            parts = {**_target_parts(target, journal), **_revert_parts(plan, old_schema, target)}
+            for key, value in parts.items():
                 conn.execute("INSERT INTO _migration_progress VALUES (?, ?)", (key, value))
             conn.execute("COMMIT")
         finally:
@@ -204,6 +217,15 @@ def _target_parts(target: Schema, journal: str) -> dict[str, object]:
                                       if not i.unique]),
         "target_triggers": json.dumps(trigger_statements(target)),
     }
+
+
+def _revert_parts(plan: Plan, old_schema: Schema, target: Schema) -> dict[str, object]:
+    """What cutover needs to open the revert window: the reverse plan and the new side's
+    capture; nothing when the change cannot be reverted (`mig revert` says why)."""
+    if not reversibility(plan, old_schema, target).reversible:
+        return {}
+    reverse = reverse_plan(plan, old_schema, target)
+    return {REVERT_PLAN: reverse.to_json(), REVERT_CAPTURE: json.dumps(revert_capture_sql(target, reverse))}
 
 
 def _seeds_json(target: Schema) -> str:

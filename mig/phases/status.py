@@ -27,6 +27,10 @@ class StatusReport:
     # While migrating: done | not finished. A migrate killed or still copying has the
     # same marker and status as a finished one; only this line tells them apart.
     bulk_copy: str | None = None
+    # After cutover: open | reverting | reverted | closed (none: cleanup-old ended it, or the
+    # change is not reversible); and how many writes the new side logged.
+    revert_window: str | None = None
+    revert_log_entries: int | None = None
 
 
 def status(old_path: Path | None, new_path: Path | None, follow_links: bool = True) -> StatusReport:
@@ -74,6 +78,8 @@ def _new_lines(conn: sqlite3.Connection, report: StatusReport, old_schema: str |
     if n.status is not None:  # a file that is no mig target never had it: not "removed"
         report.migration_progress = "present" if n.checkpoint is not None else "removed"
     report.cutover_complete = n.status == "ready"
+    if n.status == "ready":
+        _revert_lines(conn, report)
     if n.status == "migrating":
         report.bulk_copy = "done" if n.copy_done else "not finished"
     if n.status == "ready":
@@ -81,3 +87,12 @@ def _new_lines(conn: sqlite3.Connection, report: StatusReport, old_schema: str |
     elif old_schema is not None and n.checkpoint is not None and table_exists(conn, "_migration_log", old_schema):
         report.pending = conn.execute(f"SELECT count(*) FROM {old_schema}._migration_log WHERE seq > ?",
                                       (n.checkpoint,)).fetchone()[0]
+
+
+def _revert_lines(conn: sqlite3.Connection, report: StatusReport) -> None:
+    if not table_exists(conn, "_migration_revert"):
+        report.revert_window = "closed"
+        return
+    row = conn.execute("SELECT status FROM _migration_revert").fetchone()
+    report.revert_window = row[0] if row else "closed"
+    report.revert_log_entries = conn.execute("SELECT count(*) FROM main._migration_log").fetchone()[0]

@@ -13,13 +13,14 @@ such a write could displace; logging a row that did not change is harmless.
 
 from __future__ import annotations
 
-from mig.bookkeeping import CAPTURE_PREFIX, DRAINING_MESSAGE
+from mig.bookkeeping import CAPTURE_PREFIX, DRAINING_MESSAGE, REVERT_BLOCK, revert_bookkeeping_sql
 from mig.model import Schema, Table
 from mig.plan.ops import Plan
 from mig.sql.text import quote_ident as q
 from mig.sql.text import quote_str, tokenize, unquote_ident
 
-__all__ = ["log_key", "log_width", "capture_trigger_sql", "capture_trigger_names", "logging_trigger_names"]
+__all__ = ["log_key", "log_width", "capture_trigger_sql", "capture_trigger_names", "logging_trigger_names",
+           "revert_capture_sql"]
 
 
 def log_key(table: Table, plan: Plan | None = None) -> tuple[str, ...]:
@@ -104,8 +105,10 @@ def logging_trigger_names(table: Table) -> list[str]:
     return capture_trigger_names(table)[:3]
 
 
-def capture_trigger_sql(table: Table, old: Schema, key: tuple[str, ...] | None = None) -> list[str]:
-    """Triggers on one old table: block writes while draining, log every change.
+def capture_trigger_sql(table: Table, old: Schema, key: tuple[str, ...] | None = None,
+                        block: str | None = None) -> list[str]:
+    """Triggers on one old table: block writes while draining (or when `block` says),
+    log every change.
 
     Ops: I insert, U update (the row's key now), M the key an update moved
     away from, D delete, R a row a REPLACE may have deleted. Only M, D and R
@@ -114,8 +117,8 @@ def capture_trigger_sql(table: Table, old: Schema, key: tuple[str, ...] | None =
     key = key or log_key(table)
     ins, upd, dele, bins, bupd = (q(n) for n in capture_trigger_names(table))
     t = q(table.name)
-    block = (f"SELECT RAISE(ABORT, {quote_str(DRAINING_MESSAGE)}) FROM _migration_marker "
-             "WHERE status = 'draining'")
+    block = block or (f"SELECT RAISE(ABORT, {quote_str(DRAINING_MESSAGE)}) FROM _migration_marker "
+                      "WHERE status = 'draining'")
     cols = [f"{'rowid' if k == 'rowid' else q(k)}" for k in key]
     key_changed = " OR ".join(f"OLD.{k} IS NOT NEW.{k}" for k in cols)
     out = [
@@ -130,4 +133,18 @@ def capture_trigger_sql(table: Table, old: Schema, key: tuple[str, ...] | None =
         displaced = _displaced_rows(table, key, old, op == "UPDATE")
         if displaced:
             out.append(f"CREATE TRIGGER {name} BEFORE {op} ON {t} BEGIN {displaced}; END")
+    return out
+
+
+def revert_capture_sql(target: Schema, reverse: Plan) -> list[str]:
+    """What cutover makes in the new database when the change is reversible: the revert
+    window's tables, and capture on every table whose rows go back to an old one,
+    logging the key the reverse plan matches rows by. From the first write the new
+    service makes, as complete as the old database's capture."""
+    width = max((len(tp.old_key) for tp in reverse.tables), default=1)
+    out = revert_bookkeeping_sql(width)
+    for tp in reverse.tables:
+        table = target.table(tp.source or "")
+        if table is not None:
+            out += capture_trigger_sql(table, target, tp.old_key, REVERT_BLOCK)
     return out

@@ -19,7 +19,7 @@ from mig.plan.ops import RANGE, ColumnSource, DataCheck, ObjectChange, Plan, Ref
 from mig.sql.text import quote_ident as q
 from mig.sql.text import unquote_ident
 
-__all__ = ["compare", "copy_order", "intent_problems"]
+__all__ = ["compare", "copy_order", "intent_problems", "table_plan"]
 
 
 def compare(old: Schema, target: Schema) -> Plan:
@@ -31,7 +31,7 @@ def compare(old: Schema, target: Schema) -> Plan:
         assert tt is not None
         source = sources.get(name)
         src = old.table(source) if source else None
-        tp, table_refusals = _table_plan(tt, src, target)
+        tp, table_refusals = table_plan(tt, src, target)
         tables.append(tp)
         refusals += table_refusals
     checks += plan_checks(tables, old, target)
@@ -179,7 +179,7 @@ def _column_sources(tt: Table, src: Table, target: Schema) -> list[ColumnSource]
     return out
 
 
-def _table_plan(tt: Table, src: Table | None, target: Schema) -> tuple[TablePlan, list[Refusal]]:
+def table_plan(tt: Table, src: Table | None, target: Schema) -> tuple[TablePlan, list[Refusal]]:
     if src is None:
         return TablePlan(tt.name, None, "create", tuple(ColumnSource(c.name, None, "default")
                                                          for c in tt.columns if c.generated is None)), []

@@ -20,7 +20,7 @@ __all__ = ["source_sql", "expression_reads", "type_changes", "affinity", "direct
 def source_sql(cs: ColumnSource, prefix: str = "") -> str:
     """The SQL of a copied column's old value: its old column (`prefix.col`), the rowid,
     or a conversion's expression with the old columns it reads qualified by `prefix`."""
-    if cs.how == "converted":
+    if cs.expr is not None:  # converted, or (a revert's) kept
         return "(" + _qualified(cs.expr or "NULL", cs.reads, prefix) + ")"
     name = "rowid" if cs.source == "rowid" else q(cs.source or "")
     return f"{prefix}.{name}" if prefix else name

@@ -38,7 +38,8 @@ class ColumnSource:
     becomes a new INTEGER PRIMARY KEY), "default" (new column), "converted"
     (declared: `expr`, SQL over the old row, which reads the old columns
     `reads`; `source` is the first of them, or "" for an expression that
-    reads none).
+    reads none), "kept" (a revert's: an old column the new table lacks keeps
+    the value of the row it replaces, `expr` over the replayed row's key).
     """
 
     target: str

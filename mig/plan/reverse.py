@@ -11,14 +11,22 @@ the reasons it is not so out (none: reversible).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
-from mig.model import Column, Schema, Table
+from mig.ddl import default_value_sql
+from mig.model import Column, RenameColumn, Schema, Table
+from mig.plan.compare import table_plan
 from mig.plan.mapping import affinity, stored_default
 from mig.plan.ops import ColumnSource, Plan, TablePlan
+from mig.plan.statements import column_ref
 from mig.sql.text import canonical
+from mig.sql.text import quote_ident as q
 
-__all__ = ["Reversibility", "reversibility"]
+__all__ = ["Reversibility", "reversibility", "reverse_plan", "KEPT"]
+
+# The alias under which a kept column's value is read from the old row being replaced.
+KEPT = "_mig_kept"
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,50 @@ def reversibility(plan: Plan, old: Schema, target: Schema) -> Reversibility:
         if added:
             notes.append(f"values written to the new column{'s' if len(added) > 1 else ''} "
                          f"{', '.join(f'{tp.target}.{a}' for a in added)} stay in the new database")
+    reasons += [f"{r.table}: {r.reason}" for r in reverse_plan(plan, old, target).refusals]
     return Reversibility(tuple(reasons), tuple(notes))
+
+
+def reverse_plan(plan: Plan, old: Schema, target: Schema) -> Plan:
+    """The plan a revert replays the new database's log with: each target table with a
+    source becomes the source of its old table, planned as a forward table is (the
+    same keys, the same replay SQL), renames turned round. An old column the new
+    table lacks is kept: replay reads it from the old row it replaces, and a row the
+    new service inserted gets the old column's default."""
+    tables: list[TablePlan] = []
+    refusals = []
+    for tp in plan.captured:
+        src, tt = target.table(tp.target), old.table(tp.source or "")
+        if src is None or tt is None:
+            continue
+        inverse = dataclasses.replace(old, rename_columns=tuple(
+            RenameColumn(tt.name, c.target, c.source or "") for c in tp.columns if c.how == "renamed"),
+            conversions=(), drop_columns=())
+        back, found = table_plan(tt, src, inverse)
+        refusals += found
+        tables.append(_with_kept_columns(back, tt))
+    return Plan(plan.schema_hash, tuple(tables), refusals=tuple(refusals))
+
+
+def _with_kept_columns(tp: TablePlan, tt: Table) -> TablePlan:
+    """Each old column without a new one reads its value from the old row of the same key."""
+    if not any(c.how == "default" for c in tp.columns):
+        return tp
+    match = " AND ".join(f"{column_ref(n, KEPT)} IS {column_ref(o)}" for n, o in zip(tp.new_key, tp.old_key))
+    cols = []
+    for cs in tp.columns:
+        col = tt.column(cs.target)
+        if cs.how != "default" or col is None:
+            cols.append(cs)
+            continue
+        default = stored_default(col)
+        fallback = default_value_sql(default) if default is not None else "NULL"
+        expr = (f"coalesce((SELECT {column_ref(col.name, KEPT)} FROM main.{q(tt.name)} AS {KEPT} "
+                f"WHERE {match}), {fallback})")
+        cols.append(ColumnSource(cs.target, tp.old_key[0], "kept", expr, tp.old_key))
+    # Replay's in-place update writes the copied columns only: with a kept column every
+    # row goes through the statement that reads it.
+    return dataclasses.replace(tp, columns=tuple(cols), updated=(), compared=())
 
 
 def _columns(tp: TablePlan, src: Table, tt: Table) -> list[str]:

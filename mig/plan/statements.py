@@ -32,11 +32,13 @@ __all__ = [
 
 # ---------------------------------------------------------------- copy and replay
 
-def _select_list(tp: TablePlan) -> tuple[str, str]:
-    """(target column list, old select list) for the copied columns."""
+def _select_list(tp: TablePlan, alias: str | None = None) -> tuple[str, str]:
+    """(target column list, old select list) for the copied columns; an expression's
+    columns qualified by `alias` when given (a revert's kept column reads them inside
+    a subquery of its own, where a bare name would be the subquery's)."""
     cols = list(tp.copied_columns)
     targets = [q(c.target) for c in cols]
-    sources = [source_sql(c) for c in cols]
+    sources = [source_sql(c, alias or "") for c in cols]
     if tp.copy_rowid:
         targets.insert(0, "rowid")
         sources.insert(0, "rowid")
@@ -46,7 +48,7 @@ def _select_list(tp: TablePlan) -> tuple[str, str]:
 def insert_mapped_sql(tp: TablePlan, where: str, alias: str | None = None, target_alias: str | None = None) -> str:
     """Write old rows matching `where` (the old table named `alias`) into the new table
     (named `target_alias`, for an upsert's clauses), replacing what is there."""
-    targets, sources = _select_list(tp)
+    targets, sources = _select_list(tp, alias)
     named = f" AS {alias}" if alias else ""
     target_named = f" AS {target_alias}" if target_alias else ""
     return (f"INSERT OR REPLACE INTO main.{q(tp.target)}{target_named} ({targets}) "

@@ -186,7 +186,7 @@ def displaced(conn: sqlite3.Connection, tp: TablePlan, batch_keys: str) -> str |
 
 def _sharer(conn: sqlite3.Connection, tp: TablePlan, key: tuple[object, ...]) -> str:
     """Which old row holds the same values as row `key` on a UNIQUE of the new table."""
-    source = {c.target.lower(): c.source for c in tp.columns if c.source and c.how != "converted"}
+    source = {c.target.lower(): c.source for c in tp.columns if c.source and c.expr is None}
     table = next((t for t in _new_tables(conn) if t.name == tp.target), None)
     for unique in table.uniques if table is not None else ():
         cols = [source.get(c.lower()) for c in unique]

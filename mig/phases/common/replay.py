@@ -16,8 +16,9 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
+from mig.bookkeeping import guard_trigger_names
 from mig.phases.common.consistency import displaced
 from mig.phases.common.safeguards import Progress, guards_lifted
 from mig.phases.common.state import checkpoint, log_max, refuse
@@ -70,6 +71,8 @@ class Replayer:
     batch: int  # entries per batch (batch_size)
     pace: tuple[Sizer, int] | None = None  # how catch-up sizes its batches, sampled once
     seconds: float = 0.0  # in replay batches, outside the truth checks
+    guards: Callable[[str], list[str]] = guard_trigger_names  # a target table's guard triggers
+    refusal: str = "logged_refused_early"  # the REFUSALS text for a row a batch would push out
 
 
 def batch_size(conn: sqlite3.Connection) -> int:
@@ -163,10 +166,10 @@ def apply_batch(r: Replayer, lo: int, hi: int) -> None:
             if tp is None:  # a table the new schema drops
                 continue
             statements = replay_sql(tp)
-            with contextlib.nullcontext() if small else guards_lifted(conn, tp.target):  # restored before commit
+            with contextlib.nullcontext() if small else guards_lifted(conn, tp.target, r.guards(tp.target)):  # restored before commit
                 _replay_table(conn, statements, {"lo": lo, "hi": hi}, gone=bool(ops & set(GONE_OPS)))
             if (pushed_out := displaced(conn, tp, statements.keys_table)) is not None:  # the batch rolls back
-                raise refuse("logged_refused_early", detail=pushed_out)
+                raise refuse(r.refusal, detail=pushed_out)
 
 
 def checkpoint_wal(conn: sqlite3.Connection) -> int:

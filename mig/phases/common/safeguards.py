@@ -123,7 +123,7 @@ def checked_new_schema_version(conn: sqlite3.Connection, plan: Plan) -> int:
 
 
 @contextmanager
-def guards_lifted(conn: sqlite3.Connection, table: str) -> Iterator[None]:
+def guards_lifted(conn: sqlite3.Connection, table: str, names: list[str] | None = None) -> Iterator[None]:
     """Inside mig's open write transaction, drop `table`'s guard triggers and put them back.
 
     A guard checks `pragma_cache_size` for every row written, which costs
@@ -133,7 +133,7 @@ def guards_lifted(conn: sqlite3.Connection, table: str) -> Iterator[None]:
     (invariant 7); if the block raises, the caller's rollback undoes the drop.
     """
     assert conn.in_transaction, "guards may only be lifted inside a transaction"
-    names = guard_trigger_names(table)
+    names = names or guard_trigger_names(table)
     marks = ", ".join("?" for _ in names)
     stored = conn.execute(f"SELECT name, sql FROM main.sqlite_master WHERE type = 'trigger' "
                           f"AND name IN ({marks})", names).fetchall()

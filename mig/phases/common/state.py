@@ -82,6 +82,18 @@ REFUSALS = {
                    "into a new file (`sqlite3 {qpath} .recover | sqlite3 FIXED.sqlite`, or `.dump` where "
                    "the shell lacks .recover), check what it kept, and migrate it with --old FIXED.sqlite",
     "no_space": "not enough disk space in {where} for {what}: about {need} needed, {free} free; {advice}",
+    "revert_before_cutover": "the new database {path} is not cut over (status {status}); before cutover "
+                             "the way back is `mig abort`, which leaves the old database as it was",
+    "not_reversible": "this change cannot be reverted with nothing lost: {detail}; the new database stays "
+                      "in service (`mig plan` says this before a migration)",
+    "revert_window_closed": "the revert window of {path} is closed: {detail}",
+    "revert_refused": "rows the new service wrote cannot go back to the old database: {detail}; fix "
+                      "those rows in the new database (the fix is recorded) and run `mig revert` again",
+    "revert_window_open": "this database is the new one of a migration from {old} whose revert window is "
+                          "still open; close it with `mig cleanup-old --old {old}` (or go back with `mig "
+                          "revert`), then run mig on it again",
+    "reverting": "a revert of {path} did not finish (its writes are refused); run `mig revert` again "
+                 "to finish it",
     "old_missing": "the old database {path} recorded at migrate time does not exist; cutover "
                    "must check its log: pass --old with its new location",
 }
@@ -136,6 +148,9 @@ def read_old(conn: sqlite3.Connection, schema: str = "main", counted: bool = Tru
     found = impostors(conn, schema)
     if found:  # mig would read them as its own, or skip them as its own and lose their rows
         raise refuse("impostor", found="; ".join(found))
+    if table_exists(conn, "_migration_revert", schema):  # its log is the revert's, not a migration's
+        row = conn.execute(f"SELECT old_path FROM {schema}._migration_revert").fetchone()
+        raise refuse("revert_window_open", old=row[0] if row else "its old database")
     marker = new_path = shash = fingerprint = None
     has_marker_table = table_exists(conn, "_migration_marker", schema)
     if has_marker_table:
