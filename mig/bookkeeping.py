@@ -17,7 +17,7 @@ from mig.sql.text import quote_str
 
 __all__ = ["TABLE_COLUMNS", "TABLES", "OLD_TABLES", "NEW_TABLES", "CAPTURE_PREFIX", "GUARD_PREFIX",
            "is_internal", "DRAINING_MESSAGE", "MIGRATING_MESSAGE", "GUARD_TOKEN",
-           "BLOCKED_AT", "DRAIN_BLOCKED_S", "CHECKED_THROUGH", "REVERT_PLAN", "REVERT_CAPTURE",
+           "BLOCKED_AT", "DRAIN_BLOCKED_S", "CHECKED_THROUGH", "REVERT_PLAN", "REVERT_CAPTURE", "REVERTED_AT",
            "old_bookkeeping_sql", "new_bookkeeping_sql", "drain_lock_sql", "drain_lock_names",
            "guard_trigger_sql", "guard_trigger_names", "REVERTING_MESSAGE", "REVERT_BLOCK",
            "revert_bookkeeping_sql", "REVERT_TABLES", "old_guard_names", "old_guard_sql", "STASHED_TRIGGERS"]
@@ -31,7 +31,7 @@ TABLE_COLUMNS = {
     "_migration_progress": {"key", "value"},
     "_id_mapping": {"tbl", "old_key", "new_key"},
     "_schema_identity": {"id", "schema_hash"},
-    "_migration_revert": {"id", "status", "old_path"},
+    "_migration_revert": {"id", "status", "old_path", "plan", "capture"},
 }
 TABLES = frozenset(TABLE_COLUMNS)
 OLD_TABLES = ("_migration_marker", "_migration_log")
@@ -66,6 +66,9 @@ REVERT_CAPTURE = "revert_capture"
 # The old database's own triggers, kept by a revert in its _migration_progress while it
 # replays (they would fire again for writes their new copies already made).
 STASHED_TRIGGERS = "stashed_triggers"
+# The new database's _migration_progress key a revert leaves (when, epoch seconds): it is
+# migrating again, back where migrate left it.
+REVERTED_AT = "reverted_at"
 
 
 def is_internal(name: str) -> bool:
@@ -172,8 +175,9 @@ def revert_bookkeeping_sql(width: int) -> list[str]:
     locks += [("_migration_log", op, not_mig) for op in ("UPDATE", "DELETE")]
     return [
         "CREATE TABLE _migration_revert (id INTEGER PRIMARY KEY CHECK (id = 1), "
-        "status TEXT NOT NULL CHECK (status IN ('open', 'reverting', 'reverted')), "
-        "old_path TEXT NOT NULL, plan TEXT NOT NULL, opened_at TEXT NOT NULL)",
+        "status TEXT NOT NULL CHECK (status IN ('open', 'reverting')), "
+        "old_path TEXT NOT NULL, plan TEXT NOT NULL, capture TEXT NOT NULL, opened_at TEXT NOT NULL, "
+        "old_log_top INTEGER)",
         f"CREATE TABLE _migration_log (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, op TEXT NOT NULL, {keys})",
         *(f"CREATE TRIGGER {q(f'{CAPTURE_PREFIX}lock{table}_{op.lower()}')} BEFORE {op} ON {table} "
           f"WHEN {when} BEGIN SELECT RAISE(ABORT, {quote_str(REVERTING_MESSAGE)}); END"

@@ -101,7 +101,8 @@ def _revert_window(r: Any) -> str:
     if r.revert_window == "reverting":
         return "Revert window: reverting (writes refused; run `mig revert` to finish)"
     if r.revert_window == "reverted":
-        return "Revert window: reverted (the old database serves; this one refuses writes)"
+        return ("Revert window: reverted (the old database serves and records again; `mig drain` and "
+                "`mig cutover` go forward again, `mig abort` ends the migration)")
     return f"Revert window: {r.revert_window}"
 
 
@@ -135,12 +136,14 @@ def _revert(r: Any) -> list[str]:
     if r.previous_status == "reverted":
         return [f"Old database: {r.old}", f"New database: {r.new}", "Revert window: reverted (already)"]
     return [f"Old database: {r.old}", f"New database: {r.new}",
-            f"Previous revert window: {r.previous_status}", "Revert window: reverted",
+            f"Previous revert window: {r.previous_status}", "Marker status: recording",
+            "Migration status: migrating",
             f"Replayed entries: {r.replayed}", f"Replay time: {r.replay_seconds:.3f} s",
             f"Replayed before blocking writes: {r.caught_up}",
             f"Writes refused for: {r.blocked_seconds:.3f} s (from blocking the new database to the old "
             "one taking writes)",
-            "Old database: takes writes again", "New database: refuses writes (reverted)"] + \
+            "Next: the old service serves; `mig drain` and `mig cutover` go forward again, "
+            "`mig abort` ends the migration"] + \
         [f"Left in the new database: {', '.join(r.left_behind)} (columns the old schema lacks)"] * bool(r.left_behind)
 
 

@@ -57,7 +57,7 @@ def _close_revert_window(new_path: Path) -> bool:
     """The revert window ends here: the new database's capture, log and window state go, in
     one transaction, before the old database's bookkeeping (a cleanup killed between the
     two is finished by running it again). A revert that did not finish is refused: it
-    would lose its way back. A window a revert closed (`reverted`) is left as the record."""
+    would lose its way back."""
     with translate_errors(f"closing the revert window of {new_path}"):
         conn = mig_writer(open_rw(new_path))
         try:
@@ -66,8 +66,6 @@ def _close_revert_window(new_path: Path) -> bool:
             row = conn.execute("SELECT status FROM _migration_revert").fetchone()
             if row is not None and row[0] == "reverting":
                 raise refuse("reverting", path=new_path)
-            if row is not None and row[0] == "reverted":
-                return False
             conn.execute("BEGIN IMMEDIATE")
             for name in capture_triggers(conn):
                 conn.execute(f"DROP TRIGGER {q(name)}")

@@ -168,5 +168,5 @@ def _open_revert_window(conn: sqlite3.Connection) -> None:
         return
     for sql in json.loads(stored[REVERT_CAPTURE]):
         conn.execute(sql)
-    conn.execute("INSERT INTO _migration_revert SELECT 1, 'open', old_path, ?, ? FROM _migration_status",
-                 (stored[REVERT_PLAN], now()))
+    conn.execute("INSERT INTO _migration_revert SELECT 1, 'open', old_path, ?, ?, ?, NULL FROM _migration_status",
+                 (stored[REVERT_PLAN], stored[REVERT_CAPTURE], now()))

@@ -47,7 +47,6 @@ from mig.phases.common.preconditions import (
     check_fresh,
     check_resumable,
     has_schema,
-    reverted_from,
     same_file,
     target_state,
     without_source,
@@ -120,9 +119,6 @@ def migrate(old_path: Path | None, new_path: Path, target: Schema, schema_path: 
     if not new_path.is_file():
         check_creatable(new_path)
     _remove_if_empty(new_path)
-    if reverted_from(new_path, old_path):
-        remove_db_files(new_path)
-        report.notes.append(f"{new_path} was reverted by `mig revert` and is built afresh")
     if not new_path.exists():  # refuse before any side effect, the lock file included
         if (same := already_has(old_path, target)) is not None:
             report.action, report.message = same

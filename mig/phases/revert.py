@@ -6,9 +6,13 @@ the old one stays closed to writes. Revert is drain the other way round: it
 replays that log into the old database through the reverse plan
 (mig.plan.reverse) while the new service still writes, blocks the new database
 (its capture triggers refuse every write once the window says `reverting`),
-replays the tail, and in the same transaction on the old database gives it
-back to its service: its own triggers put back, mig's tables and triggers
-gone. The window ends with that commit; the new database then says `reverted`.
+and in one transaction on the old database replays the tail and gives it
+back to its service, recording again: its own triggers back, its capture
+triggers back, the marker `recording`. The window ends with that commit.
+Then the new database goes back to where migrate left it (`migrating`, its
+guards back, replay positioned at the old log's end), so the pair stands as
+after `mig migrate`: `mig drain` and `mig cutover` go forward again, `mig
+abort` ends the migration.
 
 While it replays, the old database's capture triggers are guards that refuse
 its service as drain did and let mig's connection pass, and its own triggers
@@ -21,6 +25,7 @@ runs again; a failed one gives the new database its writes back.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -28,9 +33,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from mig.bookkeeping import old_guard_names, old_guard_sql
+from mig.bookkeeping import (
+    REVERT_CAPTURE,
+    REVERT_PLAN,
+    REVERTED_AT,
+    drain_lock_names,
+    guard_trigger_sql,
+    new_bookkeeping_sql,
+    old_guard_names,
+    old_guard_sql,
+)
 from mig.errors import MigError, leaves_on_failure
-from mig.phases.common.capture import remove_capture_in, stash_triggers
+from mig.phases.common.capture import capture_triggers, restore_stashed, stash_triggers
 from mig.phases.common.consistency import watch_deletes
 from mig.phases.common.replay import (
     REPLAY_CACHE_KIB,
@@ -41,9 +55,18 @@ from mig.phases.common.replay import (
     catch_up,
     commit_unsynced,
 )
-from mig.phases.common.safeguards import Progress
-from mig.phases.common.state import checkpoint, log_max, phase_lock, read_new, read_old, refuse, table_exists
-from mig.plan.capture import capture_trigger_names
+from mig.phases.common.safeguards import Progress, fingerprint
+from mig.phases.common.state import (
+    NewState,
+    checkpoint,
+    log_max,
+    phase_lock,
+    read_new,
+    read_old,
+    refuse,
+    table_exists,
+)
+from mig.plan.capture import capture_trigger_names, capture_trigger_sql, log_key
 from mig.plan.ops import Plan
 from mig.plan.reverse import reversibility
 from mig.sql.text import quote_ident as q
@@ -57,7 +80,7 @@ __all__ = ["RevertReport", "revert"]
 class RevertReport:
     old: str
     new: str
-    previous_status: str  # the revert window's: open | reverting | reverted
+    previous_status: str  # the revert window's: open | reverting | reverted (done already)
     replayed: int = 0
     caught_up: int = 0  # of `replayed`, the entries replayed before the new database was blocked
     blocked_seconds: float = 0.0  # from blocking the new database to the old one's reopening commit
@@ -70,6 +93,8 @@ class _Window:
     status: str
     old_path: Path
     reverse: Plan
+    capture: str  # the new side's capture, JSON: what the next cutover opens the window with
+    old_log_top: int | None  # the old log's end, recorded when the new database was blocked
 
 
 def revert(new_path: Path, old_path: Path | None = None, progress: Progress | None = None) -> RevertReport:
@@ -77,15 +102,16 @@ def revert(new_path: Path, old_path: Path | None = None, progress: Progress | No
         with translate_errors(f"reverting {new_path}"):
             new = mig_writer(open_rw(new_path))
             try:
-                window = _window(new, new_path, old_path)
+                state = read_new(new)
+                if state.status == "migrating" and state.reverted:  # done: a re-run changes nothing
+                    return RevertReport(str(old_path or state.old_path), str(new_path), "reverted")
+                window = _window(new, new_path, old_path, state)
                 old_path = old_path or window.old_path
                 report = RevertReport(str(old_path), str(new_path), window.status, left_behind=[
                     f"{tp.source}.{c}" for tp in window.reverse.tables for c in tp.dropped_columns])
-                if window.status == "reverted":
-                    return report
                 conn = mig_writer(open_rw(old_path))
                 try:
-                    _revert(new, conn, window, report, progress)
+                    _revert(new, conn, window, state, report, progress)
                 finally:
                     conn.close()
             finally:
@@ -93,18 +119,17 @@ def revert(new_path: Path, old_path: Path | None = None, progress: Progress | No
     return report
 
 
-def _window(new: sqlite3.Connection, new_path: Path, old_path: Path | None) -> _Window:
+def _window(new: sqlite3.Connection, new_path: Path, old_path: Path | None, state: NewState) -> _Window:
     """The new database's revert window, or the refusal that says why there is none."""
-    state = read_new(new)
     if state.status is None:
         raise refuse("no_status", path=new_path)
     if state.status != "ready":
         raise refuse("revert_before_cutover", path=new_path, status=state.status)
-    row = new.execute("SELECT status, old_path, plan FROM _migration_revert").fetchone() \
+    row = new.execute("SELECT status, old_path, plan, capture, old_log_top FROM _migration_revert").fetchone() \
         if table_exists(new, "_migration_revert") else None
     if row is None:
         raise _no_window(new, new_path, old_path, state.plan)
-    return _Window(row[0], Path(row[1]), Plan.from_json(row[2]))
+    return _Window(row[0], Path(row[1]), Plan.from_json(row[2]), row[3], row[4])
 
 
 def _no_window(new: sqlite3.Connection, new_path: Path, old_path: Path | None, plan: Plan | None) -> MigError:
@@ -129,16 +154,19 @@ def _no_window(new: sqlite3.Connection, new_path: Path, old_path: Path | None, p
                   "opened none")
 
 
-def _revert(new: sqlite3.Connection, conn: sqlite3.Connection, window: _Window, report: RevertReport,
-            progress: Progress | None) -> None:
+def _revert(new: sqlite3.Connection, conn: sqlite3.Connection, window: _Window, state: NewState,
+            report: RevertReport, progress: Progress | None) -> None:
     new_path = Path(report.new)
+    assert state.plan is not None
     marker = read_old(conn, counted=False)
-    if marker.marker is None and window.status == "reverting":  # killed after the old database reopened
-        _set_window(new, "reverted")
+    ours = marker.new_path == str(new_path.resolve())
+    if window.status == "reverting" and marker.marker == "recording" and ours:  # killed once the old reopened
+        _back_to_migrating(new, window, state.plan)
         return
-    if marker.marker != "draining" or marker.new_path != str(new_path.resolve()):
+    if marker.marker != "draining" or not ours:
         raise refuse("revert_window_closed", path=new_path, detail=f"the old database {report.old} is no "
                      f"longer closed for this migration (its marker: {marker.marker or 'none'})")
+    capture = _old_capture_sql(conn, state.plan, window.reverse)
     _prepare_old(conn, window.reverse)
     attach_old(conn, new_path)
     for schema in ("main", "old", "temp"):
@@ -150,12 +178,23 @@ def _revert(new: sqlite3.Connection, conn: sqlite3.Connection, window: _Window, 
         if window.status == "open":
             catch_up(replayer, progress)
         report.caught_up = checkpoint(conn) - first
-        _set_window(new, "reverting")
+        # The old log takes no entry while the old database is closed: its end now is where
+        # the new database's replay stands once it is migrating again.
+        new.execute("UPDATE _migration_revert SET status = 'reverting', old_log_top = ?", (log_max(conn, "main"),))
         blocked = time.monotonic()
-        top = _tail_and_reopen(conn, replayer)
+        top = _tail_and_reopen(conn, replayer, capture)
         report.blocked_seconds = time.monotonic() - blocked
-    _set_window(new, "reverted")
     report.replayed, report.replay_seconds = top - first, replayer.seconds
+    _back_to_migrating(new, _window(new, new_path, None, read_new(new)), state.plan)
+
+
+def _old_capture_sql(conn: sqlite3.Connection, plan: Plan, reverse: Plan) -> list[str]:
+    """The capture triggers the old database gets back when it reopens, on the tables the
+    replay writes (made now: nothing is introspected inside the window)."""
+    old_schema = introspect(conn)
+    targets = {tp.target for tp in reverse.tables}
+    return [sql for table in old_schema.tables if table.name in targets
+            for sql in capture_trigger_sql(table, old_schema, log_key(table, plan))]
 
 
 def _prepare_old(conn: sqlite3.Connection, reverse: Plan) -> None:
@@ -172,8 +211,7 @@ def _prepare_old(conn: sqlite3.Connection, reverse: Plan) -> None:
         stash_triggers(conn, targets)
         for table in introspect(conn).tables:
             if table.name in targets:
-                for name in capture_trigger_names(table):
-                    conn.execute(f"DROP TRIGGER IF EXISTS {q(name)}")
+                _drop_triggers(conn, capture_trigger_names(table))
                 for sql in old_guard_sql(table.name):
                     conn.execute(sql)
         conn.execute("COMMIT")
@@ -182,10 +220,10 @@ def _prepare_old(conn: sqlite3.Connection, reverse: Plan) -> None:
             conn.execute("ROLLBACK")
 
 
-def _tail_and_reopen(conn: sqlite3.Connection, r: Replayer) -> int:
+def _tail_and_reopen(conn: sqlite3.Connection, r: Replayer, capture: list[str]) -> int:
     """With the new database blocked, one transaction on the old one: the rest of the log,
-    the AUTOINCREMENT counters, and the old database given back to its service. Returns
-    the log position it reached."""
+    the AUTOINCREMENT counters, and the old database given back to its service,
+    recording again. Returns the log position it reached."""
     with commit_unsynced(conn):
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -195,7 +233,13 @@ def _tail_and_reopen(conn: sqlite3.Connection, r: Replayer) -> int:
             for tp in r.plan.tables:
                 if tp.autoincrement:
                     carry_counter(conn, tp.source or "", tp.target)
-            remove_capture_in(conn)
+            restore_stashed(conn)
+            for tp in r.plan.tables:
+                _drop_triggers(conn, old_guard_names(tp.target))
+            for sql in capture:
+                conn.execute(sql)
+            _drop_triggers(conn, drain_lock_names())  # they refuse the marker's update
+            conn.execute("UPDATE _migration_marker SET status = 'recording'")
             conn.execute("COMMIT")
         finally:
             if conn.in_transaction:
@@ -203,8 +247,36 @@ def _tail_and_reopen(conn: sqlite3.Connection, r: Replayer) -> int:
     return top
 
 
-def _set_window(new: sqlite3.Connection, status: str) -> None:
-    new.execute("UPDATE _migration_revert SET status = ?", (status,))
+def _back_to_migrating(new: sqlite3.Connection, window: _Window, plan: Plan) -> None:
+    """After the window, one transaction on the new database: its revert window and its own
+    triggers out (kept for the next cutover), its guards back, replay positioned at the
+    old log's end, `migrating`: where migrate left it, so drain can go forward again."""
+    new.execute("BEGIN IMMEDIATE")
+    try:
+        own = [(name, sql) for name, sql in new.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name NOT LIKE '\\_mig\\_%' ESCAPE '\\'")]
+        _drop_triggers(new, [name for name, _ in own] + capture_triggers(new))
+        new.execute("DROP TABLE _migration_revert")
+        new.execute("DROP TABLE _migration_log")
+        new.execute(next(s for s in new_bookkeeping_sql() if s.startswith("CREATE TABLE _migration_progress")))
+        for name in ["_migration_status", "_migration_progress", "_schema_identity"] + [tp.target for tp in plan.tables]:
+            for sql in guard_trigger_sql(name):
+                new.execute(sql)
+        progress = {"replay_checkpoint": window.old_log_top or 0, "copy_done": 1,
+                    "target_triggers": json.dumps([sql for _, sql in own]),
+                    "new_fingerprint": fingerprint(introspect(new)),
+                    REVERT_PLAN: window.reverse.to_json(), REVERT_CAPTURE: window.capture, REVERTED_AT: time.time()}
+        new.executemany("INSERT INTO _migration_progress VALUES (?, ?)", progress.items())
+        new.execute("UPDATE _migration_status SET status = 'migrating'")
+        new.execute("COMMIT")
+    finally:
+        if new.in_transaction:
+            new.execute("ROLLBACK")
+
+
+def _drop_triggers(conn: sqlite3.Connection, names: list[str]) -> None:
+    for name in names:
+        conn.execute(f"DROP TRIGGER IF EXISTS main.{q(name)}")
 
 
 @contextmanager
@@ -216,7 +288,7 @@ def _given_back_on_failure(new: sqlite3.Connection, window: _Window) -> Iterator
         yield
     except BaseException:
         try:
-            _set_window(new, "open")
+            new.execute("UPDATE _migration_revert SET status = 'open'")
         except sqlite3.Error:
             state = (f"writes to {window.old_path} stay refused, and so do the new database's until "
                      "`mig revert` succeeds")

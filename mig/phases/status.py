@@ -27,8 +27,9 @@ class StatusReport:
     # While migrating: done | not finished. A migrate killed or still copying has the
     # same marker and status as a finished one; only this line tells them apart.
     bulk_copy: str | None = None
-    # After cutover: open | reverting | reverted | closed (none: cleanup-old ended it, or the
-    # change is not reversible); and how many writes the new side logged.
+    # After cutover: open | reverting | closed (none: cleanup-old ended it, or the change is
+    # not reversible); and how many writes the new side logged. After a revert: reverted
+    # (the pair is back where migrate left it).
     revert_window: str | None = None
     revert_log_entries: int | None = None
 
@@ -80,6 +81,8 @@ def _new_lines(conn: sqlite3.Connection, report: StatusReport, old_schema: str |
     report.cutover_complete = n.status == "ready"
     if n.status == "ready":
         _revert_lines(conn, report)
+    elif n.reverted:
+        report.revert_window = "reverted"
     if n.status == "migrating":
         report.bulk_copy = "done" if n.copy_done else "not finished"
     if n.status == "ready":

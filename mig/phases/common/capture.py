@@ -10,7 +10,7 @@ from mig.bookkeeping import CAPTURE_PREFIX, STASHED_TRIGGERS
 from mig.phases.common.state import table_exists
 from mig.sql.text import quote_ident as q
 
-__all__ = ["remove_capture", "remove_capture_in", "stash_triggers", "capture_triggers"]
+__all__ = ["remove_capture", "remove_capture_in", "stash_triggers", "restore_stashed", "capture_triggers"]
 
 
 def remove_capture(conn: sqlite3.Connection) -> tuple[bool, bool]:
@@ -32,16 +32,23 @@ def remove_capture_in(conn: sqlite3.Connection) -> tuple[bool, bool]:
     had_log = table_exists(conn, "_migration_log")
     for name in capture_triggers(conn):
         conn.execute(f"DROP TRIGGER {q(name)}")
-    if table_exists(conn, "_migration_progress"):
-        row = conn.execute("SELECT value FROM _migration_progress WHERE key = ?", (STASHED_TRIGGERS,)).fetchone()
-        for sql in json.loads(row[0]) if row else ():
-            conn.execute(sql)
-        conn.execute("DROP TABLE _migration_progress")
+    restore_stashed(conn)
     if had_marker:
         conn.execute("DROP TABLE _migration_marker")
     if had_log:
         conn.execute("DROP TABLE _migration_log")
     return had_marker, had_log
+
+
+def restore_stashed(conn: sqlite3.Connection) -> None:
+    """Inside the caller's transaction: the triggers stash_triggers kept aside back in
+    place, and the revert's _migration_progress gone with them."""
+    if not table_exists(conn, "_migration_progress"):
+        return
+    row = conn.execute("SELECT value FROM _migration_progress WHERE key = ?", (STASHED_TRIGGERS,)).fetchone()
+    for sql in json.loads(row[0]) if row else ():
+        conn.execute(sql)
+    conn.execute("DROP TABLE _migration_progress")
 
 
 def stash_triggers(conn: sqlite3.Connection, tables: list[str]) -> None:

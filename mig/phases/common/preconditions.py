@@ -186,19 +186,6 @@ def has_schema(path: Path) -> bool:
         return bool(conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
 
 
-def reverted_from(new_path: Path, old_path: Path) -> bool:
-    """Is `new_path` a target `mig revert` took `old_path` back from? A fresh migrate starts
-    over there: the new service's writes are back in the old database (what only the new
-    schema could hold stayed behind, as `mig plan` said)."""
-    if not new_path.is_file():
-        return False
-    with reading(new_path) as conn:
-        if not table_exists(conn, "_migration_revert"):
-            return False
-        row = conn.execute("SELECT status, old_path FROM _migration_revert").fetchone()
-    return row is not None and row[0] == "reverted" and row[1] == str(old_path.resolve())
-
-
 def old_state(old_path: Path) -> OldState:
     with reading(old_path) as conn:
         return read_old(conn)

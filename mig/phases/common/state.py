@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+from mig.bookkeeping import REVERTED_AT
 from mig.errors import DatabaseBusy, MigError, WrongState
 from mig.plan.ops import Plan
 from mig.sqlite.connect import open_ro
@@ -134,6 +135,7 @@ class NewState:
     seeds_applied: bool
     has_id_mapping: bool
     id_mapping_entries: int | None
+    reverted: bool = False  # migrating again after `mig revert` (REVERTED_AT)
 
 
 def log_max(conn: sqlite3.Connection, schema: str = "main") -> int:
@@ -206,6 +208,7 @@ def read_new(conn: sqlite3.Connection) -> NewState:
         has_id_mapping=has_map,
         id_mapping_entries=conn.execute("SELECT count(*) FROM _id_mapping").fetchone()[0]
         if has_map else None,
+        reverted=bool(has_progress and _progress(conn, REVERTED_AT)),
     )
 
 
