@@ -174,7 +174,7 @@ def _revert(new: sqlite3.Connection, conn: sqlite3.Connection, window: _Window, 
     watch_deletes(conn, window.reverse)
     replayer = Replayer(conn, window.reverse, batch_size(conn), guards=old_guard_names, refusal="revert_refused")
     first = checkpoint(conn)
-    with _given_back_on_failure(new, window), translate_errors(f"reverting {new_path}"), _refused_rows_named():
+    with _given_back_on_failure(new, conn, window), translate_errors(f"reverting {new_path}"), _refused_rows_named():
         if window.status == "open":
             catch_up(replayer, progress)
         report.caught_up = checkpoint(conn) - first
@@ -280,14 +280,18 @@ def _drop_triggers(conn: sqlite3.Connection, names: list[str]) -> None:
 
 
 @contextmanager
-def _given_back_on_failure(new: sqlite3.Connection, window: _Window) -> Iterator[None]:
+def _given_back_on_failure(new: sqlite3.Connection, conn: sqlite3.Connection, window: _Window) -> Iterator[None]:
     """Writes are never left blocked by a failed revert: until the old database reopens,
     any failure sets the window back to `open`, and the new service writes again (every
-    write logged, so the next revert starts from its checkpoint)."""
+    write logged, so the next revert starts from its checkpoint). The replay's own
+    transaction goes first: in rollback-journal mode its read of the new database would
+    hold off that write."""
     try:
         yield
     except BaseException:
         try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             new.execute("UPDATE _migration_revert SET status = 'open'")
         except sqlite3.Error:
             state = (f"writes to {window.old_path} stay refused, and so do the new database's until "
