@@ -512,9 +512,10 @@ def test_abort_leaves_the_old_database_as_its_service_made_it(project: Path) -> 
     assert list(project.glob("*.mig-lock")) == []
 
 
-def test_after_cutover_abort_refuses_and_cleanup_old_reopens_the_old_database(project: Path) -> None:
-    """The runbook's rollback after cutover: traffic back to the old service, which reads at
-    once; abort refuses and names cleanup-old, which opens the old database to writes again."""
+def test_after_cutover_abort_refuses_and_names_revert(project: Path) -> None:
+    """After cutover the old service reads at once and its writes stay refused; abort refuses
+    and names `mig revert`, the way back; cleanup-old instead retires the old database for
+    good (a fresh process writes there, a write no one replays)."""
     seed_old(old_path(project), "wal")
     mig(project, "migrate")
     mig(project, "drain")
@@ -526,7 +527,7 @@ def test_after_cutover_abort_refuses_and_cleanup_old_reopens_the_old_database(pr
     before = {p.name: p.read_bytes() for p in (old_path(project), new_path(project))}
     refused = run_mig("abort", "--dir", str(project))
     assert refused.returncode == 1 and refused.stderr.count("\n") == 1
-    assert "already cut over" in refused.stderr and "mig cleanup-old" in refused.stderr
+    assert "already cut over" in refused.stderr and "`mig revert`" in refused.stderr
     assert {p.name: p.read_bytes() for p in (old_path(project), new_path(project))} == before
     mig(project, "cleanup-old")
     restarted = sqlite3.connect(old_path(project), isolation_level=None)  # the old service, restarted

@@ -84,3 +84,24 @@ def test_mig_plan_says_it_in_text_and_json(tmp_path: Path) -> None:
     assert "Reversible after cutover: no\n  not reversible: author.name takes NULL" in out.stdout, out.stdout
     data = json.loads(mig_here("plan", "--json", cwd=d).stdout)
     assert data["reversible"] is False and len(data["irreversible"]) == 1 and data["revert_notes"] == []
+
+
+INDEXED = OLD + "CREATE UNIQUE INDEX book_title ON book (title);\nCREATE UNIQUE INDEX author_lower ON author (lower(name));\n"
+UNIQUE_INDEXES = {
+    "the same unique indexes": (INDEXED, ()),
+    "a plain one kept as a constraint": (INDEXED.replace("CREATE UNIQUE INDEX book_title ON book (title);", "")
+                                         .replace("title TEXT NOT NULL,", "title TEXT NOT NULL UNIQUE,"), ()),
+    "a plain one dropped": (INDEXED.replace("CREATE UNIQUE INDEX book_title ON book (title);", ""),
+                            ("book: UNIQUE (title) is not kept",)),
+    "an expression one dropped": (INDEXED.replace("CREATE UNIQUE INDEX author_lower ON author (lower(name));", ""),
+                                  ("author: the unique index author_lower is not kept",)),
+    "a plain one under another collation": (INDEXED.replace("title TEXT NOT NULL", "title TEXT NOT NULL COLLATE NOCASE"),
+                                            ("book: UNIQUE (title) is not kept",)),
+}
+
+
+@pytest.mark.parametrize(("new", "says"), list(UNIQUE_INDEXES.values()), ids=list(UNIQUE_INDEXES))
+def test_an_old_unique_index_counts_as_a_unique(new: str, says: tuple[str, ...]) -> None:
+    old, target = loads(INDEXED), loads(new)
+    reasons = reversibility(compare(old, target), old, target).reasons
+    assert len(reasons) == len(says) and all(s in r for s, r in zip(says, reasons)), reasons

@@ -63,9 +63,9 @@ def _deletable_target(new_path: Path, old_path: Path | None) -> NewState:
         conn.close()
     if state.status == "ready":
         raise refuse("already_ready", path=new_path, detail="abort is only possible "
-                     "before cutover; to roll back, route traffic back to the old service (it "
-                     "serves reads) and run `mig cleanup-old` to open the old database to "
-                     "writes again (writes the new service took stay in the new database only)")
+                     "before cutover; after it, `mig revert` takes the new service's writes back "
+                     "to the old database and reopens it (`mig status` shows whether the revert "
+                     "window is open), and `mig abort` then ends the migration")
     if has_marker or (state.status is None and objects):
         raise refuse("not_a_target", path=new_path, detail="it holds no migration in progress"
                      if not has_marker else "it is an old database being migrated")

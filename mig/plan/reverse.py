@@ -15,12 +15,12 @@ import dataclasses
 from dataclasses import dataclass
 
 from mig.ddl import default_value_sql
-from mig.model import Column, RenameColumn, Schema, Table
+from mig.model import Column, Index, RenameColumn, Schema, Table
 from mig.plan.compare import table_plan
-from mig.plan.mapping import affinity, stored_default
+from mig.plan.mapping import affinity, collation, stored_default
 from mig.plan.ops import ColumnSource, Plan, TablePlan
 from mig.plan.statements import column_ref
-from mig.sql.text import canonical
+from mig.sql.text import canonical, tokenize, unquote_ident
 from mig.sql.text import quote_ident as q
 
 __all__ = ["Reversibility", "reversibility", "reverse_plan", "KEPT"]
@@ -51,7 +51,7 @@ def reversibility(plan: Plan, old: Schema, target: Schema) -> Reversibility:
             notes.append(f"rows written to the new table {tp.target} stay in the new database")
             continue
         reasons += _columns(tp, src, tt)
-        reasons += _rules(tp, src, tt)
+        reasons += _rules(tp, src, tt, old, target)
         added = [c.target for c in tp.columns if c.source is None]
         if added:
             notes.append(f"values written to the new column{'s' if len(added) > 1 else ''} "
@@ -143,19 +143,53 @@ def _taken_back(src: Table, col: Column, tt: Table, new: Column, cs: ColumnSourc
     return out
 
 
-def _rules(tp: TablePlan, src: Table, tt: Table) -> list[str]:
-    """The old table's UNIQUEs and CHECKs that the new one does not keep: a write the new
-    service makes may break them, and could not go back."""
+def _rules(tp: TablePlan, src: Table, tt: Table, old: Schema, target: Schema) -> list[str]:
+    """The old table's UNIQUEs (constraints and unique indexes, under their collations) and
+    CHECKs that the new one does not keep: a write the new service makes may break them,
+    and could not go back."""
     to_new = {c.source.lower(): c.target.lower() for c in tp.columns
               if c.source and c.how in ("same", "renamed", "rowid")}
-    kept = {tuple(c.lower() for c in u) for u in tt.uniques} | {tuple(c.lower() for c in tt.primary_key)}
+    plain_old, odd_old = _uniques(src, old)
+    plain_new, odd_new = _uniques(tt, target)
+    kept = {tuple(c for c in u) for u in plain_new} | {tuple(c.lower() for c in tt.primary_key)}
     out = []
-    for u in src.uniques:
-        mapped = tuple(to_new.get(c.lower(), "") for c in u)
-        if "" in mapped or not any(set(k) <= set(mapped) for k in kept if k):
+    for u in plain_old:
+        mapped = tuple(to_new.get(c, "") for c in u)
+        same_collation = all(collation(src, o) == collation(tt, n) for o, n in zip(u, mapped) if n)
+        if "" in mapped or not same_collation or not any(set(k) <= set(mapped) for k in kept if k):
             out.append(f"{src.name}: UNIQUE ({', '.join(u)}) is not kept by the new schema, whose "
                        "rows may then break it")
+    renamed = any(c.how == "renamed" for c in tp.columns)
+    for index in odd_old:
+        if renamed or (index.columns, index.where) not in {(i.columns, i.where) for i in odd_new}:
+            out.append(f"{src.name}: the unique index {index.name} is not kept as it is by the new "
+                       "schema, whose rows may then break it")
     new_checks = {canonical(c) for c in tt.checks}
     out += [f"{src.name}: CHECK ({c}) is not kept by the new schema, whose rows may then break it"
             for c in src.checks if canonical(c) not in new_checks]
     return out
+
+
+def _uniques(table: Table, schema: Schema) -> tuple[list[tuple[str, ...]], list[Index]]:
+    """A table's UNIQUEs over plain columns (lower-cased names), and its unique indexes over
+    expressions, collations or part of the rows, compared as written."""
+    plain = [tuple(c.lower() for c in u) for u in table.uniques]
+    odd = []
+    for index in schema.indexes_of(table.name):
+        if not index.unique:
+            continue
+        cols = [_plain_column(term) for term in index.columns]
+        if index.where or None in cols:
+            odd.append(index)
+        else:
+            plain.append(tuple(c for c in cols if c))
+    return plain, odd
+
+
+def _plain_column(term: str) -> str | None:
+    toks = tokenize(term)
+    if toks and toks[-1].is_word("ASC", "DESC"):
+        toks = toks[:-1]
+    if len(toks) != 1 or toks[0].kind not in ("word", "ident"):
+        return None
+    return unquote_ident(toks[0].text).lower()
