@@ -52,7 +52,7 @@ class PlanReport:
     type_changes: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> column -> "OLD -> NEW"
     # Whether a revert after cutover could bring every write back into the old schema
     irreversible: list[str] = field(default_factory=list)  # why not (empty: it could)
-    revert_notes: list[str] = field(default_factory=list)  # what a revert leaves in the new database
+    revert_notes: list[str] = field(default_factory=list)  # what a revert leaves behind or computes back
     json_properties = ("refused", "copy_order", "created_tables", "renamed_tables", "dropped_tables", "reversible")
 
     @property

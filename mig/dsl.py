@@ -248,9 +248,10 @@ def DropTable(old: str) -> Marker:
     return _marker("DropTable", old)
 
 
-def Convert(expr: str) -> Marker:
-    """In `Annotated[...]`: the column's value computed from the old row (SQL over its old columns)."""
-    return _marker("Convert", expr)
+def Convert(expr: str, back: str | None = None) -> Marker:
+    """In `Annotated[...]`: the column's value computed from the old row (SQL over its old columns);
+    `back`, the old column's value computed from the new row, for `mig revert`."""
+    return _marker("Convert", expr, back=back)
 
 
 # ---------------------------------------------------------------- unions

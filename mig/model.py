@@ -33,6 +33,7 @@ __all__ = [
     "DropTable",
     "DropColumn",
     "Convert",
+    "ConvertBack",
     "QueryAnnotation",
     "Schema",
     "canonical_type",
@@ -176,6 +177,19 @@ class Convert:
     at: Declared = field(default=None, compare=False)
 
 
+@dataclass(frozen=True, order=True)
+class ConvertBack:
+    """A conversion's way back, for `mig revert`: an old column's value computed from the new
+    row (pgroll's `down`). `column` "" stands for the one old column the conversion of the
+    new column `of` reads (the DSLs' `Convert(..., back=...)`)."""
+
+    table: str  # the table's name in the new schema
+    column: str  # the old column
+    expr: str  # SQL over the new row's columns
+    at: Declared = field(default=None, compare=False)
+    of: str = ""
+
+
 @dataclass(frozen=True)
 class QueryAnnotation:
     """A query attribute recorded for code generation; never part of the schema."""
@@ -198,6 +212,7 @@ class Schema:
     drop_tables: tuple[DropTable, ...] = ()
     drop_columns: tuple[DropColumn, ...] = ()
     conversions: tuple[Convert, ...] = ()
+    conversions_back: tuple[ConvertBack, ...] = ()
     queries: tuple[QueryAnnotation, ...] = field(default=(), compare=False)
 
     def table(self, name: str) -> Table | None:
@@ -218,7 +233,7 @@ class Schema:
 
     def without_intents(self) -> "Schema":
         return replace(self, rename_tables=(), rename_columns=(), drop_tables=(),
-                       drop_columns=(), conversions=(), seeds=(), queries=())
+                       drop_columns=(), conversions=(), conversions_back=(), seeds=(), queries=())
 
     def canonical(self) -> "Schema":
         """Same meaning, one spelling: sorted sets, canonical SQL, ordered views."""
@@ -235,6 +250,8 @@ class Schema:
             drop_columns=tuple(sorted(set(self.drop_columns))),
             conversions=tuple(sorted({replace(c, expr=canonical(c.expr, fold_case=False))
                                       for c in self.conversions})),
+            conversions_back=tuple(sorted({replace(c, expr=canonical(c.expr, fold_case=False))
+                                           for c in self.conversions_back})),
             queries=self.queries,
         )
 
@@ -364,8 +381,9 @@ def canonical_json(schema: Schema) -> str:
     """Canonical serialization: stable across front ends and formatting."""
     s = schema.canonical()
     data = _to_jsonable(replace(s, seeds=()))
-    if not data["conversions"]:  # absent, as before conversions existed: the same hashes as then
-        del data["conversions"]
+    for key in ("conversions", "conversions_back"):
+        if not data[key]:  # absent, as before they existed: the same hashes as then
+            del data[key]
     data["seeds"] = [
         {"table": r.table, "columns": list(r.columns), "values": [encode_value(v) for v in r.values]}
         for r in s.seeds

@@ -185,3 +185,57 @@ def test_status_and_cli_show_the_window(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "Marker status: recording" in out.stdout and "Left in the new database: users.email" in out.stdout
     assert "Revert window: reverted" in mig_here("status", "--dir", str(inputs.dir)).stdout
+
+
+PRICED = """CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT, price TEXT NOT NULL);
+INSERT INTO item (name, price) VALUES ('a', '1.50'), ('b', '2.25');"""
+IN_CENTS = """CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT, cents INTEGER NOT NULL);
+-- mig:convert item cents CAST(round(price * 100) AS INTEGER)
+"""
+BACK = "-- mig:convert-back item price printf('%.2f', cents / 100.0)\n"
+
+
+def test_a_conversion_goes_back_through_its_declared_way_back(tmp_path: Path) -> None:
+    inputs, old, new = _cut_over(tmp_path, PRICED, IN_CENTS + BACK)
+    _write(new, "INSERT INTO item (name, cents) VALUES ('c', 399)", "UPDATE item SET cents = 175 WHERE id = 1")
+    commands.revert_command(inputs)
+    assert _rows(old, "SELECT * FROM item") == [(1, "a", "1.75"), (2, "b", "2.25"), (3, "c", "3.99")]
+
+
+def test_a_conversion_without_a_way_back_is_not_reversible_and_says_how_to_declare_one(tmp_path: Path) -> None:
+    d = project(tmp_path, PRICED, IN_CENTS)
+    out = mig_here("plan", cwd=d).stdout
+    assert "Reversible after cutover: no" in out and "`-- mig:convert-back TABLE price EXPRESSION`" in out
+    (d / "schema.sql").write_text(IN_CENTS + BACK)
+    out = mig_here("plan", cwd=d).stdout
+    assert "Reversible after cutover: yes\n  on revert: item.price is computed back from the new row: " \
+           "printf('%.2f', cents / 100.0)" in out, out
+
+
+@pytest.mark.parametrize(("back", "says"), [
+    ("-- mig:convert-back item cost cents / 100.0\n", "schema.sql:3:4: declared way back of item.cost: "
+     "the old table item has no column cost"),
+    ("-- mig:convert-back item price pennies / 100.0\n", "declared way back of item.price: pennies is no "
+     "column of the new table item"),
+    ("-- mig:convert-back item price\n", "`mig:convert-back` takes a table, a column and an SQL expression"),
+])
+def test_a_way_back_that_names_nothing_is_an_error_at_its_line(tmp_path: Path, back: str, says: str) -> None:
+    d = project(tmp_path, PRICED, IN_CENTS + back)
+    out = mig_here("plan", cwd=d)
+    assert out.returncode == 1 and says in out.stderr, out.stderr
+
+
+def test_the_dsl_s_way_back_is_the_one_old_column_the_conversion_reads(tmp_path: Path) -> None:
+    from mig.plan.compare import compare, conversions_back
+    from mig.schema.fsx import loads as fsx_loads
+    from mig.schema.sql import loads as sql_loads
+
+    fsx = ('[<AutoIncPK "id">]\ntype Item = { id: int64; name: string option; '
+           '[<Convert("CAST(round(price * 100) AS INTEGER)", back = "printf(\'%.2f\', cents / 100.0)")>] '
+           'cents: int64 }\n')
+    old, target = sql_loads(PRICED), fsx_loads(fsx)
+    assert conversions_back(old, target) == {"item": {"price": "printf('%.2f', cents / 100.0)"}}
+    two = fsx.replace("round(price * 100)", "round(price * 100) + length(name)")
+    assert conversions_back(old, fsx_loads(two)) == {}
+    assert compare(old, target).refusals == ()
+

@@ -48,7 +48,7 @@ def _plan(r: Any) -> list[str]:
     if not p.refusals:
         lines.append(f"Reversible after cutover: {'yes' if r.reversible else 'no'}")
         lines += [f"  not reversible: {x}" for x in r.irreversible]
-        lines += [f"  a revert leaves: {x}" for x in r.revert_notes]
+        lines += [f"  on revert: {x}" for x in r.revert_notes]
     lines.append(f"Refusals: {len(p.refusals)}")
     lines += [f"Refused: {x.message}" for x in p.refusals]
     lines.append("Result: migrate would be refused" if p.refusals else "Result: migrate can run")

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from mig.model import Convert, Declared, Index, Schema, Table, Trigger, View, schema_hash
+from mig.model import Convert, ConvertBack, Declared, Index, Schema, Table, Trigger, View, schema_hash
 from mig.plan.checks import directive_name, plan_checks
 from mig.plan.mapping import expression_reads
 from mig.plan.ops import RANGE, ColumnSource, DataCheck, ObjectChange, Plan, Refusal, TablePlan
 from mig.sql.text import quote_ident as q
 from mig.sql.text import unquote_ident
 
-__all__ = ["compare", "copy_order", "intent_problems", "table_plan"]
+__all__ = ["compare", "copy_order", "intent_problems", "table_plan", "conversions_back"]
 
 
 def compare(old: Schema, target: Schema) -> Plan:
@@ -70,7 +70,55 @@ def intent_problems(old: Schema, target: Schema) -> list[tuple[Declared, str]]:
                                       f"declared drop of column {dc.table}.{dc.column}")
     for cv in target.conversions:
         out += _conversion_problem(old, target, sources, cv)
+    for cb in target.conversions_back:
+        problem = _back_problem(old, target, sources, cb)
+        out += [(cb.at, problem)] if problem else []
     return out
+
+
+def conversions_back(old: Schema, target: Schema) -> dict[str, dict[str, str]]:
+    """Per new table (lower-cased), each old column (lower-cased) a declared way back
+    computes, with its SQL over the new row; one that names nothing is left out
+    (intent_problems reports it)."""
+    sources = _table_sources(old, target)
+    out: dict[str, dict[str, str]] = {}
+    for cb in target.conversions_back:
+        if _back_problem(old, target, sources, cb) is None:
+            column = _back_column(old, target, sources, cb)
+            out.setdefault(cb.table.lower(), {})[column.lower()] = cb.expr
+    return out
+
+
+def _back_column(old: Schema, target: Schema, sources: dict[str, str | None], cb: ConvertBack) -> str:
+    """The old column a way back gives its value to: as declared, or the one old column the
+    conversion of `cb.of` reads ("" when it reads none or several)."""
+    if cb.column:
+        return cb.column
+    new = target.table(cb.table)
+    src = old.table(sources.get(new.name) or "") if new is not None else None
+    cv = next((c for c in target.conversions if c.table.lower() == cb.table.lower()
+               and c.column.lower() == cb.of.lower()), None)
+    reads = expression_reads(cv.expr, src)[0] if cv is not None and src is not None else ()
+    return reads[0] if len(reads) == 1 else ""
+
+
+def _back_problem(old: Schema, target: Schema, sources: dict[str, str | None], cb: ConvertBack) -> str | None:
+    new = target.table(cb.table)
+    src = old.table(sources.get(new.name) or "") if new is not None else None
+    what = f"declared way back of {cb.table}.{cb.column or cb.of}"
+    if new is None or src is None:
+        return f"{what}: table {cb.table} has no table in the old database to go back to"
+    column = _back_column(old, target, sources, cb)
+    if not column:
+        return (f"{what}: its conversion reads no old column or several; declare each with "
+                f"`-- mig:convert-back {cb.table} OLD_COLUMN EXPRESSION`")
+    if src.column(column) is None:
+        return f"{what}: the old table {src.name} has no column {column}"
+    _, unknown = expression_reads(cb.expr, new)
+    if unknown:
+        return (f"{what}: {', '.join(unknown)} is no column of the new table {new.name} (its columns: "
+                f"{', '.join(c.name for c in new.stored_columns)})")
+    return None
 
 
 def _conversion_problem(old: Schema, target: Schema, sources: dict[str, str | None],

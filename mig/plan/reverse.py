@@ -15,8 +15,8 @@ import dataclasses
 from dataclasses import dataclass
 
 from mig.ddl import default_value_sql
-from mig.model import Column, Index, RenameColumn, Schema, Table
-from mig.plan.compare import table_plan
+from mig.model import Column, Convert, Index, RenameColumn, Schema, Table
+from mig.plan.compare import conversions_back, table_plan
 from mig.plan.mapping import affinity, collation, stored_default
 from mig.plan.ops import ColumnSource, Plan, TablePlan
 from mig.plan.statements import column_ref
@@ -32,7 +32,7 @@ KEPT = "_mig_kept"
 @dataclass(frozen=True)
 class Reversibility:
     reasons: tuple[str, ...]  # why a revert could lose or change a write (none: reversible)
-    notes: tuple[str, ...]  # what a revert leaves behind by design
+    notes: tuple[str, ...]  # what a revert leaves behind by design, and what it computes back
 
     @property
     def reversible(self) -> bool:
@@ -42,6 +42,7 @@ class Reversibility:
 def reversibility(plan: Plan, old: Schema, target: Schema) -> Reversibility:
     reasons: list[str] = []
     notes: list[str] = []
+    backs = conversions_back(old, target)
     for tp in plan.tables:
         tt = target.table(tp.target)
         src = old.table(tp.source) if tp.source else None
@@ -50,7 +51,10 @@ def reversibility(plan: Plan, old: Schema, target: Schema) -> Reversibility:
         if src is None:
             notes.append(f"rows written to the new table {tp.target} stay in the new database")
             continue
-        reasons += _columns(tp, src, tt)
+        declared = backs.get(tp.target.lower(), {})
+        reasons += _columns(tp, src, tt, declared)
+        notes += [f"{src.name}.{c.name} is computed back from the new row: {declared[c.name.lower()]}"
+                  for c in src.stored_columns if c.name.lower() in declared]
         reasons += _rules(tp, src, tt, old, target)
         added = [c.target for c in tp.columns if c.source is None]
         if added:
@@ -68,13 +72,16 @@ def reverse_plan(plan: Plan, old: Schema, target: Schema) -> Plan:
     new service inserted gets the old column's default."""
     tables: list[TablePlan] = []
     refusals = []
+    backs = conversions_back(old, target)
     for tp in plan.captured:
         src, tt = target.table(tp.target), old.table(tp.source or "")
         if src is None or tt is None:
             continue
         inverse = dataclasses.replace(old, rename_columns=tuple(
             RenameColumn(tt.name, c.target, c.source or "") for c in tp.columns if c.how == "renamed"),
-            conversions=(), drop_columns=())
+            conversions=tuple(Convert(tt.name, column, expr)
+                              for column, expr in backs.get(tp.target.lower(), {}).items()),
+            drop_columns=())
         back, found = table_plan(tt, src, inverse)
         refusals += found
         tables.append(_with_kept_columns(back, tt))
@@ -102,13 +109,15 @@ def _with_kept_columns(tp: TablePlan, tt: Table) -> TablePlan:
     return dataclasses.replace(tp, columns=tuple(cols), updated=(), compared=())
 
 
-def _columns(tp: TablePlan, src: Table, tt: Table) -> list[str]:
+def _columns(tp: TablePlan, src: Table, tt: Table, declared: dict[str, str]) -> list[str]:
     """Each old column must take back every value its new column can hold, or have one
-    for a row the new service inserts."""
+    for a row the new service inserts; one with a declared way back computes it."""
     back = {c.source.lower(): c for c in tp.columns if c.source and c.how in ("same", "renamed", "rowid")}
     read = {r.lower() for c in tp.columns if c.how == "converted" for r in c.reads}
     out = []
     for col in src.stored_columns:
+        if col.name.lower() in declared:
+            continue
         cs = back.get(col.name.lower())
         if cs is None:
             out += _left_behind(src, col, converted=col.name.lower() in read)
@@ -122,7 +131,8 @@ def _columns(tp: TablePlan, src: Table, tt: Table) -> list[str]:
 def _left_behind(src: Table, col: Column, converted: bool) -> list[str]:
     if converted:
         return [f"{src.name}.{col.name} feeds a conversion, which has no way back: the new "
-                "service's values cannot be computed back into it"]
+                "service's values cannot be computed back into it (declare one: "
+                f"`-- mig:convert-back TABLE {col.name} EXPRESSION`, or Convert(..., back=...))"]
     if col.notnull and stored_default(col) is None and col.name != src.rowid_alias:
         return [f"{src.name}.{col.name} is dropped, and a row the new service inserts would "
                 "need a value for it (NOT NULL without a default)"]

@@ -13,20 +13,20 @@ model and the same hash.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mig.bookkeeping import TABLES as MIG_TABLES
 from mig.ddl import create_table_sql
 from mig.errors import SchemaInputError
-from mig.model import Column, Convert, DropColumn, DropTable, RenameColumn, RenameTable, Schema, SeedRow, Table
+from mig.model import Column, Schema, SeedRow, Table
+from mig.schema.directives import parse_directives, with_intents
 from mig.sql.defaults import default_is_literal
-from mig.sql.text import Token, quote_ident, tokenize, unquote_ident
+from mig.sql.text import Token, line_col, quote_ident, tokenize, unquote_ident
 from mig.sqlite.introspect import introspect, table_rows
 
-__all__ = ["load", "loads", "parse_directives", "with_intents"]
+__all__ = ["load", "loads"]
 
-_DIRECTIVES = {"rename-table": 2, "rename-column": 3, "drop-table": 1, "drop-column": 2, "convert": 3}
 # A schema declares; it does not act. `REPLACE INTO` is SQLite's INSERT OR REPLACE.
 _ALLOWED = ("CREATE", "INSERT", "REPLACE")
 # Stands for "the default put this here" while seed rows are read (see _stable_seeds).
@@ -57,7 +57,7 @@ def load(path: str | Path, display_name: str | None = None) -> Schema:
 
 def loads(text: str, file: str = "schema.sql") -> Schema:
     if "\0" in text:  # sqlite3 takes no string holding one
-        line, col = _position(text, text.index("\0"))
+        line, col = line_col(text, text.index("\0"))
         raise SchemaInputError(file, line, col, "a NUL character; a schema file is text: remove it")
     statements = _statements(text, file)
     conn = sqlite3.connect(":memory:", isolation_level=None)
@@ -89,7 +89,7 @@ def _statements(text: str, file: str) -> list[_Statement]:
     if start is not None:
         rest = text[start.start:].rstrip()
         if not sqlite3.complete_statement(rest + ";"):
-            line, col = _position(text, start.start)
+            line, col = line_col(text, start.start)
             raise SchemaInputError(file, line, col, "incomplete SQL statement at end of file "
                                    "(an unclosed parenthesis, string or comment?)")
         out.append(replace(_statement(text, start, rest + ";"), terminated=False))
@@ -97,13 +97,8 @@ def _statements(text: str, file: str) -> list[_Statement]:
 
 
 def _statement(text: str, start: Token, sql: str) -> _Statement:
-    line, col = _position(text, start.start)
+    line, col = line_col(text, start.start)
     return _Statement(line, col, sql)
-
-
-def _position(text: str, offset: int) -> tuple[int, int]:
-    line = text.count("\n", 0, offset) + 1
-    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
 def _execute_all(conn: sqlite3.Connection, statements: list[_Statement], file: str) -> dict[str, int]:
@@ -266,133 +261,3 @@ def _without_defaulted(table: Table, row: SeedRow, mark: tuple[object, ...], cre
                                "non-constant default, so it would be a new row at every apply; "
                                "give the key explicitly in the INSERT")
     return SeedRow(row.table, tuple(row.columns[i] for i in keep), tuple(row.values[i] for i in keep))
-
-
-# ---------------------------------------------------------------- directives
-
-def parse_directives(text: str, file: str) -> list[tuple[int, int, object]]:
-    """The `-- mig:` directives as (line, column, intent) in file order.
-
-    Only line comments count: `-- mig:` inside a string or a /* */ comment is text.
-    """
-    found: list[tuple[int, int, object]] = []
-    for tok in tokenize(text, keep_space=True):
-        body = tok.text[2:].strip() if tok.kind == "comment" and tok.text.startswith("--") else ""
-        if not body.startswith("mig:"):
-            continue
-        line, start_col = _position(text, tok.start)
-        col = start_col + tok.text.index("mig:")
-        kind, _, rest = body[4:].partition(" ")
-        if kind not in _DIRECTIVES:
-            raise SchemaInputError(file, line, col, f"unknown directive `mig:{kind}`; known: "
-                                   + ", ".join(f"mig:{k}" for k in _DIRECTIVES))
-        if kind == "convert":
-            found.append((line, col, _convert(rest, (file, line, col))))
-            continue
-        args = [unquote_ident(t.text) for t in tokenize(rest)]
-        if len(args) != _DIRECTIVES[kind] or not all(args):
-            raise SchemaInputError(file, line, col, f"`mig:{kind}` takes {_DIRECTIVES[kind]} "
-                                   "names (write a name with spaces as \"name\")")
-        found.append((line, col, _INTENT[kind](*args, at=(file, line, col))))
-    return found
-
-
-def _convert(rest: str, at: tuple[str, int, int]) -> Convert:
-    """`TABLE COLUMN EXPRESSION`: two names, then the SQL to the end of the line."""
-    toks = tokenize(rest)
-    names = [unquote_ident(t.text) for t in toks[:2]]
-    expr = rest[toks[2].start:].strip() if len(toks) > 2 else ""
-    if len(names) != 2 or not all(names) or not expr:
-        raise SchemaInputError(*at, "`mig:convert` takes a table, a column and an SQL expression over "
-                               "the old row, e.g. `-- mig:convert price cents CAST(round(price * 100) AS INTEGER)`")
-    if not sqlite3.complete_statement(f"SELECT {expr};") or ";" in expr:
-        raise SchemaInputError(*at, f"`mig:convert`: {expr} is not one SQL expression")
-    return Convert(names[0], names[1], expr, at=at)
-
-
-_INTENT = {"rename-table": RenameTable, "rename-column": RenameColumn,
-           "drop-table": DropTable, "drop-column": DropColumn}
-
-
-def _intent_problem(schema: Schema, intent: object, earlier: list[object]) -> str | None:
-    """Why a directive cannot hold for this schema (or with the directives before it), or None."""
-    if isinstance(intent, RenameTable):
-        if schema.table(intent.new) is None:
-            return f"the schema has no table {intent.new}"
-        if intent.old.lower() == intent.new.lower():
-            return f"{intent.old} is renamed to itself"
-    if isinstance(intent, RenameColumn):
-        table = schema.table(intent.table)
-        if table is None or table.column(intent.new) is None:
-            return f"the schema has no column {intent.table}.{intent.new}"
-    if isinstance(intent, DropTable) and schema.table(intent.name) is not None:
-        return f"the schema still declares table {intent.name}"
-    if isinstance(intent, DropColumn):
-        table = schema.table(intent.table)
-        if table is None:
-            return f"the schema has no table {intent.table}"
-        if table.column(intent.column) is not None:
-            return f"the schema still declares column {intent.table}.{intent.column}"
-    if isinstance(intent, Convert):
-        table = schema.table(intent.table)
-        column = table.column(intent.column) if table is not None else None
-        if column is None:
-            return f"the schema has no column {intent.table}.{intent.column}"
-        if column.generated is not None:
-            return f"{intent.table}.{intent.column} is a generated column: SQLite computes it"
-    clash = next((e for e in earlier if _conflict(e, intent)), None)
-    return f"it contradicts an earlier directive ({_describe(clash)})" if clash else None
-
-
-def _old_names(intent: object) -> tuple[str, ...]:
-    """The old names an intent consumes, as (kind, table, name) keys."""
-    if isinstance(intent, RenameTable):
-        return (f"t:{intent.old.lower()}",)
-    if isinstance(intent, DropTable):
-        return (f"t:{intent.name.lower()}",)
-    if isinstance(intent, RenameColumn):
-        return (f"c:{intent.table.lower()}.{intent.old.lower()}",)
-    if isinstance(intent, DropColumn):
-        return (f"c:{intent.table.lower()}.{intent.column.lower()}",)
-    return ()
-
-
-def _new_name(intent: object) -> str | None:
-    if isinstance(intent, RenameTable):
-        return f"t:{intent.new.lower()}"
-    if isinstance(intent, Convert):
-        return f"c:{intent.table.lower()}.{intent.column.lower()}"
-    if isinstance(intent, RenameColumn):
-        return f"c:{intent.table.lower()}.{intent.new.lower()}"
-    return None
-
-
-def _conflict(a: object, b: object) -> bool:
-    """One old name declared twice, or two renames (or conversions) onto one new name."""
-    if set(_old_names(a)) & set(_old_names(b)):
-        return True
-    return _new_name(a) is not None and _new_name(a) == _new_name(b)
-
-
-def _describe(intent: object) -> str:
-    kind = {RenameTable: "rename-table", RenameColumn: "rename-column", DropTable: "drop-table",
-            DropColumn: "drop-column", Convert: "convert"}[type(intent)]
-    return f"mig:{kind} " + " ".join(str(getattr(intent, f.name)) for f in fields(intent)  # type: ignore[arg-type]
-                                     if f.compare)
-
-
-def with_intents(schema: Schema, directives: list[tuple[int, int, object]], file: str) -> Schema:
-    seen: list[object] = []
-    for line, col, intent in directives:
-        problem = _intent_problem(schema, intent, seen)
-        if problem:
-            raise SchemaInputError(file, line, col, f"directive does not fit the schema: {problem}")
-        seen.append(intent)
-    return replace(
-        schema,
-        rename_tables=tuple(i for i in seen if isinstance(i, RenameTable)),
-        rename_columns=tuple(i for i in seen if isinstance(i, RenameColumn)),
-        drop_tables=tuple(i for i in seen if isinstance(i, DropTable)),
-        drop_columns=tuple(i for i in seen if isinstance(i, DropColumn)),
-        conversions=tuple(i for i in seen if isinstance(i, Convert)),
-    )

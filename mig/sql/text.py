@@ -24,6 +24,7 @@ __all__ = [
     "sql_literal",
     "unquote_ident",
     "split_top_level",
+    "line_col",
     "KEYWORDS",
 ]
 
@@ -217,3 +218,9 @@ def split_top_level(tokens: list[Token], sep: str = ",") -> list[list[Token]]:
             continue
         groups[-1].append(tok)
     return [g for g in groups if g]
+
+
+def line_col(text: str, offset: int) -> tuple[int, int]:
+    """The 1-based line and column of `offset` in `text`."""
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1

@@ -12,7 +12,7 @@ drops, query annotations and seed rows. The first error stops translation.
 
 from __future__ import annotations
 
-from mig.model import Schema, snake
+from mig.model import Convert, ConvertBack, Schema, snake
 from mig.schema import decl
 from mig.schema.translate.attrs import check_record_attrs
 from mig.schema.translate.common import Ctx, RecordInfo, fail
@@ -59,7 +59,8 @@ def _translate(script: decl.Script) -> Schema:
         rename_columns=tuple(col_renames),
         drop_tables=tuple(drops),
         drop_columns=tuple(col_drops),
-        conversions=tuple(conversions),
+        conversions=tuple(c for c in conversions if isinstance(c, Convert)),
+        conversions_back=tuple(c for c in conversions if isinstance(c, ConvertBack)),
         queries=tuple(queries(ctx)),
     )
 

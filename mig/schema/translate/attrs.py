@@ -53,7 +53,8 @@ SPECS: dict[str, Spec] = {
     "DeleteBy": Spec(1, 1, _T, says="one column name"),
     "PreviousName": Spec(1, 1, frozenset({"table", "field"}), True, says="one old name"),
     "DropColumn": Spec(1, 1, _T, says="one old column name"),
-    "Convert": Spec(1, 1, frozenset({"field"}), True, says="one SQL expression over the old row"),
+    "Convert": Spec(1, 1, frozenset({"field"}), True, says="one SQL expression over the old row",
+                    named=("back",)),
     "DropTable": Spec(1, 1, frozenset({"table", "view", "union"}), says="one old table name"),
     "Literal": Spec(0, 0, frozenset({"let"}), True, says="no arguments"),
 }

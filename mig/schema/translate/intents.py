@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import re
 
-from mig.model import Convert, DropColumn, DropTable, RenameColumn, RenameTable, snake
+from mig.model import Convert, ConvertBack, DropColumn, DropTable, RenameColumn, RenameTable, snake
 from mig.schema import decl
-from mig.schema.translate.common import Ctx, RecordInfo, fail, positional
+from mig.schema.translate.common import Ctx, RecordInfo, fail, named, positional
 
 __all__ = ["Intents", "intents"]
 
 _NAME = re.compile(r"[^\W\d]\w*")
 
-Intents = tuple[list[RenameTable], list[RenameColumn], list[DropTable], list[DropColumn], list[Convert]]
+Intents = tuple[list[RenameTable], list[RenameColumn], list[DropTable], list[DropColumn], list[Convert | ConvertBack]]
 
 
 def _old(attr: decl.Attribute) -> tuple[str, decl.Pos]:
@@ -37,7 +37,7 @@ def intents(ctx: Ctx, current: set[str]) -> Intents:
     drops: list[DropTable] = []
     col_renames: list[RenameColumn] = []
     col_drops: list[DropColumn] = []
-    conversions: list[Convert] = []
+    conversions: list[Convert | ConvertBack] = []
     claimed: dict[str, str] = {}  # old table name -> the attribute that claimed it
     attrs_of = {r.type_name: r.attrs for r in ctx.records.values()}
     for u in ctx.unions.values():
@@ -94,10 +94,10 @@ def _columns(rec: RecordInfo, renames: list[RenameColumn], drops: list[DropColum
         drops.append(DropColumn(rec.name, old, at=_at(pos)))
 
 
-def _conversions(rec: RecordInfo) -> list[Convert]:
+def _conversions(rec: RecordInfo) -> list[Convert | ConvertBack]:
     """`Convert "SQL"` on a field: its value computed from the old row (the SQL names the
     old columns as the old database has them; the plan checks they exist)."""
-    out = []
+    out: list[Convert | ConvertBack] = []
     for f in rec.fields:
         for attr in (a for a in f.decl.attrs if a.name == "Convert"):
             arg = positional(attr)[0]
@@ -108,4 +108,10 @@ def _conversions(rec: RecordInfo) -> list[Convert]:
             if not arg.value.strip():
                 fail(arg.pos, "Convert needs an SQL expression over the old row, e.g. Convert \"CAST(price AS REAL)\"")
             out.append(Convert(rec.name, f.column, arg.value.strip(), at=_at(arg.pos)))
+            back = named(attr, "back")
+            if back is not None:
+                if not back.value.strip():
+                    fail(back.pos, "Convert's back needs an SQL expression over the new row giving the old "
+                                   "column back, e.g. back = \"cents / 100.0\"")
+                out.append(ConvertBack(rec.name, "", back.value.strip(), at=_at(back.pos), of=f.column))
     return out
