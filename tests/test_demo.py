@@ -128,13 +128,13 @@ def test_the_writer_follows_the_traffic_switch_and_keeps_writing(tmp_path: Path)
     acks.touch()
     writer = demo._start_writer(old, acks)
     try:
-        demo._wait_for(lambda: len(demo._acks(acks)) >= 5, 10)
+        demo._wait_for(lambda: len(demo.acks(acks)) >= 5, 10)
         demo._switch_writer(acks, str(new), writer)
         assert writer.poll() is None  # it read the switch file whole and went on
         assert not list(tmp_path.glob("*.tmp"))
     finally:
         demo._stop(writer, acks)
-    dbs = [a["db"] for a in demo._acks(acks) if "acked" in a]
+    dbs = [a["db"] for a in demo.acks(acks) if "acked" in a]
     assert dbs[0] == str(old) and dbs[-1] == str(new)
     assert dbs == sorted(dbs, key=lambda db: db == str(new))  # never back to the old one
 

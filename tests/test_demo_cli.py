@@ -14,7 +14,9 @@ def test_demo_runs_the_runbook_and_loses_no_write(tmp_path: Path) -> None:
     out = run_mig("demo", "--dir", str(tmp_path), "--rows", "3000", timeout=120)
     assert out.returncode == 0, out.stderr
     steps = ["$ mig migrate", "$ mig status", "$ mig drain", "$ mig status", "$ mig verify",
-             "$ mig cutover", "$ mig status", "# traffic switch", "$ mig cleanup-old", "Demo report"]
+             "$ mig cutover", "$ mig status", "# traffic switch", "$ mig revert", "# traffic back",
+             "$ mig status", "Revert window: reverted", "$ mig drain --cutover", "# traffic switch again",
+             "$ mig cleanup-old", "Closed the revert window: yes", "Demo report"]
     at = 0
     for step in steps:  # in the runbook's order, verify before cutover
         at = out.stdout.index(step, at) + len(step)
@@ -23,6 +25,7 @@ def test_demo_runs_the_runbook_and_loses_no_write(tmp_path: Path) -> None:
                  "Writes before capture began: ", f"Project directory: {tmp_path / 'shop'}"):
         assert line in out.stdout, line
     assert "Lost writes: 0 " in out.stdout
+    assert "missing from the old one after the revert: 0)" in out.stdout
     window = next(l for l in out.stdout.splitlines() if l.startswith("Window steps: "))
     assert "drain" in window and "verify" in window and "traffic switch" in window
     assert "cleanup-old" not in window  # it runs after the switch
@@ -38,6 +41,8 @@ def test_demo_json_reports_the_figures(tmp_path: Path) -> None:
     assert data["writes_acknowledged_old"] == data["writes_before_capture"] + data["writes_recorded"]
     assert data["writes_recorded"] == data["writes_replayed"]
     assert 0 < data["verify_ms"] < data["window_ms"]
+    assert data["writes_carried_back"] > 0 and data["writes_not_carried_back"] == 0
+    assert data["revert_window_ms"] is not None and data["writes_in_all"] > data["writes_acknowledged"]
     assert set(data["window_steps_ms"]) == {"drain", "status", "verify", "cutover", "status again",
                                             "traffic switch"}
 

@@ -4,9 +4,12 @@ A shop database (customers, orders with REAL, BLOB, NULL and Unicode values)
 is migrated to a new schema (a new column with a default, a renamed column,
 an index, a view) while a separate writer process keeps inserting orders.
 Every step prints its real output, in the runbook's order with `mig verify`
-before cutover (drain, status, verify, cutover, status, traffic switch); the
+before cutover (drain, status, verify, cutover, status, traffic switch); then
+the new service writes and `mig revert` carries its writes back to the old
+database, the traffic goes back, and drain --cutover goes forward again. The
 report at the end proves that every write the databases acknowledged is in
-the new one, and measures the write-unavailability window step by step.
+the new one (and that revert carried back every write the new one took), and
+measures the write-unavailability windows, the first step by step.
 Ctrl-C, SIGTERM or SIGHUP stop the writer and end with one line naming the
 half-migrated project directory.
 """
@@ -29,16 +32,15 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from mig import commands
+from mig.cli.demo_report import ACK_FILE, DemoReport, Story, acks, lost, report
 from mig.cli.progress import ProgressReporter, make_progress
 from mig.cli.text import render_text
 from mig.errors import MigError, WrongState
 from mig.model import schema_hash
 from mig.schema.sql import loads
-from mig.sqlite.connect import open_ro
 
 __all__ = ["DemoReport", "DemoInterrupted", "run_demo"]
 
-ACK_FILE = "writer-acks.jsonl"
 SWITCH_WAIT_S = 10
 
 OLD_SCHEMA = """
@@ -63,51 +65,6 @@ CREATE VIEW customer_totals AS
   FROM customers c LEFT JOIN orders o ON o.customer_id = c.id GROUP BY c.id;
 -- mig:rename-column orders note comment
 """
-
-
-@dataclass
-class DemoReport:
-    """The figures the demo proves; `lines()` is what `mig demo` prints last."""
-
-    directory: str
-    rows_copied: int
-    writes_acknowledged: int
-    writes_acknowledged_old: int
-    writes_acknowledged_new: int
-    writes_before_capture: int
-    writes_recorded: int
-    writes_replayed: int
-    writes_refused: int
-    window_ms: float | None
-    window_steps_ms: dict[str, float]
-    verify_ms: float
-    lost_writes: int
-
-    def lines(self) -> list[str]:
-        window = f"{self.window_ms:.0f} ms" if self.window_ms is not None else "n/a"
-        steps = ", ".join(f"{name} {ms:.0f} ms" for name, ms in self.window_steps_ms.items())
-        return [
-            "", "Demo report",
-            f"Rows copied: {self.rows_copied}",
-            f"Writes acknowledged: {self.writes_acknowledged} (old database "
-            f"{self.writes_acknowledged_old}, new database after the traffic switch "
-            f"{self.writes_acknowledged_new})",
-            f"Writes before capture began: {self.writes_before_capture} (committed before "
-            "migrate installed its triggers: copied, not logged)",
-            f"Writes recorded in the log: {self.writes_recorded} (committed on the old database "
-            "while recording; writes after the switch go to the new one and are not logged)",
-            f"Writes replayed by drain: {self.writes_replayed}",
-            f"Writes refused while draining: {self.writes_refused} (retried by the writer; "
-            "none acknowledged)",
-            f"Write-unavailability window: {window} (first refused write to first write "
-            "accepted by the new database)",
-            f"Window steps: {steps}",
-            f"Verify inside the window: {self.verify_ms:.0f} ms (run before cutover; the window "
-            f"without it would be {max((self.window_ms or 0) - self.verify_ms, 0):.0f} ms)",
-            f"Lost writes: {self.lost_writes} (acknowledged writes missing from the new "
-            "database or differing in a value)",
-            f"Project directory: {self.directory} (kept; `mig status --dir {self.directory}`)",
-        ]
 
 
 class DemoInterrupted(MigError):
@@ -165,27 +122,10 @@ def _make_old_db(path: Path, rows: int) -> None:
     conn.close()
 
 
-def _acks(ack_file: Path) -> list[dict[str, Any]]:
-    """Complete lines only: the writer may be in the middle of the last one."""
-    complete = ack_file.read_text().split("\n")[:-1]
-    return [json.loads(line) for line in complete if line.strip()]
-
-
 def _wait_for(predicate: Callable[[], bool], timeout: float) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end and not predicate():
         time.sleep(0.02)
-
-
-def _lost(new_db: Path, acks: list[dict[str, Any]]) -> int:
-    conn = open_ro(new_db)
-    lost = 0
-    for a in acks:
-        row = conn.execute("SELECT amount, receipt, comment FROM orders WHERE id = ?", (a["id"],)).fetchone()
-        if row is None or row[0].hex() != a["amount"] or row[1].hex() != a["receipt"] or row[2] != a["note"]:
-            lost += 1
-    conn.close()
-    return lost
 
 
 def _project_dir(directory: str | None, rows: int) -> Path:
@@ -226,23 +166,27 @@ def _signals_ignored() -> Iterator[None]:
             signal.signal(sig, old)
 
 
-def _switch_writer(ack_file: Path, new_db: str, writer: subprocess.Popen[bytes]) -> None:
-    """Moves the writer to the new database and waits for its first write there."""
+def _switch_writer(ack_file: Path, db: str, writer: subprocess.Popen[bytes], note_column: str = "comment",
+                   which: str = "new") -> float:
+    """Moves the writer to `db` (the `which` database) and waits for its first write there;
+    when the switch was made."""
     switch = Path(str(ack_file) + ".switch")
     # Written aside and renamed: the writer polls for the file and must never read it half-written.
     staged = switch.with_name(switch.name + ".tmp")
-    staged.write_text(json.dumps({"db": new_db, "note_column": "comment"}))
+    switched = time.time()
+    staged.write_text(json.dumps({"db": db, "note_column": note_column, "seq": time.time_ns()}))
     os.replace(staged, switch)
 
     def reached() -> bool:
-        return any(a.get("db") == new_db and "acked" in a for a in _acks(ack_file))
+        return any(a.get("db") == db and a.get("acked", 0) >= switched for a in acks(ack_file))
 
     _wait_for(lambda: writer.poll() is not None or reached(), SWITCH_WAIT_S)
     if not reached():
         state = (f"exited with code {writer.returncode}" if writer.poll() is not None
                  else f"wrote nothing there within {SWITCH_WAIT_S} s")
-        raise WrongState(f"the demo's writer did not reach the new database ({state}); the "
-                         f"cutover itself is done, the project is in {ack_file.parent}")
+        raise WrongState(f"the demo's writer did not reach the {which} database ({state}); the "
+                         f"step before is done, the project is in {ack_file.parent}")
+    return switched
 
 
 def _stop(writer: subprocess.Popen[bytes], ack_file: Path) -> None:
@@ -264,9 +208,9 @@ class _Steps:
     current: str = "the setup"
     ran: list[tuple[str, float, float]] = field(default_factory=list)  # name, wall start, ms
 
-    def run(self, name: str, call: Callable[[], Any]) -> Any:
+    def run(self, name: str, call: Callable[[], Any], options: str = "") -> Any:
         self.current = f"`mig {name}`"
-        self.say(f"\n$ mig {name}")
+        self.say(f"\n$ mig {name}{' ' + options if options else ''}")
         started, clock = time.time(), time.perf_counter()
         try:
             report = call()
@@ -287,17 +231,6 @@ class _Steps:
         return out
 
 
-@dataclass
-class _Story:
-    """What the run leaves for the report."""
-
-    new_db: str
-    rows_copied: int
-    replayed: int
-    recorded: int
-    switched: float
-
-
 def run_demo(directory: str | None, rows: int = 20_000, quiet: bool = False) -> DemoReport:
     project = _project_dir(directory, rows)
     say: Callable[[str], None] = (lambda s: None) if quiet else (lambda s: print(s, flush=True))
@@ -309,11 +242,12 @@ def run_demo(directory: str | None, rows: int = 20_000, quiet: bool = False) -> 
         raise DemoInterrupted("SIGINT", steps.current, project) from None
     except _Signalled as exc:
         raise DemoInterrupted(exc.name, steps.current, project) from None
-    return _report(project, story, steps)
+    return report(project, story)
 
 
-def _tell(project: Path, rows: int, steps: _Steps) -> _Story:
-    """The runbook, with verify before cutover: drain, status, verify, cutover, status, switch."""
+def _tell(project: Path, rows: int, steps: _Steps) -> Story:
+    """The runbook, with verify before cutover: drain, status, verify, cutover, status, switch;
+    then a revert with the writer on the new database, the traffic back, and forward again."""
     old_db = project / f"shop-{schema_hash(loads(OLD_SCHEMA))}.sqlite"
     steps.say(f"Project directory: {project}")
     _make_old_db(old_db, rows)
@@ -324,7 +258,7 @@ def _tell(project: Path, rows: int, steps: _Steps) -> _Story:
     writer = _start_writer(old_db, ack_file)
     inputs = commands.Inputs(project)
     try:
-        _wait_for(lambda: len(_acks(ack_file)) >= 20, 10)
+        _wait_for(lambda: len(acks(ack_file)) >= 20, 10)
         migrated = steps.run("migrate", lambda: commands.migrate_command(inputs, progress=steps.progress))
         time.sleep(0.5)  # the old service keeps writing; every write is logged
         steps.run("status", lambda: commands.status_command(inputs))
@@ -336,28 +270,30 @@ def _tell(project: Path, rows: int, steps: _Steps) -> _Story:
         steps.run("cutover", lambda: commands.cutover_command(inputs))
         recorded = steps.run("status", lambda: commands.status_command(inputs)).log_entries or 0
         steps.say("\n# traffic switch: the writer moves to the new database")
-        switched = time.time()
-        _switch_writer(ack_file, migrated.new, writer)
+        switched = _switch_writer(ack_file, migrated.new, writer)
+        story = Story(migrated.new, str(old_db), migrated.copied_rows, drained.replayed, recorded, switched,
+                       steps.between("drain", until=time.time()))
+        _revert_and_forward(story, inputs, steps, ack_file, writer)
         steps.run("cleanup-old", lambda: commands.cleanup_old_command(commands.Inputs(project, old=old_db)))
     finally:
         _stop(writer, ack_file)
-    return _Story(migrated.new, migrated.copied_rows, drained.replayed, recorded, switched)
+    return story
 
 
-def _report(project: Path, story: _Story, steps: _Steps) -> DemoReport:
-    entries = _acks(project / ACK_FILE)
-    acks = [a for a in entries if "acked" in a]
-    old = [a for a in acks if a["db"] != story.new_db]
-    first_new = min((a["acked"] for a in acks if a["db"] == story.new_db), default=None)
-    refused = [a["rejected"] for a in entries if "rejected" in a and "writes are blocked" in a["error"]]
-    window = (first_new - min(refused)) * 1000 if refused and first_new is not None else None
-    in_window = steps.between("drain", until=story.switched)
-    if first_new is not None:
-        in_window["traffic switch"] = (first_new - story.switched) * 1000
-    return DemoReport(
-        directory=str(project), rows_copied=story.rows_copied, writes_acknowledged=len(acks),
-        writes_acknowledged_old=len(old), writes_acknowledged_new=len(acks) - len(old),
-        writes_before_capture=max(len(old) - story.recorded, 0), writes_recorded=story.recorded,
-        writes_replayed=story.replayed, writes_refused=len(refused), window_ms=window,
-        window_steps_ms=in_window, verify_ms=in_window.get("verify", 0.0),
-        lost_writes=_lost(Path(story.new_db), acks))
+def _revert_and_forward(story: Story, inputs: commands.Inputs, steps: _Steps, ack_file: Path,
+                        writer: subprocess.Popen[bytes]) -> None:
+    """The way back and forward again: the new service writes, `mig revert` carries its writes
+    back to the old database, the traffic goes back, then drain --cutover and the traffic
+    switch again."""
+    time.sleep(0.3)  # the new service writes; every write is recorded for a revert
+    story.reverted = time.time()
+    steps.run("revert", lambda: commands.revert_command(inputs, progress=steps.progress))
+    steps.say("\n# traffic back: the writer returns to the old database")
+    story.back = _switch_writer(ack_file, story.old_db, writer, note_column="note", which="old")
+    carried = [a for a in acks(ack_file) if "acked" in a and a["db"] == story.new_db]
+    story.carried, story.carried_lost = len(carried), lost(Path(story.old_db), carried, note_column="note")
+    steps.run("status", lambda: commands.status_command(inputs))
+    steps.say("\n# forward again: the fixed service is ready")
+    steps.run("drain", lambda: commands.drain_command(inputs, steps.progress, then_cutover=True), "--cutover")
+    steps.say("\n# traffic switch again")
+    _switch_writer(ack_file, story.new_db, writer)

@@ -3,10 +3,10 @@
 It knows nothing of mig: capture and write blocking live in the database
 (invariants 2 and 6). It appends every write the database acknowledged to
 `<ack file>` as JSON lines, so the demo can prove none was lost. When the
-database rejects writes (draining), it keeps retrying; when the file
-`<ack file>.switch` appears (JSON: the new database and the new name of the
-note column), it moves there, as traffic moves to the new service after
-cutover. The file `<ack file>.stop`, SIGTERM or SIGINT end it quietly, and
+database rejects writes (draining, or the new one reverted), it keeps
+retrying; when the file `<ack file>.switch` appears or changes (JSON: a
+database, the name of its note column, a sequence number), it moves there,
+as traffic moves to the new service after cutover and back after a revert. The file `<ack file>.stop`, SIGTERM or SIGINT end it quietly, and
 so does the death of the demo (PARENT_PID): `mig demo` starts it in a
 session of its own, so a Ctrl-C on the terminal reaches only the demo, which
 then stops it; the parent check covers a demo killed with SIGKILL.
@@ -51,14 +51,14 @@ def _should_stop(stop: Path, parent: int) -> bool:
 def run(old_db: str, ack_file: str, parent: int) -> None:
     ack, switch, stop = Path(ack_file), Path(ack_file + ".switch"), Path(ack_file + ".stop")
     rng = random.Random(7)
-    db, note_column = old_db, "note"
+    db, note_column, seq = old_db, "note", None
     conn = sqlite3.connect(db, timeout=10, isolation_level=None)
     customers = conn.execute("SELECT count(*) FROM customers").fetchone()[0]
     with ack.open("a") as out:
         while not _should_stop(stop, parent):
-            if switch.exists() and db == old_db:
-                target = json.loads(switch.read_text())
-                db, note_column = target["db"], target["note_column"]
+            target = json.loads(switch.read_text()) if switch.exists() else None
+            if target is not None and target.get("seq") != seq:
+                db, note_column, seq = target["db"], target["note_column"], target.get("seq")
                 conn.close()
                 conn = sqlite3.connect(db, timeout=10, isolation_level=None)
             try:
