@@ -16,7 +16,7 @@ from mig.sql.text import quote_ident as q
 from mig.sql.text import quote_str
 
 __all__ = ["TABLE_COLUMNS", "TABLES", "OLD_TABLES", "NEW_TABLES", "CAPTURE_PREFIX", "GUARD_PREFIX",
-           "is_internal", "DRAINING_MESSAGE", "MIGRATING_MESSAGE", "GUARD_TOKEN",
+           "is_internal", "LITESTREAM_TABLES", "DRAINING_MESSAGE", "MIGRATING_MESSAGE", "GUARD_TOKEN",
            "BLOCKED_AT", "DRAIN_BLOCKED_S", "CHECKED_THROUGH", "REVERT_PLAN", "REVERT_CAPTURE", "REVERTED_AT",
            "old_bookkeeping_sql", "new_bookkeeping_sql", "drain_lock_sql", "drain_lock_names",
            "guard_trigger_sql", "guard_trigger_names", "REVERTING_MESSAGE", "REVERT_BLOCK",
@@ -71,10 +71,15 @@ STASHED_TRIGGERS = "stashed_triggers"
 REVERTED_AT = "reverted_at"
 
 
+# Litestream's own tables in a database it replicates: it writes them itself (a sequence to
+# force WAL writes, a lock it takes and rolls back). Never copied, captured or dropped.
+LITESTREAM_TABLES = frozenset({"_litestream_seq", "_litestream_lock"})
+
+
 def is_internal(name: str) -> bool:
-    """SQLite's own objects and mig's bookkeeping tables and triggers."""
+    """SQLite's own objects, mig's bookkeeping tables and triggers, and Litestream's tables."""
     low = name.lower()
-    return low.startswith(("sqlite_", CAPTURE_PREFIX, GUARD_PREFIX)) or low in TABLES
+    return low.startswith(("sqlite_", CAPTURE_PREFIX, GUARD_PREFIX)) or low in TABLES or low in LITESTREAM_TABLES
 
 
 def old_bookkeeping_sql(width: int) -> list[str]:

@@ -27,10 +27,12 @@ from pathlib import Path
 from typing import Iterator
 
 from mig.bookkeeping import GUARD_TOKEN
-from mig.errors import DatabaseBusy, DatabaseError, NotFound
+from mig.errors import DatabaseBusy, DatabaseError, NotFound, WrongState
 
 __all__ = [
     "open_ro",
+    "litefs_primary",
+    "refuse_replica",
     "open_rw",
     "attach_old",
     "create_db_file",
@@ -54,6 +56,25 @@ MIG_CACHE_SIZE = -8039
 
 def _uri(path: Path, mode: str) -> str:
     return "file:" + urllib.parse.quote(str(path.resolve())) + f"?mode={mode}"
+
+
+def litefs_primary(path: Path) -> str | None:
+    """The primary node's name when `path` is in a LiteFS mount on a replica: LiteFS puts a
+    `.primary` file naming it in the mount of every replica, and none on the primary."""
+    marker = path.parent / ".primary"
+    try:
+        return (marker.read_text().strip() or "(unnamed)") if marker.is_file() else None
+    except OSError:
+        return None
+
+
+def refuse_replica(path: Path) -> None:
+    """Refuse to write on a LiteFS replica, before anything is written: LiteFS takes writes on
+    the primary only (a replica's SQLite fails them as read-only or as an I/O error)."""
+    primary = litefs_primary(path)
+    if primary is not None:
+        raise WrongState(f"{path} is on a LiteFS replica (the mount's .primary names the primary node, "
+                         f"{primary}); LiteFS takes writes only on the primary: run mig there, on {primary}")
 
 
 def _connect(path: Path, mode: str) -> sqlite3.Connection:
@@ -110,7 +131,9 @@ def attach_old(conn: sqlite3.Connection, old_path: Path, reader: bool = False) -
 
 
 def open_rw(path: str | Path) -> sqlite3.Connection:
-    """Read-write on an existing file; never creates one."""
+    """Read-write on an existing file, for writing it; never creates one, nor writes on a
+    LiteFS replica (a reader opens `rw` too, see _read_mode, and may read there)."""
+    refuse_replica(Path(path))
     return _connect(Path(path), "rw")
 
 
@@ -187,6 +210,7 @@ def cache_sized(conn: sqlite3.Connection, size: int) -> Iterator[None]:
 
 def create_db_file(path: Path, like: Path) -> sqlite3.Connection:
     """Create `path` as an empty database, permissions no looser than `like`'s."""
+    refuse_replica(path)
     mode = stat.S_IMODE(os.stat(like).st_mode) & 0o666
     fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode)
     os.close(fd)

@@ -13,7 +13,7 @@ from mig.errors import DatabaseError, NotFound, OldDatabaseDamaged, PathInferenc
 from mig.model import Schema, schema_hash
 from mig.phases.common import space
 from mig.phases.common.state import REFUSALS, NewState, OldState, read_new, read_old, refuse, table_exists
-from mig.sqlite.connect import open_ro, reading, translate_errors
+from mig.sqlite.connect import open_ro, reading, refuse_replica, translate_errors
 from mig.sqlite.introspect import introspect
 
 __all__ = ["preview", "check_fresh", "check_resumable", "check_intact", "without_source", "already_done",
@@ -152,6 +152,7 @@ def _damaged(path: Path, problems: list[str]) -> OldDatabaseDamaged:
 
 def _check_old_writable(old_path: Path) -> None:
     """Capture writes to the old database: found read-only only then, it would fail halfway."""
+    refuse_replica(old_path)
     if not os.access(old_path, os.W_OK):
         raise refuse("old_readonly", path=old_path, why="the file is read-only for this user")
     if not os.access(old_path.resolve().parent, os.W_OK | os.X_OK):

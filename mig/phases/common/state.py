@@ -10,10 +10,13 @@ triage messages are among them, word for word.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import hashlib
 import os
 import sqlite3
 import stat
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,7 +25,7 @@ from typing import Iterator
 from mig.bookkeeping import REVERTED_AT
 from mig.errors import DatabaseBusy, MigError, WrongState
 from mig.plan.ops import Plan
-from mig.sqlite.connect import open_ro
+from mig.sqlite.connect import open_ro, refuse_replica
 from mig.sqlite.introspect import impostors
 
 __all__ = ["OldState", "NewState", "read_old", "read_new", "refuse", "phase_lock", "now",
@@ -221,15 +224,35 @@ def phase_lock(anchor: Path, like: Path | None = None) -> Iterator[None]:
     no longer in the directory, while a third creates a new one: so a lock
     counts only while the path still names the file that is locked.
     """
+    refuse_replica(anchor)  # before the lock file: nothing is written on a LiteFS replica
     lock_path = anchor.with_name(anchor.name + ".mig-lock")
     mode = stat.S_IMODE(os.stat(like).st_mode) & 0o666 if like and like.exists() else 0o600
-    fd = _locked_fd(lock_path, anchor, mode)
+    try:
+        fd = _locked_fd(lock_path, anchor, mode)
+    except OSError as exc:
+        if exc.errno not in _HOLDS_NO_OTHER_FILES:
+            raise
+        lock_path = _lock_elsewhere(anchor)
+        fd = _locked_fd(lock_path, anchor, mode)
     try:
         yield
     finally:
         with contextlib.suppress(OSError):
             os.unlink(lock_path)
         os.close(fd)
+
+
+# What a file system answers for a file that is not a database where it holds only those
+# (LiteFS's mount: "operation not permitted").
+_HOLDS_NO_OTHER_FILES = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS}
+
+
+def _lock_elsewhere(anchor: Path) -> Path:
+    """The lock of a database whose directory takes no lock file: in the temporary directory,
+    named after the database's real path, so every mig command on this machine finds the
+    same one (on LiteFS mig runs on the primary alone)."""
+    digest = hashlib.sha256(str(anchor.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"mig-{anchor.name}-{digest}.mig-lock"
 
 
 def _locked_fd(lock_path: Path, anchor: Path, mode: int) -> int:
