@@ -285,19 +285,25 @@ def _given_back_on_failure(new: sqlite3.Connection, conn: sqlite3.Connection, wi
     any failure sets the window back to `open`, and the new service writes again (every
     write logged, so the next revert starts from its checkpoint). The replay's own
     transaction goes first: in rollback-journal mode its read of the new database would
-    hold off that write."""
+    hold off that write. A failure (a Ctrl-C) after the old database's reopening commit
+    leaves the window `reverting`: the old database serves, and a write the new one took
+    then would be in neither the old database nor any revert."""
     try:
         yield
     except BaseException:
         try:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            new.execute("UPDATE _migration_revert SET status = 'open'")
+            reopened = conn.execute("SELECT status FROM main._migration_marker").fetchone() == ("recording",)
+            if not reopened:
+                new.execute("UPDATE _migration_revert SET status = 'open'")
         except sqlite3.Error:
             state = (f"writes to {window.old_path} stay refused, and so do the new database's until "
                      "`mig revert` succeeds")
         else:
-            state = "the new database takes writes again (they are recorded), the old one stays closed"
+            state = ("the old database takes writes again (they are recorded), the new one stays blocked "
+                     "until `mig revert` run again finishes" if reopened else
+                     "the new database takes writes again (they are recorded), the old one stays closed")
         with leaves_on_failure(state):
             raise
 
