@@ -8,22 +8,27 @@ with an IntegrityError, and a memory the database cannot keep:
 
     MigRuntimeError
     ├── WritesBlocked      the old database is draining, or this process saw it
-    │                      drain (it is retired): send writes to the new service
-    ├── NotReady           the new database is still migrating: wait for cutover
+    │                      drain (it is retired): send writes to the new service;
+    │                      or the new database is being reverted by `mig revert`
+    │                      (.reverted): send writes to the old service
+    ├── NotReady           the new database is still migrating (or again, after a
+    │                      revert): wait for cutover
     └── DatabaseNotFound   the path is no database file; nothing was created
 
     errors.py   the tree above
     watch.py    per-connection state, the checks, the process's draining memory,
                 the one never-create open
     sqlite.py   connect() -> Database (transaction(), read(), state()), wait_until_ready()
+                (both ways: a new database until cutover, an old one until it takes writes)
     sqla.py     install(engine), create_engine(path) for SQLAlchemy (imported lazily)
     django.py   MigMiddleware and watch_connections() for Django (import it by name:
                 `mig.runtime.django.MigMiddleware` in settings.MIDDLEWARE)
 
 The checks are cheap: the migration tables' existence is cached per
 connection until `PRAGMA schema_version` changes, and a `ready` status is
-remembered for good (cutover is one-way). docs/runtime.md has the measured
-overhead and the rules.
+remembered for good when the cutover left no revert window (then it is
+one-way); with one, until the schema changes, and a write also reads the
+window's one row. docs/runtime.md has the measured overhead and the rules.
 """
 
 from __future__ import annotations

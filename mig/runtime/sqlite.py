@@ -12,8 +12,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from mig.runtime.errors import DatabaseNotFound, MigRuntimeError, NotReady
-from mig.runtime.watch import MigrationState, Role, Watch, check_role, open_file
+from mig.runtime.errors import DatabaseNotFound, MigRuntimeError, NotReady, WritesBlocked
+from mig.runtime.watch import MigrationState, Pending, Role, Watch, check_role, open_file
 
 __all__ = ["Database", "connect", "wait_until_ready"]
 
@@ -34,7 +34,9 @@ def _file_id(path: Path) -> tuple[int, int] | None:
 
 
 def _wait(conn: sqlite3.Connection, watch: Watch, path: Path, timeout: float, poll: float) -> None:
-    """Poll `PRAGMA data_version` (one page read) and re-read the status only when it moves.
+    """Poll `PRAGMA data_version` (one page read) and re-read the state only when it moves,
+    or on every poll while an old database drains: what decides its fate (cutover, a
+    revert) is written into the new file, which this connection does not watch.
 
     `mig abort` deletes the new file while this connection keeps the unlinked
     inode open, so the status it reads would say `migrating` forever: the
@@ -43,19 +45,42 @@ def _wait(conn: sqlite3.Connection, watch: Watch, path: Path, timeout: float, po
     deadline = time.monotonic() + timeout
     identity = _file_id(path)
     seen: int | None = None
+    pending: Pending | None = None
     while True:
         if _file_id(path) != identity or identity is None:
             raise DatabaseNotFound(path, "was removed while waiting for cutover "
                                          "(`mig abort` deletes the new database)")
         version = conn.execute("PRAGMA data_version").fetchone()[0]
-        if version != seen:
+        if version != seen or (pending is not None and pending[0] == "draining"):
             seen = version
-            if watch.state(conn).migration_status != "migrating":
+            pending = _pending(conn, watch)
+            if pending is None:
                 return
         left = deadline - time.monotonic()
         if left <= 0:
-            raise NotReady(watch.label, waited=timeout)
+            raise _still(watch.label, pending, timeout)
         time.sleep(min(poll, left))
+
+
+def _pending(conn: sqlite3.Connection, watch: Watch) -> Pending | None:
+    """watch.pending() in one read transaction (one snapshot), unless the caller has one open."""
+    if conn.in_transaction:
+        return watch.pending(conn)
+    conn.execute("BEGIN")
+    try:
+        return watch.pending(conn)
+    finally:
+        conn.execute("COMMIT")
+
+
+def _still(label: str, pending: Pending | None, waited: float) -> MigRuntimeError:
+    """The error of a wait that timed out, by what it waited for."""
+    kind, other = pending or ("migrating", None)
+    if kind == "draining":
+        return WritesBlocked(label, other, waited=waited)
+    if kind == "reverting":
+        return WritesBlocked(label, reverted=True, old_path=other, waited=waited)
+    return NotReady(label, waited=waited, reverted=kind == "reverted")
 
 
 class _Transaction:
@@ -118,8 +143,10 @@ class Database:
         return self._watch.state(self.connection)
 
     def wait_until_ready(self, timeout: float = 60.0, poll: float = 0.05) -> None:
-        """Block until the database is not `migrating`; NotReady after `timeout` seconds,
-        DatabaseNotFound if the file is removed meanwhile (`mig abort`)."""
+        """Block until the database takes reads and writes, in either direction of a
+        migration (the cases: the module function `wait_until_ready`), polling every
+        `poll` seconds for at most `timeout`; ValueError for a negative or NaN
+        `timeout` or a `poll` that is not positive. Any role: it reads every table."""
         _wait(self.connection, self._watch, self.path, timeout, poll)
 
     def close(self) -> None:
@@ -150,7 +177,26 @@ def connect(path: str | Path, role: Role = "auto", *, timeout: float = 5.0,
 
 
 def wait_until_ready(path: str | Path, timeout: float = 60.0, poll: float = 0.05) -> None:
-    """Block until the database at `path` is cut over (or is no mig target at all)."""
+    """Block until the database at `path` takes reads and writes, in either direction.
+
+    Returns at once when nothing holds the database back: a plain one, a new one that
+    is cut over (its revert window open or not), an old one that is `recording`.
+    Otherwise it waits, and returns as soon as that changes:
+
+    - a new database while `migrating` (before cutover, and again after `mig
+      revert`): returns at cutover; NotReady after `timeout` seconds;
+    - a new database while a revert is under way (window `reverting`): returns if
+      the revert fails and gives the writes back; a revert that succeeds leaves it
+      `migrating`, and it waits on for the next cutover; WritesBlocked (`.reverted`,
+      `.old_path`) after `timeout`;
+    - an old database while `draining`: returns once it takes writes again (`mig
+      revert` done, or `mig abort`); WritesBlocked after `timeout`.
+
+    Raises WritesBlocked (`.retired`) at once for an old database that never takes
+    writes again: one draining into a database cut over with no revert window, or
+    one this process saw drain and that cleanup-old then left without its marker.
+    DatabaseNotFound if the file is removed while waiting (`mig abort` deletes the
+    new database). `timeout` and `poll` as for `Database.wait_until_ready`."""
     _validate_wait(timeout, poll)
     with connect(path, "new", readonly=True) as db:
         db.wait_until_ready(timeout, poll)
