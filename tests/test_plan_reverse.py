@@ -105,3 +105,14 @@ def test_an_old_unique_index_counts_as_a_unique(new: str, says: tuple[str, ...])
     old, target = loads(INDEXED), loads(new)
     reasons = reversibility(compare(old, target), old, target).reasons
     assert len(reasons) == len(says) and all(s in r for s, r in zip(says, reasons)), reasons
+
+
+def test_checks_compare_over_the_new_names() -> None:
+    old = loads("CREATE TABLE t (id INTEGER PRIMARY KEY, lo INTEGER, hi INTEGER, CHECK (lo <= hi));")
+    renamed = loads("CREATE TABLE t (id INTEGER PRIMARY KEY, low INTEGER, hi INTEGER, CHECK (low <= hi));\n"
+                    "-- mig:rename-column t lo low\n")
+    swapped = loads("CREATE TABLE t (id INTEGER PRIMARY KEY, hi INTEGER, lo INTEGER, CHECK (lo <= hi));\n"
+                    "-- mig:rename-column t lo hi\n-- mig:rename-column t hi lo\n")
+    assert reversibility(compare(old, renamed), old, renamed).reasons == ()
+    reasons = reversibility(compare(old, swapped), old, swapped).reasons
+    assert len(reasons) == 1 and "CHECK (lo <= hi) is not kept" in reasons[0], reasons

@@ -53,7 +53,6 @@ from mig.phases.common.replay import (
     batch_size,
     carry_counter,
     catch_up,
-    commit_unsynced,
 )
 from mig.phases.common.safeguards import Progress, fingerprint
 from mig.phases.common.state import (
@@ -223,27 +222,28 @@ def _prepare_old(conn: sqlite3.Connection, reverse: Plan) -> None:
 def _tail_and_reopen(conn: sqlite3.Connection, r: Replayer, capture: list[str]) -> int:
     """With the new database blocked, one transaction on the old one: the rest of the log,
     the AUTOINCREMENT counters, and the old database given back to its service,
-    recording again. Returns the log position it reached."""
-    with commit_unsynced(conn):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            done, top = checkpoint(conn), log_max(conn, "old")
-            if top > done:
-                apply_batch(r, done, top)
-            for tp in r.plan.tables:
-                if tp.autoincrement:
-                    carry_counter(conn, tp.source or "", tp.target)
-            restore_stashed(conn)
-            for tp in r.plan.tables:
-                _drop_triggers(conn, old_guard_names(tp.target))
-            for sql in capture:
-                conn.execute(sql)
-            _drop_triggers(conn, drain_lock_names())  # they refuse the marker's update
-            conn.execute("UPDATE _migration_marker SET status = 'recording'")
-            conn.execute("COMMIT")
-        finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+    recording again. Returns the log position it reached. Committed with its fsync (drain's
+    tail may skip it, not this one): the new database's side, synced after it, must never
+    outlive it on a power cut."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        done, top = checkpoint(conn), log_max(conn, "old")
+        if top > done:
+            apply_batch(r, done, top)
+        for tp in r.plan.tables:
+            if tp.autoincrement:
+                carry_counter(conn, tp.source or "", tp.target)
+        restore_stashed(conn)
+        for tp in r.plan.tables:
+            _drop_triggers(conn, old_guard_names(tp.target))
+        for sql in capture:
+            conn.execute(sql)
+        _drop_triggers(conn, drain_lock_names())  # they refuse the marker's update
+        conn.execute("UPDATE _migration_marker SET status = 'recording'")
+        conn.execute("COMMIT")
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
     return top
 
 

@@ -5,7 +5,7 @@ Pure code: SQL strings out.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from mig.ddl import default_value_sql
 from mig.model import Column, ForeignKey, Schema, Table
@@ -13,7 +13,7 @@ from mig.plan.ops import RANGE, ColumnSource, TablePlan
 from mig.sql.text import KEYWORDS, canonical_type, quote_ident, tokenize, unquote_ident
 from mig.sql.text import quote_ident as q
 
-__all__ = ["source_sql", "expression_reads", "type_changes", "affinity", "directive_name", "stored_default", "mapped_select", "chunking", "columns_named",
+__all__ = ["source_sql", "expression_reads", "renamed_columns", "type_changes", "affinity", "directive_name", "stored_default", "mapped_select", "chunking", "columns_named",
            "collation", "parent_probe", "lit"]
 
 
@@ -29,13 +29,25 @@ def source_sql(cs: ColumnSource, prefix: str = "") -> str:
 def _qualified(expr: str, reads: tuple[str, ...], prefix: str) -> str:
     """`expr` with each reference to a column of `reads` written `prefix."col"`."""
     wanted = {r.lower() for r in reads}
+    return _columns_rewritten(expr, lambda name: (f"{prefix}.{q(name)}" if prefix else q(name))
+                              if name.lower() in wanted else None)
+
+
+def renamed_columns(expr: str, names: dict[str, str]) -> str:
+    """`expr` with each bare reference to a column of `names` (lower-cased keys) written
+    under the name it maps to: an expression over the old columns, over the new ones."""
+    return _columns_rewritten(expr, lambda name: q(names[name.lower()]) if name.lower() in names else None)
+
+
+def _columns_rewritten(expr: str, rewrite: Callable[[str], str | None]) -> str:
+    """`expr` with each bare column reference replaced by `rewrite(name)`, unless None."""
     out, at = [], 0
     toks = tokenize(expr)
     for i, tok in enumerate(toks):
-        if _column_ref(toks, i) and unquote_ident(tok.text).lower() in wanted:
+        new = rewrite(unquote_ident(tok.text)) if _column_ref(toks, i) else None
+        if new is not None:
             out.append(expr[at:tok.start])
-            name = q(unquote_ident(tok.text))
-            out.append(f"{prefix}.{name}" if prefix else name)
+            out.append(new)
             at = tok.start + len(tok.text)
     return "".join(out) + expr[at:]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from mig.ddl import default_value_sql
 from mig.model import Column, Convert, Index, RenameColumn, Schema, Table
 from mig.plan.compare import conversions_back, table_plan
-from mig.plan.mapping import affinity, collation, stored_default
+from mig.plan.mapping import affinity, collation, renamed_columns, stored_default
 from mig.plan.ops import ColumnSource, Plan, TablePlan
 from mig.plan.statements import column_ref
 from mig.sql.text import canonical, tokenize, unquote_ident
@@ -101,8 +101,10 @@ def _with_kept_columns(tp: TablePlan, tt: Table) -> TablePlan:
             continue
         default = stored_default(col)
         fallback = default_value_sql(default) if default is not None else "NULL"
-        expr = (f"coalesce((SELECT {column_ref(col.name, KEPT)} FROM main.{q(tt.name)} AS {KEPT} "
-                f"WHERE {match}), {fallback})")
+        # The old row's value, NULL included; the default only where there is no old row.
+        old_row = f"FROM main.{q(tt.name)} AS {KEPT} WHERE {match}"
+        expr = (f"CASE WHEN EXISTS (SELECT 1 {old_row}) THEN (SELECT {column_ref(col.name, KEPT)} {old_row}) "
+                f"ELSE {fallback} END")
         cols.append(ColumnSource(cs.target, tp.old_key[0], "kept", expr, tp.old_key))
     # Replay's in-place update writes the copied columns only: with a kept column every
     # row goes through the statement that reads it.
@@ -174,9 +176,12 @@ def _rules(tp: TablePlan, src: Table, tt: Table, old: Schema, target: Schema) ->
         if renamed or (index.columns, index.where) not in {(i.columns, i.where) for i in odd_new}:
             out.append(f"{src.name}: the unique index {index.name} is not kept as it is by the new "
                        "schema, whose rows may then break it")
+    # Compared over the new names: a CHECK whose columns were renamed is kept, and one over
+    # two columns that swapped names is not.
     new_checks = {canonical(c) for c in tt.checks}
+    names = {c.source.lower(): c.target for c in tp.columns if c.source and c.how in ("same", "renamed", "rowid")}
     out += [f"{src.name}: CHECK ({c}) is not kept by the new schema, whose rows may then break it"
-            for c in src.checks if canonical(c) not in new_checks]
+            for c in src.checks if canonical(renamed_columns(c, names)) not in new_checks]
     return out
 
 
