@@ -238,7 +238,8 @@ def schemas(draw: st.DrawFn) -> str:
 
 
 def _first_col(create: str) -> str:
-    return create.split("(", 1)[1].split()[0]
+    """The first column's name: an untyped one is followed by its comma (`(a, b TEXT)`)."""
+    return create.split("(", 1)[1].split()[0].rstrip(",)")
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
