@@ -19,6 +19,7 @@ from typing import Any, Callable, Sequence
 import click
 
 from mig import commands
+from mig.cli.fleet import fleet
 from mig.cli.text import render_text
 from mig.errors import MigError
 
@@ -297,6 +298,9 @@ def demo(directory: str | None, as_json: bool, rows: int) -> None:
     from mig.cli.demo import run_demo
 
     _run("demo", as_json, lambda: run_demo(directory, rows, quiet=as_json))
+
+
+main.add_command(fleet)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,6 +12,10 @@ def _yes(flag: bool) -> str:
 
 
 def render_text(command: str, report: Any) -> str:
+    if command.startswith("fleet "):
+        from mig.cli.fleet import fleet_lines
+
+        return "\n".join(fleet_lines(command, report))
     return "\n".join(_RENDERERS[command](report))
 
 
