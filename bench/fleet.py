@@ -6,7 +6,8 @@ points then run again, checked tenant by tenant with `mig verify`.
     .venv/bin/python bench/fleet.py --quick        # 40 tenants of 2,000 rows, one kill
 
 Prints the machine and one table against the targets: total time <= 1.2 x (sum of one
-tenant's runbook time / concurrency), peak memory <= 300 MB (the whole process tree: the
+tenant's runbook time / concurrency; the runbook's `mig plan`, `mig migrate`, `mig drain`,
+`mig cutover`, timed in one process), peak memory <= 300 MB (the whole process tree: the
 fleet run and its workers, sampled every 20 ms), every tenant verified after the kills, none
 migrated twice. Needs `psutil` (`pip install -e '.[bench]'`); `--dask` runs the kill part
 on a Dask cluster of worker processes on this machine and kills one of its workers too
@@ -85,9 +86,10 @@ def tenants(into: Path, master: Path, n: int) -> list[Path]:
 
 
 def one_tenant_runbook(work: Path, master: Path, samples: int) -> list[float]:
-    """`mig migrate`, `mig drain`, `mig cutover` in one process, as a worker runs them: seconds each."""
+    """One tenant's runbook, `mig plan` (its preflight), `mig migrate`, `mig drain`, `mig cutover`,
+    in one process as a worker runs them, without a process start between: seconds each."""
     sys.path.insert(0, str(ROOT))
-    from mig.fleet.work import run_tenant
+    from mig.fleet.work import plan_tenant, run_tenant
     from mig.schema.sql import loads
 
     schema = loads(NEW)
@@ -95,9 +97,10 @@ def one_tenant_runbook(work: Path, master: Path, samples: int) -> list[float]:
     for path in tenants(work / "sample", master, samples):
         new = path.with_name(path.stem + "-new.sqlite")
         started = time.perf_counter()
+        planned = plan_tenant(str(path), str(new), schema)
         out = run_tenant(str(path), str(new), schema, None)
         times.append(time.perf_counter() - started)
-        assert out.state == "done", out.message
+        assert planned.state == "planned" and out.state == "done", (planned.message, out.message)
     return times
 
 

@@ -126,14 +126,15 @@ def fleet_plan(tenants: list[Tenant], schema: Schema, schema_desc: str, options:
 def fleet_run(tenants: list[Tenant], schema: Schema, schema_desc: str, schema_path: Path | None,
               ledger_path: Path, options: RunOptions, progress: FleetProgress | None = None) -> FleetRunReport:
     started = time.monotonic()
-    ledger = Ledger.open(ledger_path)
+    pool = _pool(options)  # a cluster that cannot be reached is refused before the ledger is written
     try:
-        ledger.begin(schema_hash(schema), schema_desc, tenants)
-        states = ledger.states()
-        todo = [t for t in tenants if states.get(str(t.old)) != "done"]
-        report = FleetRunReport(str(ledger_path), schema_hash(schema), len(tenants), already=len(tenants) - len(todo))
-        pool = _pool(options)
+        ledger = Ledger.open(ledger_path)
         try:
+            ledger.begin(schema_hash(schema), schema_desc, tenants)
+            states = ledger.states()
+            todo = [t for t in tenants if states.get(str(t.old)) != "done"]
+            report = FleetRunReport(str(ledger_path), schema_hash(schema), len(tenants),
+                                    already=len(tenants) - len(todo))
             go = _planned(todo, schema, schema_desc, options, ledger, report, progress, pool)
             canary, rest = go[:options.canary], go[options.canary:]
             report.canary = len(canary)
@@ -145,12 +146,13 @@ def fleet_run(tenants: list[Tenant], schema: Schema, schema_desc: str, schema_pa
                 if report.stopped:
                     break
                 run.wave(rest[i:i + options.wave], "run")
-                if options.max_failures is not None and report.failed >= options.max_failures and i + options.wave < len(rest):
+                if options.max_failures is not None and report.failed >= options.max_failures \
+                        and i + options.wave < len(rest):
                     report.stopped = f"{report.failed} tenants failed (--max-failures {options.max_failures})"
         finally:
-            pool.close()
+            ledger.close()
     finally:
-        ledger.close()
+        pool.close()
     report.seconds = time.monotonic() - started
     return report
 
