@@ -16,7 +16,9 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any, Callable, TypeVar
 
 MIG = [sys.executable, "-m", "mig.cli"]
 
@@ -71,3 +73,22 @@ def project(tmp: Path, old_sql: str, new_sql: str, name: str = "proj") -> Path:
     (d / "schema.sql").write_text(new_sql)
     make_db(d / f"{name}-0000000000000001.sqlite", old_sql)
     return d
+
+
+DEADLINE_S = 60.0
+T = TypeVar("T")
+
+
+def wait_for(what: str, look: Callable[[], T], proc: subprocess.Popen[Any] | None = None) -> T:
+    """Poll `look` until it returns something true; fail naming `what` if `proc` ends first
+    or DEADLINE_S passes."""
+    end = time.monotonic() + DEADLINE_S
+    while True:
+        got = look()
+        if got:
+            return got
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"the process ended (exit {proc.returncode}) before {what}")
+        if time.monotonic() > end:
+            raise AssertionError(f"not reached in {DEADLINE_S:.0f} s: {what}")
+        time.sleep(0.01)

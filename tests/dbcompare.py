@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import struct
 from typing import Any
 
 LITERAL = re.compile(
@@ -122,3 +123,14 @@ def diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
                     out.append(f"{kind[:-1]} {name}.{key}: expected {a[kind][name][key]!r}, "
                                f"got {b[kind][name].get(key)!r}")
     return out
+
+
+def typed(v: object) -> tuple[str, object]:
+    """A value with its type; REAL by its bits, so 0.1+0.2 never passes for 0.3."""
+    if isinstance(v, float):
+        return ("real", struct.pack("<d", v))
+    return (type(v).__name__, v)
+
+
+def rows(conn: sqlite3.Connection, sql: str) -> list[tuple[tuple[str, object], ...]]:
+    return sorted(tuple(typed(v) for v in r) for r in conn.execute(sql))

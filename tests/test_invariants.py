@@ -12,17 +12,17 @@ import random
 import signal
 import sqlite3
 import stat
-import struct
 import subprocess
 import sys
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Iterator
 
 import pytest
-from clihelp import MIG, mig_here, run_mig
+from clihelp import MIG, mig_here, run_mig, wait_for
+from dbcompare import rows
 from invariant_writer import SCHEMA, awkward_value
 
 from mig.sqlite import connect
@@ -38,33 +38,6 @@ NEW_SCHEMA = SCHEMA.replace(
 # tests wait for what the processes did, never for a fixed time: on a loaded machine
 # a fixed delay lands anywhere (issue 16, item 9). Reaching it takes far less.
 DEADLINE_S = 60.0
-T = TypeVar("T")
-
-
-def wait_for(what: str, look: Callable[[], T], proc: subprocess.Popen[Any] | None = None) -> T:
-    """Poll `look` until it returns something true; fail naming `what` if `proc` ends first
-    or DEADLINE_S passes."""
-    end = time.monotonic() + DEADLINE_S
-    while True:
-        got = look()
-        if got:
-            return got
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"the process ended (exit {proc.returncode}) before {what}")
-        if time.monotonic() > end:
-            raise AssertionError(f"not reached in {DEADLINE_S:.0f} s: {what}")
-        time.sleep(0.01)
-
-
-def typed(v: object) -> tuple[str, object]:
-    """A value with its type; REAL by its bits, so 0.1+0.2 never passes for 0.3."""
-    if isinstance(v, float):
-        return ("real", struct.pack("<d", v))
-    return (type(v).__name__, v)
-
-
-def rows(conn: sqlite3.Connection, sql: str) -> list[tuple[tuple[str, object], ...]]:
-    return sorted(tuple(typed(v) for v in r) for r in conn.execute(sql))
 
 
 def seed_old(path: Path, journal: str, n: int = 300) -> None:

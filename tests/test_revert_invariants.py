@@ -30,15 +30,15 @@ import json
 import random
 import signal
 import sqlite3
-import struct
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator
 
 import pytest
-from clihelp import MIG, mig_here, run_mig
+from clihelp import MIG, mig_here, run_mig, wait_for
+from dbcompare import rows, typed
 from invariant_writer import awkward_value
 
 OLD_SCHEMA = """
@@ -64,7 +64,6 @@ OWN_TXN = 100_000  # the writer process numbers its transactions below this, wri
 # How long a test waits for a process to reach the point it acts at (test_invariants'
 # rule: wait for what the process did, never for a fixed time).
 DEADLINE_S = 60.0
-T = TypeVar("T")
 
 
 # ------------------------------------------------------------------ the writer
@@ -168,30 +167,6 @@ def writer_main(db: str, seed: int) -> None:
 
 
 # ------------------------------------------------------------------ set-up and looks
-
-
-def wait_for(what: str, look: Callable[[], T], proc: subprocess.Popen[Any] | None = None) -> T:
-    end = time.monotonic() + DEADLINE_S
-    while True:
-        got = look()
-        if got:
-            return got
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"the process ended (exit {proc.returncode}) before {what}")
-        if time.monotonic() > end:
-            raise AssertionError(f"not reached in {DEADLINE_S:.0f} s: {what}")
-        time.sleep(0.01)
-
-
-def typed(v: object) -> tuple[str, object]:
-    """A value with its type; REAL by its bits."""
-    if isinstance(v, float):
-        return ("real", struct.pack("<d", v))
-    return (type(v).__name__, v)
-
-
-def rows(conn: sqlite3.Connection, sql: str) -> list[tuple[tuple[str, object], ...]]:
-    return sorted(tuple(typed(v) for v in r) for r in conn.execute(sql))
 
 
 def ro(path: Path) -> sqlite3.Connection:
