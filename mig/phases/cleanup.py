@@ -77,7 +77,6 @@ def _close_revert_window(new_path: Path) -> bool:
             conn.close()
 
 
-
 def _status(new_path: Path) -> str | None:
     conn = open_ro(new_path)
     try:
