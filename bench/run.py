@@ -71,6 +71,8 @@ ROWS = [
     ("write-unavailability window, one-step, 10x rows", "<= 100 ms"),
     ("write-unavailability window, runbook, rows", "<= 300 ms"),
     ("write-unavailability window, runbook, 10x rows", "<= 300 ms"),
+    ("write-unavailability window, revert, rows", "<= 300 ms"),
+    ("write-unavailability window, revert, 10x rows", "<= 300 ms"),
     ("window 10x / 1x, runbook", "<= 1.5"),
     ("window 10x / 1x, one-step", "info"),
     ("sqlite-utils transform: writer blocked", "info"),
@@ -407,27 +409,33 @@ def step_at(steps: list[tuple[float, str]], when: float) -> str:
 
 # ---------------------------------------------------------------- what users see: the write-unavailability window
 
-COMMITTED, REFUSED, OTHER_INTEGRITY, OTHER_ERROR = 0, 1, 2, 3
+COMMITTED, REFUSED, OTHER_INTEGRITY, OTHER_ERROR, NO_ROW = 0, 1, 2, 3, 4
 
 
 @dataclass
 class Attempt:
     start: float
     end: float
-    outcome: int  # COMMITTED, REFUSED ("writes are blocked"), OTHER_INTEGRITY, OTHER_ERROR
+    # COMMITTED, REFUSED ("writes are blocked"), OTHER_INTEGRITY, OTHER_ERROR, or NO_ROW:
+    # committed, but its UPDATE or DELETE found no row. No trigger fired, so mig's
+    # blocking triggers could not refuse it and it wrote nothing: the windows count it
+    # neither as a write that went through nor as one refused (blocked_stretches, where
+    # only locks block, as a commit).
+    outcome: int
 
 
 class LiveWriter:
     """`bench/writer.py` on db with --events: every attempt's start, end and outcome."""
 
-    def __init__(self, db: Path, pause_ms: float) -> None:
+    def __init__(self, db: Path, pause_ms: float, seed: int = 1) -> None:
         self.db = db
         base = db.parent.parent / f"{db.parent.name}-writer"
         self.events, self.stop_file, self.ready = (base.with_suffix(s) for s in (".events", ".stop", ".ready"))
         for f in (self.events, self.stop_file, self.ready):
             f.unlink(missing_ok=True)
         self.proc = subprocess.Popen(writer_cmd(db, "--until", str(self.stop_file), "--ready", str(self.ready),
-                                                "--pause-ms", str(pause_ms), "--events", str(self.events)),
+                                                "--pause-ms", str(pause_ms), "--events", str(self.events),
+                                                "--seed", str(seed)),
                                      stdout=subprocess.PIPE, text=True)
         while not self.ready.exists():
             if self.proc.poll() is not None:
@@ -535,9 +543,7 @@ def window_run(db: Path, pause_ms: float, steps: list[list[str]]) -> Window:
     resumed = [a for a in committed if a.end > ready]
     if resumed:
         raise SystemExit(f"{len(resumed)} writes committed on the old database after the new one was ready")
-    kinds = {k: sum(1 for a in failed if a.outcome == k) for k in (REFUSED, OTHER_INTEGRITY, OTHER_ERROR)}
-    others = "; ".join(f"{kinds[k]} failed otherwise: {messages.get(str(k), '?')[:80]}"
-                       for k in (OTHER_INTEGRITY, OTHER_ERROR) if kinds[k])
+    kinds, others = tally(failed, messages)
     t0 = exits[0][1]
     ends = ", ".join(f"{name} exited {(end - t0) * 1000:,.0f}" for name, _, end in exits)
     before = [a.end - a.start for a in committed if t0 <= a.end <= last_ok]
@@ -552,12 +558,156 @@ def window_run(db: Path, pause_ms: float, steps: list[list[str]]) -> Window:
                   f"{max(before, default=0) * 1000:.0f} ms{said}" + (f"; {others}" if others else ""))
 
 
+# The new service writes this long after cutover before `mig revert` runs, as the old
+# one writes before drain in window_run.
+REVERT_AFTER_S = 0.5
+
+
+class ReopenPoller(threading.Thread):
+    """Tries one small write on the old database every ~1 ms (`BEGIN IMMEDIATE`, one
+    user's score, `COMMIT`: a request of the old service once traffic is back) and notes
+    the end of the first that commits: when the old database took a write again.
+
+    busy_timeout 0: an attempt that meets revert's write lock fails at once and the
+    next comes ~1 ms later, so the poller never sleeps in SQLite's busy handler (up to
+    100 ms between tries) and is late by at most one interval and one commit (~1.5 ms).
+    Until then its attempts are refused by the old database's guards ("writes are
+    blocked") or meet revert's lock ("database is locked")."""
+
+    def __init__(self, old_db: Path) -> None:
+        super().__init__(daemon=True)
+        self.reopened_at: float | None = None
+        self.attempts = self.refused = self.busy = self.other = 0
+        self.message = ""
+        self.halt = threading.Event()
+        self.conn = sqlite3.connect(old_db, isolation_level=None, timeout=0, check_same_thread=False)
+        self.conn.execute("PRAGMA busy_timeout=0")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.users = self.conn.execute("SELECT max(id) FROM users").fetchone()[0]
+
+    def run(self) -> None:
+        try:
+            while not self.halt.is_set():
+                self.attempts += 1
+                try:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                    self.conn.execute("UPDATE users SET score = coalesce(score, 0) + 1 WHERE id = ?",
+                                      (1 + self.attempts % self.users,))
+                    self.conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    if self.conn.in_transaction:
+                        self.conn.execute("ROLLBACK")
+                    text = str(exc)
+                    if "writes are blocked" in text:
+                        self.refused += 1
+                    elif "locked" in text:
+                        self.busy += 1
+                    else:
+                        self.other += 1
+                        self.message = self.message or text
+                    time.sleep(0.001)
+                    continue
+                self.reopened_at = time.monotonic()
+                return
+        finally:
+            self.conn.close()
+
+
+def revert_run(db: Path, pause_ms: float) -> Window:
+    """Revert's write-unavailability window as the users see it, on a project cut over
+    by the runbook path: the writer of window_run writes on the NEW database for
+    REVERT_AFTER_S, then `mig revert` runs as a subprocess while it goes on writing, and
+    a ReopenPoller tries writes on the old database (revert_window measures)."""
+    new = new_db_of(db)
+    os.sync()  # the cutover's pages are not written back during the window
+    # Another seed than the old service's: with the same one it would send the drain run's
+    # requests again, and its deletes would find the rows already gone.
+    writer = LiveWriter(new, pause_ms, seed=2)
+    poller = ReopenPoller(db)
+    try:
+        time.sleep(REVERT_AFTER_S)  # the new service writing since cutover, its writes logged
+        poller.start()
+        t0 = time.monotonic()
+        out = run_mig("revert", "--dir", str(db.parent), "--json").stdout
+        t1 = time.monotonic()
+        poller.join(timeout=10)
+        time.sleep(0.1)  # a few refused writes on the new database after the old one reopened
+    finally:
+        poller.halt.set()
+        attempts, messages = writer.stop()
+    if poller.reopened_at is None:
+        raise SystemExit(f"{db} took no write after `mig revert` ({poller.attempts:,} tries, "
+                         f"{poller.refused:,} refused, {poller.busy:,} locked, {poller.other:,} other: "
+                         f"{poller.message[:80]})")
+    import json
+    said = json.loads(out)
+
+    def said_(key: str, form: str) -> str:  # revert's --json report, as far as this mig gives it
+        return format(said[key], form) if isinstance(said.get(key), (int, float)) else "?"
+    context = (f"revert exited {(t1 - t0) * 1000:,.0f} ms after it started; {said_('replayed', ',')} "
+               f"entries replayed, {said_('caught_up', ',')} before the block; mig says writes blocked "
+               f"for {said_('blocked_seconds', '.3f')} s; poller on the old database: {poller.attempts:,} "
+               f"tries, {poller.refused:,} refused, {poller.busy:,} met revert's lock; mig's tables left "
+               f"there: {mig_tables_left(db)}")
+    return revert_window(attempts, messages, poller.reopened_at, t0, context)
+
+
+def revert_window(attempts: list[Attempt], messages: dict[str, str], reopened: float, t0: float,
+                  context: str) -> Window:
+    """From the start of the first write the new database never let through (the first
+    failed attempt after the writer's last commit there, as in window_run) to `reopened`,
+    the end of the first commit on the old database; `t0`: when revert started."""
+    late = [a for a in attempts if a.outcome == COMMITTED and a.end > reopened]
+    if late:
+        raise SystemExit(f"{len(late)} writes committed on the new database after the old one took a write")
+    committed = [a for a in attempts if a.outcome == COMMITTED]
+    failed = failed_until(attempts, reopened)
+    kinds, others = tally(failed, messages)
+    last_ok = max((a.end for a in committed if a.end <= reopened), default=t0)
+    before = [a.end - a.start for a in committed if t0 <= a.end <= last_ok]
+    if not failed:  # the whole switch fell between two of the writer's attempts
+        return Window(0.0, f"no write refused ({len(attempts):,} attempts); old database took a write "
+                      f"{(reopened - t0) * 1000:,.0f} ms after revert started; {context}")
+    first = failed[0].start
+    if failed[0].outcome != REFUSED:
+        others = f"the first failure was no refusal; {others}"
+    return Window(reopened - first,
+                  f"{len(failed):,} writes failed on the new database ({kinds[REFUSED]:,} refused by "
+                  f"revert); first at {(first - t0) * 1000:,.0f}, old database took a write at "
+                  f"{(reopened - t0) * 1000:,.0f} ms after revert started; worst commit before "
+                  f"{max(before, default=0) * 1000:.0f} ms; {context}" + (f"; {others}" if others else ""))
+
+
+def tally(failed: list[Attempt], messages: dict[str, str]) -> tuple[dict[int, int], str]:
+    """How many failed attempts of each kind, and a note on those that were not mig's refusal."""
+    kinds = {k: sum(1 for a in failed if a.outcome == k) for k in (REFUSED, OTHER_INTEGRITY, OTHER_ERROR)}
+    others = "; ".join(f"{kinds[k]} failed otherwise: {messages.get(str(k), '?')[:80]}"
+                       for k in (OTHER_INTEGRITY, OTHER_ERROR) if kinds[k])
+    return kinds, others
+
+
+def mig_tables_left(db: Path) -> str:
+    """mig's tables in the old database after a revert ("none", or their names with the
+    marker's status): the first revert (32c4b2b) took them out as it reopened the old
+    database; since aa95d40 it leaves it recording again (marker `recording`)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE name IN "
+                                            "('_migration_marker', '_migration_log') ORDER BY name DESC")]
+        if "_migration_marker" in names:
+            row = conn.execute("SELECT status FROM _migration_marker").fetchone()
+            names[0] += f" ({row[0] if row else 'empty'})"
+    finally:
+        conn.close()
+    return ", ".join(names) or "none"
+
+
 def failed_until(attempts: list[Attempt], ready: float) -> list[Attempt]:
     """The attempts after the writer's last commit before `ready`: the writes that
     never went through. The window starts with the first of them (its start: a
     refused write that first waited for a lock counts from when it was made)."""
     last = max((i for i, a in enumerate(attempts) if a.outcome == COMMITTED and a.end <= ready), default=-1)
-    return [a for a in attempts[last + 1:] if a.outcome != COMMITTED and a.start <= ready]
+    return [a for a in attempts[last + 1:] if a.outcome not in (COMMITTED, NO_ROW) and a.start <= ready]
 
 
 def blocked_stretches(attempts: list[Attempt]) -> list[tuple[float, float]]:
@@ -569,7 +719,7 @@ def blocked_stretches(attempts: list[Attempt]) -> list[tuple[float, float]]:
     for a in attempts:
         if first is None:
             first = a.start
-        if a.outcome == COMMITTED:
+        if a.outcome in (COMMITTED, NO_ROW):
             out.append((first, a.end))
             first = None
     return out
@@ -624,7 +774,7 @@ def sqlite_utils_blocked(db: Path, pause_ms: float) -> Blocked | None:
         per_step.append(f"{name} {max(over, default=0) * 1000:,.0f} ms ({e - s:.2f} s)")
     t0, t1 = spans[0][1], spans[-1][2]
     worst = max(((b - a, a) for a, b in stretches if b >= t0 and a <= t1), default=(0.0, t0))
-    failed = sum(1 for a in attempts if a.outcome != COMMITTED)
+    failed = sum(1 for a in attempts if a.outcome not in (COMMITTED, NO_ROW))
     return Blocked(worst[0], "longest per command: " + ", ".join(per_step)
                    + (f"; {failed} writes failed: {'; '.join(messages.values())[:80]}" if failed else ""))
 
@@ -752,12 +902,23 @@ def median_blocked(root: Path, base: Path, pause_ms: float, repeats: int) -> Blo
     return replace(median, detail=f"median of {repeats} runs ({all_ms} ms); {median.detail}")
 
 
+def median_window(runs: list[Window]) -> Window:
+    """The median run; its detail lists them all when there are several."""
+    runs = sorted(runs, key=lambda w: w.seconds)
+    median = runs[len(runs) // 2]
+    if len(runs) == 1:
+        return median
+    all_ms = ", ".join(f"{w.seconds * 1000:.0f}" for w in runs)
+    return Window(median.seconds, f"median of {len(runs)} runs ({all_ms} ms); {median.detail}")
+
+
 def windows_at(root: Path, name: str, base: Path, pause_ms: float, one_step: bool,
-               repeats: int) -> tuple[Window, Window | None]:
-    """Both windows on one migrated copy of base, `repeats` times each from the same
-    migrated files put back: `mig drain` then `mig cutover`, and `mig drain --cutover`
-    (when this mig has it). Each path's median run counts; its detail lists them all
-    (on two shared cores one run can lose 30 ms to the writer or the poller)."""
+               repeats: int) -> tuple[Window, Window | None, Window]:
+    """The windows on one migrated copy of base, `repeats` times each from the same
+    migrated files put back: `mig drain` then `mig cutover`, `mig revert` on what that
+    cutover left (revert_run), and `mig drain --cutover` (when this mig has it). Each
+    path's median run counts; its detail lists them all (on two shared cores one run
+    can lose 30 ms to the writer or the poller)."""
     db = make_project(root, name, base, "WAL")
     log(f"mig migrate for the window runs ({name})")
     run_mig("migrate", "--dir", str(db.parent))
@@ -767,6 +928,7 @@ def windows_at(root: Path, name: str, base: Path, pause_ms: float, one_step: boo
     if one_step:
         paths.append(("one-step", "mig drain --cutover", [["drain", "--cutover"]]))
     medians: list[Window] = []
+    reverts: list[Window] = []
     for label, says, steps in paths:
         runs = []
         for i in range(repeats):
@@ -774,14 +936,13 @@ def windows_at(root: Path, name: str, base: Path, pause_ms: float, one_step: boo
             shutil.copytree(snapshot, db.parent)  # migrate recorded this directory's paths
             log(f"window, {label} ({i + 1}/{repeats}): {says} beside the writer ({name})")
             runs.append(window_run(db, pause_ms, steps))
-        runs.sort(key=lambda w: w.seconds)
-        median = runs[len(runs) // 2]
-        all_ms = ", ".join(f"{w.seconds * 1000:.0f}" for w in runs)
-        medians.append(Window(median.seconds, f"median of {repeats} runs ({all_ms} ms); {median.detail}"
-                              if repeats > 1 else median.detail))
+            if label == "runbook":
+                log(f"window, revert ({i + 1}/{repeats}): mig revert, a writer on the new database ({name})")
+                reverts.append(revert_run(db, pause_ms))
+        medians.append(median_window(runs))
     shutil.rmtree(db.parent)
     shutil.rmtree(snapshot)
-    return medians[0], medians[1] if one_step else None
+    return medians[0], medians[1] if one_step else None, median_window(reverts)
 
 
 def bench(root: Path, rows: int, seconds: float, pause_ms: float, verify: bool,
@@ -875,7 +1036,7 @@ def bench(root: Path, rows: int, seconds: float, pause_ms: float, verify: bool,
     repeats = 1 if args.quick else 3
     su = median_blocked(root, base, pause_ms, repeats)
     win_1 = windows_at(root, "win", base, pause_ms, one_step, repeats)
-    win_x: tuple[Window, Window | None] | None = None
+    win_x: tuple[Window, Window | None, Window] | None = None
     factor = args.scale_factor
     if factor:
         big_rows = rows * factor
@@ -902,14 +1063,16 @@ def bench(root: Path, rows: int, seconds: float, pause_ms: float, verify: bool,
         r = b.seconds / a.seconds
         return r, ratio(r, target), f"{b.seconds * 1000:,.0f} ms at {scale_note} vs {a.seconds * 1000:,.0f} ms"
 
-    rb_1, os_1 = win_1
-    rb_x, os_x = win_x if win_x else (None, None)
+    rb_1, os_1, rv_1 = win_1
+    rb_x, os_x, rv_x = win_x if win_x else (None, None, None)
     no_os = no_flag if not one_step else ""
     figures: list[tuple[float | None, str, str]] = [
         win_row(os_1, no_flag, f"mig drain --cutover, {rows:,} rows"),
         win_row(os_x, no_os or skipped, f"mig drain --cutover, {scale_note}"),
         win_row(rb_1, "", f"mig drain; mig cutover, {rows:,} rows"),
         win_row(rb_x, skipped, f"mig drain; mig cutover, {scale_note}"),
+        win_row(rv_1, "", f"mig revert after that cutover, {rows:,} rows"),
+        win_row(rv_x, skipped, f"mig revert after that cutover, {scale_note}"),
         scale_row(rb_1, rb_x, "<= 1.5", skipped),
         scale_row(os_1, os_x, "info", no_os or skipped),
     ]

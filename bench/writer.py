@@ -15,7 +15,10 @@ for a lock held by mig. With --latencies, `(start, latency)` pairs in seconds
 binary array of doubles. With --events, every attempt, committed or not, is
 written as `(start, end, outcome)` doubles: outcome 0 committed, 1 refused by
 mig (the error says "writes are blocked"), 2 another IntegrityError, 3 any
-other sqlite3 error (a busy or locked database, a missing table). A failed
+other sqlite3 error (a busy or locked database, a missing table), 4 committed
+but changed no row (an UPDATE or DELETE of a key that is gone: no trigger
+fires, so a database mig blocks with triggers lets it through, and it wrote
+nothing; it still counts as a commit in the summary and the latencies). A failed
 attempt is rolled back and followed by the same pause as a commit, as a
 service retrying its request would. A JSON summary goes to stdout, with the
 first message of each kind of error.
@@ -84,7 +87,7 @@ def main() -> None:
         t0 = time.monotonic()
         try:
             conn.execute("BEGIN IMMEDIATE")
-            conn.execute(sql, params)
+            changed = conn.execute(sql, params).rowcount
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             t1 = time.monotonic()
@@ -103,7 +106,7 @@ def main() -> None:
         t1 = time.monotonic()
         commits += 1
         if args.events is not None:
-            events.extend((t0, t1, 0.0))
+            events.extend((t0, t1, 0.0 if changed else 4.0))
         if args.latencies is not None:
             samples.append(t0)
             samples.append(t1 - t0)

@@ -14,6 +14,8 @@ LABELS = [
     "write-unavailability window, one-step, 10x rows",
     "write-unavailability window, runbook, rows",
     "write-unavailability window, runbook, 10x rows",
+    "write-unavailability window, revert, rows",
+    "write-unavailability window, revert, 10x rows",
     "window 10x / 1x, runbook",
     "window 10x / 1x, one-step",
     "sqlite-utils transform: writer blocked",
@@ -52,6 +54,9 @@ def test_quick_bench_prints_the_whole_table(tmp_path: Path) -> None:
         if verdict == "n/a":
             assert measured == "n/a" and ("one-step" in label or "sqlite-utils" in label), row[0]
     assert "mig verify after drain: ok" in out.stdout
+    revert = [line for line in lines if line.startswith("write-unavailability window, revert, ")]
+    assert all("mig revert after that cutover" in line and "old database took a write" in line
+               for line in revert), revert
     worst = [line for line in lines if line.startswith("write latency during migrate, ") and "worst" in line]
     steps = ("start-up and data checks", "copy ", "indexes")
     assert all(any(f"worst during {s}" in line for s in steps) for line in worst), worst
@@ -125,6 +130,36 @@ def test_the_window_starts_at_the_first_write_that_never_went_through() -> None:
     failed = failed_until(attempts, ready=2.3)
     assert [a.start for a in failed] == [1.6, 2.0]
     assert failed_until(attempts[:3], ready=2.3) == []  # the switch fell between two attempts
+
+
+def test_a_write_that_found_no_row_neither_opens_nor_closes_a_window() -> None:
+    """A DELETE or UPDATE of a key that is gone fires no trigger: mig's blocks cannot refuse
+    it, and it wrote nothing. It is no sign the database took writes, nor a refusal."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from run import COMMITTED, NO_ROW, REFUSED, Attempt, blocked_stretches, failed_until
+
+    attempts = [Attempt(1.0, 1.1, COMMITTED), Attempt(1.2, 1.3, NO_ROW),
+                Attempt(1.4, 1.5, REFUSED), Attempt(1.6, 1.7, NO_ROW), Attempt(1.8, 1.9, REFUSED)]
+    assert [a.start for a in failed_until(attempts, ready=2.0)] == [1.4, 1.8]
+    # where only locks block (sqlite-utils), it went through the lock like any commit
+    assert [round(b - a, 3) for a, b in blocked_stretches(attempts[:4])] == [0.1, 0.1, 0.3]
+
+
+def test_the_revert_window_runs_from_the_new_databases_first_failed_write_to_the_old_ones_first_commit() -> None:
+    import pytest
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from run import COMMITTED, NO_ROW, OTHER_INTEGRITY, REFUSED, Attempt, revert_window
+
+    attempts = [Attempt(1.0, 1.1, COMMITTED), Attempt(1.2, 1.25, REFUSED), Attempt(1.3, 1.5, OTHER_INTEGRITY),
+                Attempt(1.6, 1.7, NO_ROW)]  # a delete that found no row, after the old database reopened
+    w = revert_window(attempts, {"2": "mig: this database is being built"}, reopened=1.45, t0=0.5, context="c")
+    assert round(w.seconds, 3) == 0.25
+    assert "2 writes failed on the new database (1 refused by revert)" in w.detail
+    assert "1 failed otherwise: mig: this database is being built" in w.detail
+    with pytest.raises(SystemExit, match="1 writes committed on the new database after the old one"):
+        revert_window(attempts + [Attempt(1.6, 1.65, COMMITTED)], {}, reopened=1.45, t0=0.5, context="c")
+    assert revert_window(attempts[:1], {}, reopened=1.45, t0=0.5, context="c").seconds == 0.0
 
 
 def test_a_blocked_stretch_runs_from_the_first_failed_attempt_to_the_next_commit() -> None:
