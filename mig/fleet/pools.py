@@ -24,6 +24,9 @@ __all__ = ["Pool", "LocalPool", "DaskPool", "WORKER_DEATHS"]
 
 # How many times one call may lose its worker before it is given up as failed.
 WORKER_DEATHS = 3
+# Calls sent ahead per worker: a worker that finishes finds its next call waiting, instead
+# of idling while the coordinator records the last one (at most `limit` run at once).
+QUEUED_PER_WORKER = 2
 
 Call = tuple[Any, ...]
 Lost = Callable[[Call, str], Any]  # the result for a call given up: its arguments, why
@@ -56,7 +59,7 @@ class LocalPool:
         deaths = [0] * len(calls)
         running: dict[Future[Any], int] = {}
         while waiting or running:
-            while waiting and len(running) < self.limit:
+            while waiting and len(running) < self.limit * QUEUED_PER_WORKER:
                 i = waiting.pop()
                 if sent:
                     sent(calls[i])
@@ -124,7 +127,7 @@ class DaskPool:
             running[future.key] = call
             futures.add(future)
 
-        while waiting and len(running) < self.limit:
+        while waiting and len(running) < self.limit * QUEUED_PER_WORKER:
             send()
         for future in futures:
             call = running.pop(future.key)
