@@ -178,8 +178,8 @@ def test_on_a_dask_cluster_a_worker_killed_mid_run_loses_nothing(tmp_path: Path)
     distributed = pytest.importorskip("distributed")
     manifest, dbs = _fleet(tmp_path, 16, rows=2000)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  worker_dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        pids = list(client.run(os.getpid).values())
+                                  worker_dashboard_address=None) as cluster:
+        pids = [nanny.process.process.pid for nanny in cluster.workers.values()]  # the worker processes
         killed = threading.Event()
 
         def kill_one_worker(stage: str, done: int, total: int, failed: int, seconds: float) -> None:

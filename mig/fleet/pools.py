@@ -107,7 +107,8 @@ class DaskPool:
         except ImportError as exc:  # pragma: no cover - the fleet extra installs it
             raise MigError("--scheduler needs Dask distributed: pip install 'mig[fleet]'") from exc
         try:
-            self._client: Any = self._dask.Client(address, timeout="5s")
+            # Not the process's default client: a caller's own client (and its loop) stays its.
+            self._client: Any = self._dask.Client(address, timeout="5s", set_as_default=False)
         except OSError as exc:
             raise MigError(f"cannot reach the Dask scheduler at {address} ({exc}); start it with "
                            "`dask scheduler`, its workers with `dask worker ADDRESS`") from exc
@@ -116,7 +117,7 @@ class DaskPool:
 
     def run(self, fn: Callable[..., Any], calls: list[Call], lost: Lost, sent: Sent | None = None) -> Iterator[Any]:
         waiting = list(reversed(calls))
-        futures = self._dask.as_completed()
+        futures = self._dask.as_completed(loop=self._client.loop)
         running: dict[Any, Call] = {}
 
         def send() -> None:
