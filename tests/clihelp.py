@@ -92,3 +92,20 @@ def wait_for(what: str, look: Callable[[], T], proc: subprocess.Popen[Any] | Non
         if time.monotonic() > end:
             raise AssertionError(f"not reached in {DEADLINE_S:.0f} s: {what}")
         time.sleep(0.01)
+
+
+# The runbook projects of the invariant tests (drain's and revert's): a directory `shop/`.
+
+def old_path(d: Path) -> Path:
+    return d / "shop-0000000000000001.sqlite"
+
+
+def new_path(d: Path) -> Path:
+    return next(p for p in d.glob("shop-*.sqlite") if p != old_path(d))
+
+
+def mig(d: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """A runbook step in this process, which must succeed (kills run `mig` in processes of their own)."""
+    out = mig_here(*args, "--dir", str(d))
+    assert out.returncode == 0, out.stderr
+    return out

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from clihelp import MIG, mig_here, run_mig, wait_for
+from clihelp import MIG, mig, mig_here, new_path, old_path, run_mig, wait_for
 from dbcompare import rows
 from invariant_writer import SCHEMA, awkward_value
 
@@ -66,21 +66,6 @@ def project(tmp_path: Path) -> Iterator[Path]:
     yield d
     for db in d.glob("*.sqlite"):  # a test that failed half-way must not leave its writer running
         Path(str(db) + ".stop").touch()
-
-
-def old_path(d: Path) -> Path:
-    return d / "shop-0000000000000001.sqlite"
-
-
-def new_path(d: Path) -> Path:
-    return next(p for p in d.glob("shop-*.sqlite") if p != old_path(d))
-
-
-def mig(d: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """A runbook step, in this process (the kills below run `mig` in processes of their own)."""
-    out = mig_here(*args, "--dir", str(d))
-    assert out.returncode == 0, out.stderr
-    return out
 
 
 def start_writer(db: Path, seed: int) -> subprocess.Popen[bytes]:

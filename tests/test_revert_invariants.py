@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
-from clihelp import MIG, mig_here, run_mig, wait_for
+from clihelp import MIG, mig, mig_here, new_path, old_path, run_mig, wait_for
 from dbcompare import rows, typed
 from invariant_writer import awkward_value
 
@@ -171,21 +171,6 @@ def writer_main(db: str, seed: int) -> None:
 
 def ro(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=DEADLINE_S)
-
-
-def old_path(d: Path) -> Path:
-    return d / "shop-0000000000000001.sqlite"
-
-
-def new_path(d: Path) -> Path:
-    return next(p for p in d.glob("shop-*.sqlite") if p != old_path(d))
-
-
-def mig(d: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """A runbook step around the revert, in this process (the revert runs in its own)."""
-    out = mig_here(*args, "--dir", str(d))
-    assert out.returncode == 0, out.stderr
-    return out
 
 
 def schema_of(conn: sqlite3.Connection) -> list[tuple[str, str, str, str]]:

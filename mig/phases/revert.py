@@ -25,6 +25,7 @@ runs again; a failed one gives the new database its writes back.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import time
@@ -179,12 +180,13 @@ def _revert(new: sqlite3.Connection, conn: sqlite3.Connection, window: _Window, 
         report.caught_up = checkpoint(conn) - first
         # The old log takes no entry while the old database is closed: its end now is where
         # the new database's replay stands once it is migrating again.
-        new.execute("UPDATE _migration_revert SET status = 'reverting', old_log_top = ?", (log_max(conn, "main"),))
+        window = dataclasses.replace(window, old_log_top=log_max(conn, "main"))
+        new.execute("UPDATE _migration_revert SET status = 'reverting', old_log_top = ?", (window.old_log_top,))
         blocked = time.monotonic()
         top = _tail_and_reopen(conn, replayer, capture)
         report.blocked_seconds = time.monotonic() - blocked
     report.replayed, report.replay_seconds = top - first, replayer.seconds
-    _back_to_migrating(new, _window(new, new_path, None, read_new(new)), state.plan)
+    _back_to_migrating(new, window, state.plan)
 
 
 def _old_capture_sql(conn: sqlite3.Connection, plan: Plan, reverse: Plan) -> list[str]:
